@@ -1,0 +1,116 @@
+/* oas_store.h — the one store interface (SPEC §8).
+ *
+ * A store maps 32-byte keys (SHA-256 digests of tokens and codes: the store
+ * never sees a token) to entries. Every backend (default shm + SDBM here;
+ * Redis and socache later) implements this table of functions, one file per
+ * backend. All functions are safe to call from any process and thread
+ * that has done child_init.
+ */
+#ifndef OAS_STORE_H
+#define OAS_STORE_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+#include <apr_global_mutex.h>
+#include "oas_util.h"
+
+#define OAS_FAMILY_LEN   16
+#define OAS_ENTRY_MAX    900   /* most payload bytes an entry may carry (fits an SDBM record) */
+
+typedef enum {
+    OAS_KIND_NONE = 0,
+    OAS_KIND_CODE = 1,            /* authorization code: memory only */
+    OAS_KIND_ACCESS = 2,          /* access token */
+    OAS_KIND_REFRESH = 3,         /* refresh token */
+    OAS_KIND_USED_CODE = 4,       /* tombstone of a redeemed code: memory only */
+    OAS_KIND_USED_REFRESH = 5,    /* tombstone of a rotated refresh token */
+    OAS_KIND_FAMILY_REVOKED = 6,  /* marker: this family was revoked */
+    OAS_KIND_MAX = 7
+} oas_kind_t;
+
+/* 1 for kinds that live in memory only (codes and their tombstones). */
+#define OAS_KIND_IS_VOLATILE(k) ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE)
+
+typedef struct oas_entry_t {
+    int kind;                                /* oas_kind_t */
+    long long exp;                           /* expiry, seconds since the epoch; 0 = never */
+    unsigned char family[OAS_FAMILY_LEN];    /* all zero: no family */
+    const void *data;                        /* opaque payload, <= OAS_ENTRY_MAX bytes */
+    apr_size_t len;
+} oas_entry_t;
+
+typedef struct oas_store_stats_t {
+    long mem_entries[OAS_KIND_MAX];  /* live entries in shared memory, per kind */
+    long mem_capacity;               /* OAuthASStoreMemory */
+    long disk_entries;               /* entries in the SDBM file (all kinds) */
+    long disk_capacity;              /* OAuthASStoreDisk */
+    long purged;                     /* expired entries purged since start */
+    long full;                       /* times a put failed with APR_ENOSPC */
+} oas_store_stats_t;
+
+typedef struct oas_store_t oas_store_t;
+
+struct oas_store_t {
+    const char *name;     /* "default", "redis", "socache" */
+    void *baton;          /* backend's own state */
+
+    /* Look an entry up. Expired entries are not found.
+     * APR_SUCCESS (e filled, e->data allocated from p), APR_NOTFOUND, or an error. */
+    apr_status_t (*get)(oas_store_t *s, const unsigned char *key, oas_entry_t *e, apr_pool_t *p);
+
+    /* Insert (or replace) an entry. Volatile kinds stay in memory only;
+     * others must be durable when this returns (survive a crash of every
+     * process). APR_ENOSPC when the store is full of live entries: nothing
+     * existing is dropped. */
+    apr_status_t (*put)(oas_store_t *s, const unsigned char *key, const oas_entry_t *e, apr_pool_t *p);
+
+    /* Atomically take an entry: return it and remove it, or replace it by
+     * *replacement when that is not NULL. Of many simultaneous callers for one
+     * key exactly one gets APR_SUCCESS for the live entry; the others see
+     * APR_NOTFOUND or the replacement. */
+    apr_status_t (*consume)(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                            const oas_entry_t *replacement, apr_pool_t *p);
+
+    /* Remove an entry; APR_NOTFOUND if there was none. */
+    apr_status_t (*remove)(oas_store_t *s, const unsigned char *key, apr_pool_t *p);
+
+    /* Remove every entry whose family equals family (except
+     * OAS_KIND_FAMILY_REVOKED markers); *pcount gets how many (may be NULL). */
+    apr_status_t (*remove_family)(oas_store_t *s, const unsigned char *family, int *pcount,
+                                  apr_pool_t *p);
+
+    /* Remove expired entries; *pcount gets how many (may be NULL). */
+    apr_status_t (*purge)(oas_store_t *s, int *pcount, apr_pool_t *p);
+
+    /* Visit every live entry (for the admin tool and status). Stop when cb
+     * returns non-zero. Entries are valid only during the callback. */
+    apr_status_t (*iterate)(oas_store_t *s,
+                            int (*cb)(void *ctx, const unsigned char *key, const oas_entry_t *e),
+                            void *ctx, apr_pool_t *p);
+
+    /* Fill *st. */
+    apr_status_t (*stats)(oas_store_t *s, oas_store_stats_t *st);
+
+    /* In each new process (httpd child) before first use. */
+    apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
+};
+
+/* Settings of the default store (APR shm + SDBM spill file). */
+typedef struct oas_store_default_conf_t {
+    const char *path;            /* SDBM base path (".dir"/".pag" are appended) */
+    int mem_entries;             /* OAuthASStoreMemory */
+    int disk_entries;            /* OAuthASStoreDisk */
+    apr_global_mutex_t *mutex;   /* created by the caller (ap_global_mutex_create in httpd) */
+    const char *mutex_file;      /* for apr_global_mutex_child_init; may be NULL */
+} oas_store_default_conf_t;
+
+/* Create the default store in the parent process: allocate shared memory
+ * from p, open (or create) the SDBM file, count its live entries and drop
+ * expired ones. The shm lives as long as p. */
+apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_conf_t *conf,
+                                      apr_pool_t *p);
+
+/* 1 if two stores were made from the same settings (graceful restart reuse). */
+int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);
+
+#endif
