@@ -1,0 +1,69 @@
+/* oas_grant.h — pieces every endpoint shares: client authentication, scope
+ * resolution, issuing tokens into the store, and revoking token families. */
+#ifndef OAS_GRANT_H
+#define OAS_GRANT_H
+
+#include <jansson.h>
+#include "oas_proto.h"
+
+/* What to issue. */
+typedef struct oas_issue_t {
+    const oas_client_t *client;
+    const char *username;          /* NULL for client_credentials */
+    const char *scope;             /* resolved scope string, may be "" */
+    unsigned grant;                /* OAS_GRANT_* of the original grant */
+    int with_refresh;              /* issue a refresh token too */
+    int refresh_left;              /* for that refresh token; -1 unlimited */
+    const unsigned char *family;   /* NULL: a new family (or none without refresh) */
+} oas_issue_t;
+
+/* What was issued. */
+typedef struct oas_issued_t {
+    const char *access_token;
+    const char *refresh_token;     /* NULL if none */
+    long long access_exp;          /* 0 = never */
+    unsigned char family[OAS_FAMILY_LEN];
+} oas_issued_t;
+
+/* Seconds since the epoch for this request (req->now, or the clock). */
+long long oas_req_now(const oas_http_req_t *req);
+
+/* Issue an access token (and a refresh token) into the store. When the
+ * family turns out to be revoked meanwhile, the new tokens are removed and
+ * APR_EACCES is returned. Store errors (APR_ENOSPC, ...) are returned as is;
+ * nothing is left half-issued. */
+apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
+                              const oas_http_req_t *req, apr_pool_t *p);
+
+/* Revoke a family everywhere: a durable marker first, then every member. */
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+                               const oas_http_req_t *req, apr_pool_t *p);
+
+/* The token-endpoint style client authentication (SPEC §5): HTTP Basic for
+ * confidential clients, client_id for public ones (when allow_public).
+ * Returns NULL and sets *pc on success, or the error response. */
+oas_response_t *oas_client_authenticate(const oas_client_t **pc, const oas_config_t *cfg,
+                                        const oas_http_req_t *req, apr_table_t *params,
+                                        int allow_public, apr_pool_t *p);
+
+/* Resolve a requested scope string against the client (SPEC §4, §5):
+ * NULL requested → all the client's scopes. Returns NULL and sets *pscope,
+ * or an error description for invalid_scope. */
+const char *oas_scope_resolve(const char **pscope, const oas_config_t *cfg,
+                              const oas_client_t *client, const char *requested, apr_pool_t *p);
+
+/* 503 temporarily_unavailable for a store failure, logged once. */
+oas_response_t *oas_store_failure(const oas_config_t *cfg, const oas_http_req_t *req,
+                                  apr_status_t rv, const char *what, apr_pool_t *p);
+
+/* Effective access token lifetime for a client (0 = never). */
+long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client);
+
+/* Counter helpers (no-ops without counters). */
+void oas_count_issued(const oas_config_t *cfg, unsigned grant);
+void oas_count_error(const oas_config_t *cfg, oas_error_t err);
+
+/* Serialise a jansson object (compact, in insertion order) into p; frees o. */
+const char *oas_json_dump(json_t *o, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,423 @@
+/* mod_oauth_as_config.c — directives, their defaults and merging, and the
+ * client registry's loading at start-up and graceful restart. */
+#include <string.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_request.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+#include "mod_oauth_as_private.h"
+
+APLOG_USE_MODULE(oauth_as);
+
+/* Defaults (SPEC §2). */
+#define DEF_STORE_MEMORY      1000
+#define DEF_STORE_DISK        20000
+#define DEF_STORE_FILE        "oauth_as/store"   /* under ServerRoot */
+#define DEF_CODE_LIFETIME     600
+#define DEF_ACCESS_LIFETIME   3600
+#define DEF_REFRESH_LIFETIME  2592000
+#define MAX_LIFETIME          315360000LL        /* ten years */
+
+oas_srv_conf_t *oas_srv_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &oauth_as_module);
+}
+
+void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    oas_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    sc->scopes = oas_scopes_make(p);
+    sc->store_memory = sc->store_disk = OAS_UNSET;
+    sc->require_https = sc->require_post = sc->require_pkce = OAS_UNSET;
+    sc->code_lifetime = sc->access_lifetime = sc->refresh_lifetime = OAS_UNSET;
+    sc->page = apr_table_make(p, 4);
+    return sc;
+}
+
+#define PICK(f) (add->f != OAS_UNSET ? add->f : base->f)
+#define PICKP(f) (add->f ? add->f : base->f)
+
+void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const oas_srv_conf_t *base = basev, *add = addv;
+    oas_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->issuer = PICKP(issuer);
+    sc->clients_path = PICKP(clients_path);
+    sc->scopes = oas_scopes_count(add->scopes) == 0 ? base->scopes
+               : oas_scopes_merge(p, base->scopes, add->scopes);
+    sc->store_spec = PICKP(store_spec);
+    sc->store_file = PICKP(store_file);
+    sc->store_memory = PICK(store_memory);
+    sc->store_disk = PICK(store_disk);
+    sc->require_https = PICK(require_https);
+    sc->require_post = PICK(require_post);
+    sc->require_pkce = PICK(require_pkce);
+    sc->code_lifetime = PICK(code_lifetime);
+    sc->access_lifetime = PICK(access_lifetime);
+    sc->refresh_lifetime = PICK(refresh_lifetime);
+    sc->page = apr_table_overlay(p, base->page, add->page);
+    return sc;
+}
+
+void *oas_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    return apr_pcalloc(p, sizeof(oas_dir_conf_t));
+}
+
+void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const oas_dir_conf_t *base = basev, *add = addv;
+    oas_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+    dc->pw_providers = add->pw_providers ? add->pw_providers : base->pw_providers;
+    return dc;
+}
+
+/* ---- directive handlers -------------------------------------------- */
+
+static oas_srv_conf_t *cmd_conf(cmd_parms *cmd)
+{
+    return oas_srv_conf(cmd->server);
+}
+
+static const char *parse_number(cmd_parms *cmd, const char *arg, long long lo, long long hi,
+                                long long *out)
+{
+    char *end = NULL;
+    apr_int64_t v;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || errno || *end || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number between %lld and %lld",
+                            cmd->directive->directive, arg, lo, hi);
+    }
+    *out = v;
+    return NULL;
+}
+
+static const char *set_issuer(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_uri_t u;
+    int https = strncasecmp(arg, "https://", 8) == 0;
+    int loopback_http = strncasecmp(arg, "http://localhost", 16) == 0
+                        || strncasecmp(arg, "http://127.0.0.1", 16) == 0;
+
+    if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.hostname || !*u.hostname
+        || u.query || u.fragment || strchr(arg, '?') || strchr(arg, '#')
+        || (!https && !loopback_http)) {
+        return apr_psprintf(cmd->pool, "OAuthASIssuer: '%s' is not an https URL without "
+                            "query or fragment (RFC 8414 §2)", arg);
+    }
+    cmd_conf(cmd)->issuer = arg[strlen(arg) - 1] == '/'
+                            ? apr_pstrndup(cmd->pool, arg, strlen(arg) - 1) : arg;
+    return NULL;
+}
+
+static const char *set_clients(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_psprintf(cmd->pool, "OAuthASClients: invalid path '%s'", arg);
+    }
+    cmd_conf(cmd)->clients_path = path;
+    return NULL;
+}
+
+static const char *set_scope(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    apr_array_header_t *paths;
+    const char *err;
+    int i;
+
+    if (argc < 2) {
+        return "OAuthASScope takes a NAME, a \"DESCRIPTION\" and optional URL-path prefixes";
+    }
+    paths = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 2; i < argc; i++) {
+        APR_ARRAY_PUSH(paths, const char *) = argv[i];
+    }
+    err = oas_scopes_add(cmd_conf(cmd)->scopes, argv[0], argv[1], paths, cmd->pool);
+    return err ? apr_psprintf(cmd->pool, "OAuthASScope %s: %s", argv[0], err) : NULL;
+}
+
+static const char *set_store(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (strcmp(arg, "default") != 0) {
+        return apr_psprintf(cmd->pool, "OAuthASStore: '%s': only 'default' (shared memory + "
+                            "SDBM) is available in this version; the socache: and redis: "
+                            "stores are not built yet", arg);
+    }
+    cmd_conf(cmd)->store_spec = arg;
+    return NULL;
+}
+
+static const char *set_store_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_psprintf(cmd->pool, "OAuthASStoreFile: invalid path '%s'", arg);
+    }
+    cmd_conf(cmd)->store_file = path;
+    return NULL;
+}
+
+static const char *set_store_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long long v;
+    const char *err = parse_number(cmd, arg, 1, 100000000, &v);
+    if (!err) {
+        if (cmd->info) {
+            cmd_conf(cmd)->store_disk = (int)v;
+        }
+        else {
+            cmd_conf(cmd)->store_memory = (int)v;
+        }
+    }
+    return err;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dc, int on)
+{
+    oas_srv_conf_t *sc = cmd_conf(cmd);
+    if (cmd->info) {
+        sc->require_post = on;
+    }
+    else {
+        sc->require_https = on;
+    }
+    return NULL;
+}
+
+static const char *set_lifetime(cmd_parms *cmd, void *dc, const char *arg)
+{
+    oas_srv_conf_t *sc = cmd_conf(cmd);
+    const char *which = cmd->info;
+    long long v;
+    const char *err = parse_number(cmd, arg, *which == 'c' ? 1 : 0,
+                                   *which == 'c' ? 86400 : MAX_LIFETIME, &v);
+    if (err) {
+        return err;
+    }
+    switch (*which) {
+    case 'c': sc->code_lifetime = v; break;
+    case 'a': sc->access_lifetime = v; break;
+    default:  sc->refresh_lifetime = v; break;
+    }
+    return NULL;
+}
+
+static const char *set_pkce(cmd_parms *cmd, void *dc, const char *arg)
+{
+    oas_srv_conf_t *sc = cmd_conf(cmd);
+    if (!strcasecmp(arg, "public")) {
+        sc->require_pkce = OAS_PKCE_PUBLIC;
+    }
+    else if (!strcasecmp(arg, "all")) {
+        sc->require_pkce = OAS_PKCE_ALL;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        sc->require_pkce = OAS_PKCE_OFF;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "OAuthASRequirePKCE: '%s' is not one of public, all, "
+                            "off", arg);
+    }
+    return NULL;
+}
+
+static const char *set_page(cmd_parms *cmd, void *dc, const char *what, const char *value)
+{
+    static const char *const keys[] = { "title", "heading", "logo", "footer" };
+    size_t i;
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!strcasecmp(what, keys[i])) {
+            if (i == 2 && !(strncmp(value, "https://", 8) == 0 || value[0] == '/')) {
+                return apr_psprintf(cmd->pool, "OAuthASApprovalPage logo: '%s' is not an "
+                                    "https URL or a local path", value);
+            }
+            apr_table_set(cmd_conf(cmd)->page, keys[i], value);
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "OAuthASApprovalPage: '%s' is not one of title, heading, "
+                        "logo, footer", what);
+}
+
+static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    oas_dir_conf_t *dc = dcv;
+
+    if (!ap_lookup_provider(AUTHN_PROVIDER_GROUP, arg, AUTHN_PROVIDER_VERSION)) {
+        return apr_psprintf(cmd->pool, "OAuthASPasswordProvider: unknown authn provider '%s' "
+                            "(is mod_authn_%s loaded?)", arg, arg);
+    }
+    if (!dc->pw_providers) {
+        dc->pw_providers = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(dc->pw_providers, const char *) = arg;
+    return NULL;
+}
+
+const command_rec oas_cmds[] = {
+    AP_INIT_TAKE1("OAuthASIssuer", set_issuer, NULL, RSRC_CONF,
+                  "issuer identifier URL (default: https:// + ServerName)"),
+    AP_INIT_TAKE1("OAuthASClients", set_clients, NULL, RSRC_CONF,
+                  "path of the client registry (JSON)"),
+    AP_INIT_TAKE_ARGV("OAuthASScope", set_scope, NULL, RSRC_CONF,
+                      "NAME \"DESCRIPTION\" [URL-PATH ...]: defines a scope"),
+    AP_INIT_TAKE1("OAuthASStore", set_store, NULL, RSRC_CONF,
+                  "where shared state lives: default"),
+    AP_INIT_TAKE1("OAuthASStoreFile", set_store_file, NULL, RSRC_CONF,
+                  "base path of the SDBM spill file"),
+    AP_INIT_TAKE1("OAuthASStoreMemory", set_store_size, NULL, RSRC_CONF,
+                  "most tokens/codes held in shared memory (default 1000)"),
+    AP_INIT_TAKE1("OAuthASStoreDisk", set_store_size, (void *)1, RSRC_CONF,
+                  "most tokens held in the SDBM file (default 20000)"),
+    AP_INIT_FLAG("OAuthASRequireHTTPS", set_flag, NULL, RSRC_CONF,
+                 "On: plain-HTTP requests to the endpoints are refused (default On)"),
+    AP_INIT_FLAG("OAuthASRequirePost", set_flag, (void *)1, RSRC_CONF,
+                 "On: token, introspection, revocation take POST only (default On)"),
+    AP_INIT_TAKE1("OAuthASCodeLifetime", set_lifetime, "c", RSRC_CONF,
+                  "authorization code lifetime in seconds (default 600)"),
+    AP_INIT_TAKE1("OAuthASAccessTokenLifetime", set_lifetime, "a", RSRC_CONF,
+                  "access token lifetime in seconds, 0 = never expires (default 3600)"),
+    AP_INIT_TAKE1("OAuthASRefreshTokenLifetime", set_lifetime, "r", RSRC_CONF,
+                  "refresh token lifetime in seconds, 0 = never expires (default 2592000)"),
+    AP_INIT_TAKE1("OAuthASRequirePKCE", set_pkce, NULL, RSRC_CONF,
+                  "which clients must use PKCE: public (default), all, off"),
+    AP_INIT_TAKE2("OAuthASApprovalPage", set_page, NULL, RSRC_CONF,
+                  "title|heading|logo|footer VALUE: the approval page's texts"),
+    AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
+                    "authn providers that check the password grant's username/password"),
+    { NULL }
+};
+
+/* ---- the client registry at start-up and restart --------------------- */
+
+/* The last registry text that loaded, per path, kept in the process pool
+ * so a graceful restart with a broken file keeps the old registry. */
+typedef struct saved_reg_t {
+    char *text;
+} saved_reg_t;
+
+static apr_status_t saved_reg_free(void *d)
+{
+    free(((saved_reg_t *)d)->text);
+    return APR_SUCCESS;
+}
+
+static saved_reg_t *saved_reg(server_rec *s, const char *path, int create)
+{
+    const char *key = apr_pstrcat(s->process->pool, "oauth_as:registry:", path, NULL);
+    void *d = NULL;
+
+    apr_pool_userdata_get(&d, key, s->process->pool);
+    if (!d && create) {
+        d = apr_pcalloc(s->process->pool, sizeof(saved_reg_t));
+        apr_pool_userdata_set(d, key, saved_reg_free, s->process->pool);
+    }
+    return d;
+}
+
+static void remember_registry(server_rec *s, const char *path, const oas_registry_t *reg)
+{
+    saved_reg_t *sr = saved_reg(s, path, 1);
+    char *copy = strdup(oas_registry_text(reg));
+
+    if (copy) {
+        free(sr->text);
+        sr->text = copy;
+    }
+}
+
+/* Load one server's registry; on failure fall back to the last good one. */
+static int load_registry(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pconf)
+{
+    const char *err = NULL, *err2 = NULL;
+    oas_registry_t *reg = NULL;
+    saved_reg_t *sr;
+
+    if (oas_registry_load(&reg, sc->clients_path, sc->scopes, pconf, &err) == APR_SUCCESS) {
+        remember_registry(s, sc->clients_path, reg);
+        sc->registry = reg;
+        return OK;
+    }
+    sr = saved_reg(s, sc->clients_path, 0);
+    if (sr && sr->text && oas_registry_parse(&reg, sr->text, strlen(sr->text),
+                                             sc->clients_path, sc->scopes, pconf,
+                                             &err2) == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, OASLOGNO(01001)
+                     "client registry not reloaded, the previous one stays in use: %s", err);
+        sc->registry = reg;
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, NULL, OASLOGNO(01002)
+                 "OAuthASClients: %s", err);
+    return !OK;
+}
+
+int oas_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        oas_srv_conf_t *sc = oas_srv_conf(vs);
+        const char *key;
+        const oas_registry_t *done;
+
+        if (!sc->clients_path) {
+            continue;
+        }
+        key = apr_psprintf(ptemp, "%pp|%s", (void *)sc->scopes, sc->clients_path);
+        if ((done = apr_hash_get(seen, key, APR_HASH_KEY_STRING))) {
+            sc->registry = done;
+            continue;
+        }
+        if (load_registry(vs, sc, pconf) != OK) {
+            return !OK;
+        }
+        apr_hash_set(seen, key, APR_HASH_KEY_STRING, sc->registry);
+    }
+    return OK;
+}
+
+/* ---- effective settings ----------------------------------------------- */
+
+#define OR_DEFAULT(v, d) ((v) != OAS_UNSET ? (v) : (d))
+
+static const char *default_issuer(server_rec *s, apr_pool_t *p)
+{
+    if (s->port && s->port != 443) {
+        return apr_psprintf(p, "https://%s:%u", s->server_hostname, (unsigned)s->port);
+    }
+    return apr_pstrcat(p, "https://", s->server_hostname, NULL);
+}
+
+void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
+                        int *pmem, int *pdisk)
+{
+    *ppath = sc->store_file ? sc->store_file : ap_server_root_relative(p, DEF_STORE_FILE);
+    *pmem = OR_DEFAULT(sc->store_memory, DEF_STORE_MEMORY);
+    *pdisk = OR_DEFAULT(sc->store_disk, DEF_STORE_DISK);
+}
+
+oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p)
+{
+    oas_config_t *rt = apr_pcalloc(p, sizeof(*rt));
+
+    rt->issuer = sc->issuer ? sc->issuer : default_issuer(s, p);
+    rt->registry = sc->registry;
+    rt->scopes = sc->scopes;
+    rt->code_lifetime = OR_DEFAULT(sc->code_lifetime, DEF_CODE_LIFETIME);
+    rt->access_lifetime = OR_DEFAULT(sc->access_lifetime, DEF_ACCESS_LIFETIME);
+    rt->refresh_lifetime = OR_DEFAULT(sc->refresh_lifetime, DEF_REFRESH_LIFETIME);
+    rt->require_https = OR_DEFAULT(sc->require_https, 1);
+    rt->require_post = OR_DEFAULT(sc->require_post, 1);
+    rt->require_pkce = OR_DEFAULT(sc->require_pkce, OAS_PKCE_PUBLIC);
+    return rt;
+}

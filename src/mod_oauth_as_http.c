@@ -1,0 +1,171 @@
+/* mod_oauth_as_http.c — request glue: turn a request_rec into the core's
+ * oas_http_req_t, hand it to the endpoint, and write the answer back. */
+#include <string.h>
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+#include "mod_oauth_as_private.h"
+#include "oas_form.h"
+
+APLOG_USE_MODULE(oauth_as);
+
+static void log_cb(void *baton, const char *file, int line, int level, apr_status_t rv,
+                   const char *msg)
+{
+    ap_log_rerror_(file, line, APLOG_MODULE_INDEX, level, rv, (request_rec *)baton, "%s", msg);
+}
+
+void oas_request_logger(oas_logger_t *lg, request_rec *r)
+{
+    lg->cb = log_cb;
+    lg->baton = r;
+    lg->level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
+}
+
+/* Read the body, at most OAS_FORM_MAX_BODY bytes; above that the rest is
+ * discarded and the request marked too large. */
+static int read_body(request_rec *r, oas_http_req_t *req)
+{
+    apr_size_t cap = OAS_FORM_MAX_BODY + 1, len = 0;
+    char *buf;
+    long n;
+    int rc;
+
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rc;
+    }
+    if (!ap_should_client_block(r)) {
+        return OK;
+    }
+    buf = apr_palloc(r->pool, cap + 1);
+    while ((n = ap_get_client_block(r, buf + len, cap - len)) > 0) {
+        len += (apr_size_t)n;
+        if (len >= cap) {
+            req->body_too_large = 1;
+            break;
+        }
+    }
+    if (n < 0) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (req->body_too_large) {
+        ap_discard_request_body(r);
+        return OK;
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    return OK;
+}
+
+/* OAuthASPasswordProvider: ask httpd's authn providers in turn. */
+static int check_password(void *baton, const char *user, const char *password)
+{
+    request_rec *r = baton;
+    oas_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &oauth_as_module);
+    int i, rc = OAS_PW_DENIED;
+
+    if (!dc->pw_providers) {
+        return OAS_PW_NONE;
+    }
+    for (i = 0; i < dc->pw_providers->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(dc->pw_providers, i, const char *);
+        const authn_provider *prov = ap_lookup_provider(AUTHN_PROVIDER_GROUP, name,
+                                                        AUTHN_PROVIDER_VERSION);
+        authn_status st;
+
+        if (!prov || !prov->check_password) {
+            return OAS_PW_ERROR;
+        }
+        apr_table_setn(r->notes, AUTHN_PROVIDER_NAME_NOTE, name);
+        st = prov->check_password(r, user, password);
+        apr_table_unset(r->notes, AUTHN_PROVIDER_NAME_NOTE);
+        if (st == AUTH_GRANTED) {
+            return OAS_PW_GRANTED;
+        }
+        if (st == AUTH_GENERAL_ERROR) {
+            rc = OAS_PW_ERROR;
+        }
+        if (st == AUTH_DENIED) {
+            return rc;
+        }
+    }
+    return rc;
+}
+
+static int header_cb(void *rv, const char *key, const char *val)
+{
+    apr_table_setn(((request_rec *)rv)->err_headers_out, key, val);
+    return 1;
+}
+
+int oas_send_response(request_rec *r, const oas_response_t *resp)
+{
+    r->status = resp->status;
+    apr_table_do(header_cb, r, resp->headers, NULL);
+    if (resp->content_type) {
+        ap_set_content_type(r, resp->content_type);
+    }
+    ap_set_content_length(r, resp->body_len);
+    if (resp->body_len && !r->header_only) {
+        ap_rwrite(resp->body, (int)resp->body_len, r);
+    }
+    return OK;
+}
+
+static int fill_request(request_rec *r, oas_http_req_t *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->method = r->method;
+    req->is_https = ap_ssl_conn_is_ssl(r->connection);
+    req->content_type = apr_table_get(r->headers_in, "Content-Type");
+    req->query = r->args;
+    req->authorization = apr_table_get(r->headers_in, "Authorization");
+    req->user = r->user;
+    req->check_password = check_password;
+    req->password_baton = r;
+    oas_request_logger(&req->log, r);
+    req->now = (long long)apr_time_sec(r->request_time);
+    return r->method_number == M_POST ? read_body(r, req) : OK;
+}
+
+typedef oas_response_t *endpoint_fn(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p);
+
+static const struct {
+    const char *handler;
+    endpoint_fn *fn;
+} endpoints[] = {
+    { "oauth-as-token", oas_token_endpoint },
+};
+
+int oas_handler(request_rec *r)
+{
+    oas_srv_conf_t *sc;
+    oas_http_req_t req;
+    size_t i;
+    int rc;
+
+    if (!r->handler) {
+        return DECLINED;
+    }
+    for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        if (strcmp(r->handler, endpoints[i].handler) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof(endpoints) / sizeof(endpoints[0])) {
+        return DECLINED;
+    }
+    sc = oas_srv_conf(r->server);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(01101) "%s: %s %s", r->handler,
+                  r->method, r->uri);
+    if ((rc = fill_request(r, &req)) != OK) {
+        return rc;
+    }
+    return oas_send_response(r, endpoints[i].fn(sc->rt, &req, r->pool));
+}

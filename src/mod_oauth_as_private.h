@@ -1,0 +1,65 @@
+/* mod_oauth_as_private.h — what the glue files share. Only the glue
+ * (mod_oauth_as.c, src/mod_oauth_as_*.c) includes httpd headers. */
+#ifndef MOD_OAUTH_AS_PRIVATE_H
+#define MOD_OAUTH_AS_PRIVATE_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include "oas_proto.h"
+
+extern module AP_MODULE_DECLARE_DATA oauth_as_module;
+
+#define OAS_MUTEX_TYPE "oauth-as-store"
+#define OAS_UNSET -1
+
+/* Server-wide settings (server config, virtual host). -1/NULL: not set here. */
+typedef struct oas_srv_conf_t {
+    const char *issuer;               /* OAuthASIssuer */
+    const char *clients_path;         /* OAuthASClients */
+    oas_scopes_t *scopes;             /* OAuthASScope, merged */
+    const char *store_spec;           /* OAuthASStore */
+    const char *store_file;           /* OAuthASStoreFile */
+    int store_memory;                 /* OAuthASStoreMemory */
+    int store_disk;                   /* OAuthASStoreDisk */
+    int require_https;                /* OAuthASRequireHTTPS */
+    int require_post;                 /* OAuthASRequirePost */
+    long long code_lifetime;          /* OAuthASCodeLifetime */
+    long long access_lifetime;        /* OAuthASAccessTokenLifetime */
+    long long refresh_lifetime;       /* OAuthASRefreshTokenLifetime */
+    int require_pkce;                 /* OAuthASRequirePKCE */
+    apr_table_t *page;                /* OAuthASApprovalPage title|heading|logo|footer */
+    /* filled in check_config / post_config */
+    const oas_registry_t *registry;
+    oas_config_t *rt;                 /* the effective settings the core uses */
+} oas_srv_conf_t;
+
+/* Directory settings. */
+typedef struct oas_dir_conf_t {
+    apr_array_header_t *pw_providers; /* OAuthASPasswordProvider: const char * */
+} oas_dir_conf_t;
+
+/* mod_oauth_as_config.c */
+extern const command_rec oas_cmds[];
+void *oas_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+void *oas_create_dir_conf(apr_pool_t *p, char *dir);
+void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+int oas_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+oas_srv_conf_t *oas_srv_conf(const server_rec *s);
+void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
+                        int *pmem, int *pdisk);
+oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p);
+
+/* mod_oauth_as_store.c */
+int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void oas_child_init(apr_pool_t *p, server_rec *s);
+int oas_monitor(apr_pool_t *p, server_rec *s);
+
+/* mod_oauth_as_http.c */
+int oas_handler(request_rec *r);
+void oas_request_logger(oas_logger_t *lg, request_rec *r);
+int oas_send_response(request_rec *r, const oas_response_t *resp);
+
+#endif

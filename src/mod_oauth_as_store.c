@@ -1,0 +1,192 @@
+/* mod_oauth_as_store.c — the store's life in httpd: the mutex, creation in
+ * the parent (kept across graceful restarts), child_init, and the purge of
+ * expired entries, which the parent does from the monitor hook so that no
+ * request waits for it. */
+#include <unistd.h>
+#include <apr_strings.h>
+#include <apr_shm.h>
+#include <apr_file_info.h>
+#include <http_core.h>
+#include <util_mutex.h>
+#include <unixd.h>
+#include "mod_oauth_as_private.h"
+
+APLOG_USE_MODULE(oauth_as);
+
+#define PURGE_INTERVAL apr_time_from_sec(30)
+
+typedef struct kept_store_t {
+    oas_store_t *store;
+    oas_store_default_conf_t conf;
+} kept_store_t;
+
+static apr_array_header_t *live_stores;   /* oas_store_t *, this generation */
+static oas_counters_t *counters;
+
+int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    return ap_mutex_register(pconf, OAS_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static oas_counters_t *shared_counters(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    apr_shm_t *shm = NULL;
+    void *d = NULL;
+
+    apr_pool_userdata_get(&d, "oauth_as:counters", pp);
+    if (d) {
+        return d;
+    }
+    if (apr_shm_create(&shm, sizeof(oas_counters_t), NULL, pp) != APR_SUCCESS) {
+        return NULL;
+    }
+    d = apr_shm_baseaddr_get(shm);
+    memset(d, 0, sizeof(oas_counters_t));
+    apr_pool_userdata_set(d, "oauth_as:counters", apr_pool_cleanup_null, pp);
+    return d;
+}
+
+/* Files the children write must belong to the user they run as. */
+static void give_to_httpd_user(apr_pool_t *p, const char *path)
+{
+    if (geteuid() == 0) {
+        if (chown(apr_pstrcat(p, path, ".dir", NULL), ap_unixd_config.user_id, -1) != 0
+            || chown(apr_pstrcat(p, path, ".pag", NULL), ap_unixd_config.user_id, -1) != 0
+            || chown(ap_make_dirstr_parent(p, path), ap_unixd_config.user_id, -1) != 0) {
+            ap_log_perror(APLOG_MARK, APLOG_WARNING, errno, p, OASLOGNO(01201)
+                          "could not give the store file %s to the httpd user", path);
+        }
+    }
+}
+
+static apr_status_t create_store(kept_store_t *ks, server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    const char *dir = ap_make_dirstr_parent(pp, ks->conf.path);
+    const char *id = oas_hex(pp, (const unsigned char *)ks->conf.path,
+                             strlen(ks->conf.path) > 8 ? 8 : strlen(ks->conf.path));
+    apr_status_t rv;
+
+    apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pp);
+    rv = ap_global_mutex_create(&ks->conf.mutex, &ks->conf.mutex_file, OAS_MUTEX_TYPE,
+                                id, s, pp, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    ap_unixd_set_global_mutex_perms(ks->conf.mutex);
+    if ((rv = oas_store_default_create(&ks->store, &ks->conf, pp)) == APR_SUCCESS) {
+        give_to_httpd_user(pp, ks->conf.path);
+    }
+    return rv;
+}
+
+/* The store for these settings: the one kept from before a restart when
+ * nothing changed (codes in shared memory survive a graceful restart). */
+static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *ptemp)
+{
+    apr_pool_t *pp = s->process->pool;
+    oas_store_default_conf_t conf = { 0 };
+    const char *key;
+    kept_store_t *ks = NULL;
+    apr_status_t rv;
+
+    oas_store_settings(sc, ptemp, &conf.path, &conf.mem_entries, &conf.disk_entries);
+    key = apr_pstrcat(ptemp, "oauth_as:store:", conf.path, NULL);
+    apr_pool_userdata_get((void **)&ks, key, pp);
+    if (ks && oas_store_default_same(ks->store, &conf)) {
+        return ks->store;
+    }
+    if (ks) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(01202)
+                     "store settings for %s changed: new shared memory (pending codes are "
+                     "dropped, tokens stay on disk)", conf.path);
+    }
+    ks = apr_pcalloc(pp, sizeof(*ks));
+    ks->conf = conf;
+    ks->conf.path = apr_pstrdup(pp, conf.path);
+    if ((rv = create_store(ks, s)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, s, OASLOGNO(01203)
+                     "cannot create the token store at %s (OAuthASStoreFile)", conf.path);
+        return NULL;
+    }
+    apr_pool_userdata_set(ks, apr_pstrdup(pp, key), apr_pool_cleanup_null, pp);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(01204)
+                 "token store %s: %d entries in shared memory, %d on disk", conf.path,
+                 conf.mem_entries, conf.disk_entries);
+    return ks->store;
+}
+
+static void add_live_store(oas_store_t *st)
+{
+    int i;
+    for (i = 0; i < live_stores->nelts; i++) {
+        if (APR_ARRAY_IDX(live_stores, i, oas_store_t *) == st) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(live_stores, oas_store_t *) = st;
+}
+
+int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    live_stores = apr_array_make(pconf, 2, sizeof(oas_store_t *));
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    counters = shared_counters(s);
+    for (vs = s; vs; vs = vs->next) {
+        oas_srv_conf_t *sc = oas_srv_conf(vs);
+        sc->rt = oas_runtime_config(vs, sc, pconf);
+        sc->rt->counters = counters;
+        if (!sc->clients_path) {
+            continue;   /* not an authorization server: no store */
+        }
+        if (!(sc->rt->store = get_store(vs, sc, ptemp))) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        add_live_store(sc->rt->store);
+    }
+    return OK;
+}
+
+void oas_child_init(apr_pool_t *p, server_rec *s)
+{
+    int i;
+    for (i = 0; live_stores && i < live_stores->nelts; i++) {
+        oas_store_t *st = APR_ARRAY_IDX(live_stores, i, oas_store_t *);
+        apr_status_t rv = st->child_init(st, p);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, OASLOGNO(01205)
+                         "token store: child init failed");
+        }
+    }
+}
+
+int oas_monitor(apr_pool_t *p, server_rec *s)
+{
+    static apr_time_t last;
+    apr_time_t now = apr_time_now();
+    apr_pool_t *tp;
+    int i;
+
+    if (!live_stores || now - last < PURGE_INTERVAL) {
+        return DECLINED;
+    }
+    last = now;
+    apr_pool_create(&tp, p);
+    for (i = 0; i < live_stores->nelts; i++) {
+        oas_store_t *st = APR_ARRAY_IDX(live_stores, i, oas_store_t *);
+        int n = 0;
+        apr_status_t rv = st->purge(st, &n, tp);
+        if (counters) {
+            apr_atomic_inc32(&counters->purges);
+        }
+        ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_DEBUG : APLOG_ERR, rv, s,
+                     OASLOGNO(01206) "token store purge: %d expired entries removed", n);
+    }
+    apr_pool_destroy(tp);
+    return DECLINED;
+}

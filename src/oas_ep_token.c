@@ -1,0 +1,397 @@
+/* oas_ep_token.c — the token endpoint (SPEC §5, RFC 6749 §3.2, §4.1.3,
+ * §4.3, §4.4, §6). */
+#include <string.h>
+#include <apr_strings.h>
+#include "oas_grant.h"
+#include "oas_form.h"
+
+typedef struct tok_req_t {
+    const oas_config_t *cfg;
+    const oas_http_req_t *req;
+    apr_pool_t *p;
+    apr_table_t *params;
+    const oas_client_t *client;
+} tok_req_t;
+
+static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
+{
+    OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(00410) "token request refused: %s: %s",
+            oas_error_name(err), why);
+    return oas_response_error(t->p, t->cfg, status, err, why);
+}
+
+/* HTTPS, method, content type, size: before anything is parsed. */
+static oas_response_t *check_transport(tok_req_t *t)
+{
+    const oas_http_req_t *req = t->req;
+    oas_response_t *r;
+
+    if (t->cfg->require_https && !req->is_https) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "the token endpoint requires HTTPS");
+    }
+    if (strcmp(req->method, "POST") != 0
+        && (t->cfg->require_post || strcmp(req->method, "GET") != 0)) {
+        r = bad(t, 405, OAS_ERR_INVALID_REQUEST, "the token endpoint takes POST");
+        apr_table_setn(r->headers, "Allow", t->cfg->require_post ? "POST" : "GET, POST");
+        return r;
+    }
+    if (req->body_too_large) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "request body larger than 64 KiB");
+    }
+    if (strcmp(req->method, "POST") == 0 && !oas_form_is_urlencoded(req->content_type)) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST,
+                   "content type must be application/x-www-form-urlencoded");
+    }
+    return NULL;
+}
+
+static oas_response_t *parse_params(tok_req_t *t)
+{
+    const char *err = NULL;
+    int is_post = strcmp(t->req->method, "POST") == 0;
+    const char *data = is_post ? t->req->body : t->req->query;
+    apr_size_t len = is_post ? t->req->body_len : (data ? strlen(data) : 0);
+
+    if (oas_form_parse(&t->params, data ? data : "", len, t->p, &err) != APR_SUCCESS) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, err ? err : "malformed parameters");
+    }
+    return NULL;
+}
+
+static const char *param(tok_req_t *t, const char *name)
+{
+    return apr_table_get(t->params, name);
+}
+
+/* The success answer, RFC 6749 §5.1. */
+static oas_response_t *token_answer(tok_req_t *t, const oas_issued_t *is, const char *scope,
+                                    unsigned grant)
+{
+    json_t *o = json_object();
+    long long now = oas_req_now(t->req);
+
+    json_object_set_new(o, "access_token", json_string(is->access_token));
+    json_object_set_new(o, "token_type", json_string("Bearer"));
+    if (is->access_exp) {
+        json_object_set_new(o, "expires_in", json_integer(is->access_exp - now));
+    }
+    if (scope && *scope) {
+        json_object_set_new(o, "scope", json_string(scope));
+    }
+    if (is->refresh_token) {
+        json_object_set_new(o, "refresh_token", json_string(is->refresh_token));
+    }
+    oas_count_issued(t->cfg, grant);
+    OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(00411)
+            "issued %s token%s to client '%s' (grant %s, scope '%s')",
+            "an access", is->refresh_token ? " and a refresh" : "", t->client->client_id,
+            oas_grant_name(grant), scope ? scope : "");
+    return oas_response_json(t->p, 200, oas_json_dump(o, t->p));
+}
+
+static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
+{
+    oas_issued_t is;
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+
+    if (rv == APR_EACCES) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
+    }
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
+    }
+    return token_answer(t, &is, in->scope, count_grant);
+}
+
+static oas_response_t *grant_client_credentials(tok_req_t *t)
+{
+    oas_issue_t in;
+    const char *why;
+
+    memset(&in, 0, sizeof(in));
+    if ((why = oas_scope_resolve(&in.scope, t->cfg, t->client, param(t, "scope"), t->p))) {
+        return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
+    }
+    in.client = t->client;
+    in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
+    return issue(t, &in, OAS_GRANT_CLIENT_CREDENTIALS);
+}
+
+static oas_response_t *check_owner_password(tok_req_t *t, const char *user, const char *pw)
+{
+    int rc = t->req->check_password ? t->req->check_password(t->req->password_baton, user, pw)
+                                    : OAS_PW_NONE;
+    switch (rc) {
+    case OAS_PW_GRANTED:
+        return NULL;
+    case OAS_PW_DENIED:
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "invalid resource owner credentials");
+    case OAS_PW_NONE:
+        OAS_LOG(&t->req->log, OAS_LOG_ERR, 0, OASLOGNO(00412)
+                "password grant: no OAuthASPasswordProvider is configured for this location");
+        return oas_response_error(t->p, t->cfg, 500, OAS_ERR_SERVER_ERROR,
+                                  "the password grant is not configured on this server");
+    default:
+        OAS_LOG(&t->req->log, OAS_LOG_ERR, 0, OASLOGNO(00413)
+                "password grant: the authn provider failed");
+        return oas_response_error(t->p, t->cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                                  "the user database is unavailable, try again later");
+    }
+}
+
+static oas_response_t *grant_password(tok_req_t *t)
+{
+    const char *user = param(t, "username"), *pw = param(t, "password"), *why;
+    oas_response_t *r;
+    oas_issue_t in;
+
+    if (!user || !pw) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "username and password are required");
+    }
+    memset(&in, 0, sizeof(in));
+    if ((why = oas_scope_resolve(&in.scope, t->cfg, t->client, param(t, "scope"), t->p))) {
+        return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
+    }
+    if ((r = check_owner_password(t, user, pw))) {
+        return r;
+    }
+    in.client = t->client;
+    in.username = user;
+    in.grant = OAS_GRANT_PASSWORD;
+    in.with_refresh = t->client->refresh_limit != 0;
+    in.refresh_left = t->client->refresh_limit;
+    return issue(t, &in, OAS_GRANT_PASSWORD);
+}
+
+/* A used code or refresh token came back: revoke what it produced. */
+static oas_response_t *replayed(tok_req_t *t, const oas_entry_t *e, const char *what)
+{
+    OAS_LOG(&t->req->log, OAS_LOG_WARNING, 0, OASLOGNO(00414)
+            "a used %s was presented again by client '%s': revoking every token issued "
+            "from it", what, t->client->client_id);
+    oas_family_revoke(t->cfg, e->family, t->req, t->p);
+    return bad(t, 400, OAS_ERR_INVALID_GRANT, apr_psprintf(t->p, "%s already used", what));
+}
+
+/* Look up a code or refresh token by its store key. */
+static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_t *e,
+                              oas_token_t *tok, int used_kind, const char *what)
+{
+    apr_status_t rv = t->cfg->store->get(t->cfg->store, key, e, t->p);
+
+    if (rv == APR_NOTFOUND) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   apr_psprintf(t->p, "unknown or expired %s", what));
+    }
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(t->cfg, t->req, rv, "looking up a grant", t->p);
+    }
+    if (e->kind == used_kind) {
+        return replayed(t, e, what);
+    }
+    if (oas_token_decode(tok, e, t->p) != APR_SUCCESS) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, apr_psprintf(t->p, "unknown %s", what));
+    }
+    if (strcmp(tok->client_id, t->client->client_id) != 0) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   apr_psprintf(t->p, "%s was issued to another client", what));
+    }
+    return NULL;
+}
+
+/* Take the code/refresh token once; a tombstone remembers it was used. */
+static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_entry_t *e,
+                            int used_kind, const char *what)
+{
+    oas_entry_t tomb = *e, got;
+    apr_status_t rv;
+
+    tomb.kind = used_kind;
+    tomb.data = "";
+    tomb.len = 0;
+    rv = t->cfg->store->consume(t->cfg->store, key, &got, &tomb, t->p);
+    if (rv == APR_NOTFOUND) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   apr_psprintf(t->p, "unknown or expired %s", what));
+    }
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(t->cfg, t->req, rv, "redeeming a grant", t->p);
+    }
+    if (got.kind == used_kind) {
+        return replayed(t, &got, what);
+    }
+    return NULL;
+}
+
+/* Narrow a refresh token's scope (RFC 6749 §6). Scopes the client may no
+ * longer receive are dropped. */
+static const char *refresh_scope(tok_req_t *t, const char *orig, const char **pscope)
+{
+    apr_array_header_t *had = oas_scope_split(orig, t->p), *want, *keep;
+    const char *req = param(t, "scope");
+    int i;
+
+    if (!had) {
+        had = apr_array_make(t->p, 1, sizeof(const char *));
+    }
+    want = req ? oas_scope_split(req, t->p) : had;
+    if (!want) {
+        return "malformed scope";
+    }
+    if (!oas_scope_subset(want, had)) {
+        return "a refresh may only narrow the scope";
+    }
+    keep = apr_array_make(t->p, want->nelts, sizeof(const char *));
+    for (i = 0; i < want->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(want, i, const char *);
+        if (oas_scope_in(t->client->scopes, s)) {
+            APR_ARRAY_PUSH(keep, const char *) = s;
+        }
+        else if (req) {
+            return apr_psprintf(t->p, "scope '%s' is not allowed for this client", s);
+        }
+    }
+    *pscope = oas_scope_join(keep, t->p);
+    return NULL;
+}
+
+static oas_response_t *grant_refresh(tok_req_t *t)
+{
+    const char *value = param(t, "refresh_token"), *why;
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    oas_token_t old;
+    oas_issue_t in;
+    oas_response_t *r;
+
+    if (!value) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "refresh_token is required");
+    }
+    oas_store_key(key, OAS_PREFIX_REFRESH, value);
+    if ((r = lookup(t, key, &e, &old, OAS_KIND_USED_REFRESH, "refresh token"))) {
+        return r;
+    }
+    if (old.kind != OAS_KIND_REFRESH) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired refresh token");
+    }
+    memset(&in, 0, sizeof(in));
+    if ((why = refresh_scope(t, old.scope, &in.scope))) {
+        return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
+    }
+    if (old.refresh_left == 0) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "refresh limit reached");
+    }
+    if ((r = take(t, key, &e, OAS_KIND_USED_REFRESH, "refresh token"))) {
+        return r;
+    }
+    in.client = t->client;
+    in.username = old.username;
+    in.grant = old.grant;
+    in.family = old.family;
+    in.refresh_left = old.refresh_left < 0 ? -1 : old.refresh_left - 1;
+    in.with_refresh = in.refresh_left != 0;
+    return issue(t, &in, OAS_GRANT_REFRESH_TOKEN);
+}
+
+/* RFC 6749 §4.1.3 and RFC 7636 §4.6 checks of a code against the request. */
+static oas_response_t *check_code(tok_req_t *t, const oas_token_t *code)
+{
+    const char *redirect_uri = param(t, "redirect_uri");
+    const char *verifier = param(t, "code_verifier");
+
+    if (code->kind != OAS_KIND_CODE) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired code");
+    }
+    if (code->redirect_uri ? !redirect_uri || strcmp(redirect_uri, code->redirect_uri) != 0
+                           : redirect_uri != NULL) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   "redirect_uri does not match the authorization request");
+    }
+    if (code->code_challenge) {
+        if (!verifier) {
+            return bad(t, 400, OAS_ERR_INVALID_GRANT, "code_verifier is required");
+        }
+        if (!oas_pkce_verify(code->code_challenge_method, code->code_challenge, verifier)) {
+            return bad(t, 400, OAS_ERR_INVALID_GRANT, "code_verifier does not match");
+        }
+    }
+    else if (verifier) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   "code_verifier sent, but the authorization request had no code_challenge");
+    }
+    return NULL;
+}
+
+static oas_response_t *grant_code(tok_req_t *t)
+{
+    const char *value = param(t, "code");
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    oas_token_t code;
+    oas_issue_t in;
+    oas_response_t *r;
+
+    if (!value) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "code is required");
+    }
+    oas_store_key(key, OAS_PREFIX_CODE, value);
+    if ((r = lookup(t, key, &e, &code, OAS_KIND_USED_CODE, "code"))
+        || (r = check_code(t, &code))
+        || (r = take(t, key, &e, OAS_KIND_USED_CODE, "code"))) {
+        return r;
+    }
+    memset(&in, 0, sizeof(in));
+    in.client = t->client;
+    in.username = code.username;
+    in.scope = code.scope;
+    in.grant = OAS_GRANT_AUTHORIZATION_CODE;
+    in.family = code.family;
+    in.refresh_left = t->client->refresh_limit;
+    in.with_refresh = t->client->refresh_limit != 0;
+    return issue(t, &in, OAS_GRANT_AUTHORIZATION_CODE);
+}
+
+static const struct {
+    const char *name;
+    unsigned grant;
+    int allow_public;
+    oas_response_t *(*handle)(tok_req_t *t);
+} grants[] = {
+    { "authorization_code", OAS_GRANT_AUTHORIZATION_CODE, 1, grant_code },
+    { "client_credentials", OAS_GRANT_CLIENT_CREDENTIALS, 0, grant_client_credentials },
+    { "password",           OAS_GRANT_PASSWORD,           0, grant_password },
+    { "refresh_token",      0,                            1, grant_refresh },
+};
+
+oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                   apr_pool_t *p)
+{
+    tok_req_t t = { cfg, req, p, NULL, NULL };
+    const char *gt;
+    oas_response_t *r;
+    size_t i;
+
+    if ((r = check_transport(&t)) || (r = parse_params(&t))) {
+        return r;
+    }
+    if (!(gt = param(&t, "grant_type"))) {
+        return bad(&t, 400, OAS_ERR_INVALID_REQUEST, "grant_type is required");
+    }
+    for (i = 0; i < sizeof(grants) / sizeof(grants[0]); i++) {
+        if (strcmp(gt, grants[i].name) != 0) {
+            continue;
+        }
+        OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00415) "token request: grant_type %s",
+                grants[i].name);
+        if ((r = oas_client_authenticate(&t.client, cfg, req, t.params,
+                                         grants[i].allow_public, p))) {
+            return r;
+        }
+        if (grants[i].grant && !(t.client->grants & grants[i].grant)) {
+            return bad(&t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
+                       apr_psprintf(p, "client may not use the %s grant", gt));
+        }
+        return grants[i].handle(&t);
+    }
+    return bad(&t, 400, OAS_ERR_UNSUPPORTED_GRANT_TYPE, "unsupported grant_type");
+}

@@ -1,0 +1,291 @@
+/* oas_grant.c — shared pieces of the endpoints: client authentication,
+ * scope resolution, issuing tokens, revoking families. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include "oas_grant.h"
+#include "oas_form.h"
+
+/* A bcrypt hash of nothing anybody knows: unknown clients cost the same
+ * time as known ones, so response times do not tell which ids exist. */
+#define DUMMY_HASH "$2y$05$OSI0nBvp4fdSvs0kGfdqC.bmhKnFVRjOmlAh1lqah10SQzkXivrkq"
+
+long long oas_req_now(const oas_http_req_t *req)
+{
+    return req->now ? req->now : (long long)apr_time_sec(apr_time_now());
+}
+
+void oas_count_issued(const oas_config_t *cfg, unsigned grant)
+{
+    int i;
+    if (!cfg->counters) {
+        return;
+    }
+    switch (grant) {
+    case OAS_GRANT_AUTHORIZATION_CODE: i = OAS_CNT_GRANT_AUTHORIZATION_CODE; break;
+    case OAS_GRANT_IMPLICIT:           i = OAS_CNT_GRANT_IMPLICIT; break;
+    case OAS_GRANT_CLIENT_CREDENTIALS: i = OAS_CNT_GRANT_CLIENT_CREDENTIALS; break;
+    case OAS_GRANT_PASSWORD:           i = OAS_CNT_GRANT_PASSWORD; break;
+    default:                           i = OAS_CNT_GRANT_REFRESH_TOKEN; break;
+    }
+    apr_atomic_inc32(&cfg->counters->issued[i]);
+}
+
+void oas_count_error(const oas_config_t *cfg, oas_error_t err)
+{
+    if (cfg->counters && err >= 0 && err < OAS_ERR_MAX) {
+        apr_atomic_inc32(&cfg->counters->errors[err]);
+    }
+}
+
+long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client)
+{
+    return client->access_token_lifetime >= 0 ? client->access_token_lifetime
+                                              : cfg->access_lifetime;
+}
+
+oas_response_t *oas_store_failure(const oas_config_t *cfg, const oas_http_req_t *req,
+                                  apr_status_t rv, const char *what, apr_pool_t *p)
+{
+    if (rv == APR_ENOSPC) {
+        OAS_LOG(&req->log, OAS_LOG_ERR, rv, OASLOGNO(00401)
+                "%s: the token store is full of live entries (raise OAuthASStoreMemory / "
+                "OAuthASStoreDisk); nothing was issued", what);
+        return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                                  "the token store is full, try again later");
+    }
+    OAS_LOG(&req->log, OAS_LOG_ERR, rv, OASLOGNO(00402)
+            "%s: the token store (%s) failed", what, cfg->store ? cfg->store->name : "none");
+    return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                              "the token store is unavailable, try again later");
+}
+
+/* ---- client authentication ------------------------------------------ */
+
+static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    const char *why, const char *client_id, apr_pool_t *p)
+{
+    OAS_LOG(&req->log, OAS_LOG_INFO, 0, OASLOGNO(00403)
+            "client authentication failed for '%s': %s", client_id ? client_id : "-", why);
+    return oas_response_error(p, cfg, 401, OAS_ERR_INVALID_CLIENT, why);
+}
+
+static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *cfg,
+                                  const oas_http_req_t *req, const char *user,
+                                  const char *pass, apr_pool_t *p)
+{
+    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
+
+    if (!c || !c->confidential) {
+        apr_password_validate(pass, DUMMY_HASH);
+        return client_error(cfg, req, "unknown client or bad credentials",
+                            c ? c->client_id : NULL, p);
+    }
+    if (!oas_client_check_secret(c, pass)) {
+        return client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
+    }
+    if (!c->enabled) {
+        return client_error(cfg, req, "client is disabled", c->client_id, p);
+    }
+    *pc = c;
+    return NULL;
+}
+
+static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *cfg,
+                                   const oas_http_req_t *req, const char *client_id,
+                                   apr_pool_t *p)
+{
+    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, client_id) : NULL;
+
+    if (!c) {
+        return client_error(cfg, req, "unknown client", NULL, p);
+    }
+    if (c->confidential) {
+        return client_error(cfg, req,
+                            "confidential clients authenticate with HTTP Basic", c->client_id, p);
+    }
+    if (!c->enabled) {
+        return client_error(cfg, req, "client is disabled", c->client_id, p);
+    }
+    *pc = c;
+    return NULL;
+}
+
+oas_response_t *oas_client_authenticate(const oas_client_t **pc, const oas_config_t *cfg,
+                                        const oas_http_req_t *req, apr_table_t *params,
+                                        int allow_public, apr_pool_t *p)
+{
+    const char *user = NULL, *pass = NULL;
+    const char *client_id = apr_table_get(params, "client_id");
+    apr_status_t rv = oas_basic_parse(req->authorization, &user, &pass, p);
+
+    *pc = NULL;
+    if (apr_table_get(params, "client_secret")) {
+        return client_error(cfg, req, "client_secret in the request body is not accepted; "
+                            "authenticate with HTTP Basic", client_id, p);
+    }
+    if (rv == APR_EINVAL) {
+        return client_error(cfg, req, "malformed HTTP Basic credentials", NULL, p);
+    }
+    if (rv == APR_SUCCESS) {
+        if (allow_public && client_id && strcmp(client_id, user) != 0) {
+            return client_error(cfg, req, "client_id does not match the authenticated client",
+                                NULL, p);
+        }
+        return auth_basic(pc, cfg, req, user, pass, p);
+    }
+    if (!allow_public || !client_id) {
+        return client_error(cfg, req, "client authentication required (HTTP Basic)", NULL, p);
+    }
+    return auth_public(pc, cfg, req, client_id, p);
+}
+
+/* ---- scope ------------------------------------------------------------- */
+
+const char *oas_scope_resolve(const char **pscope, const oas_config_t *cfg,
+                              const oas_client_t *client, const char *requested, apr_pool_t *p)
+{
+    apr_array_header_t *want;
+    int i;
+
+    if (!requested) {
+        *pscope = oas_scope_join(client->scopes, p);
+        return NULL;
+    }
+    if (!(want = oas_scope_split(requested, p))) {
+        return "malformed scope";
+    }
+    for (i = 0; i < want->nelts; i++) {
+        const char *s = APR_ARRAY_IDX(want, i, const char *);
+        if (!cfg->scopes || !oas_scopes_get(cfg->scopes, s)) {
+            return apr_psprintf(p, "unknown scope '%s'", s);
+        }
+        if (!oas_scope_in(client->scopes, s)) {
+            return apr_psprintf(p, "scope '%s' is not allowed for this client", s);
+        }
+    }
+    *pscope = oas_scope_join(want, p);
+    return NULL;
+}
+
+/* ---- issuing ------------------------------------------------------------ */
+
+static apr_status_t put_token(const char **ptoken, const oas_config_t *cfg,
+                              const oas_token_t *t, const char *prefix, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    apr_status_t rv;
+    const char *token = oas_random_token(p, OAS_TOKEN_BYTES);
+
+    if (!token) {
+        return APR_EGENERAL;
+    }
+    if ((rv = oas_token_encode(&e, t, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    oas_store_key(key, prefix, token);
+    if ((rv = cfg->store->put(cfg->store, key, &e, p)) == APR_SUCCESS) {
+        *ptoken = token;
+    }
+    return rv;
+}
+
+static void remove_token(const oas_config_t *cfg, const char *prefix, const char *token,
+                         apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    if (token) {
+        oas_store_key(key, prefix, token);
+        cfg->store->remove(cfg->store, key, p);
+    }
+}
+
+static int family_is_revoked(const oas_config_t *cfg, const unsigned char *family,
+                             apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
+    return cfg->store->get(cfg->store, key, &e, p) == APR_SUCCESS;
+}
+
+static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_issue_t *in,
+                          const unsigned char *family, long long now)
+{
+    long long life = oas_access_lifetime(cfg, in->client);
+    memset(t, 0, sizeof(*t));
+    t->kind = OAS_KIND_ACCESS;
+    t->iat = now;
+    t->exp = life ? now + life : 0;
+    memcpy(t->family, family, OAS_FAMILY_LEN);
+    t->grant = in->grant;
+    t->client_id = in->client->client_id;
+    t->username = in->username;
+    t->scope = in->scope;
+    t->refresh_left = in->refresh_left;
+}
+
+apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
+                              const oas_http_req_t *req, apr_pool_t *p)
+{
+    long long now = oas_req_now(req);
+    oas_token_t t;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    if (in->family) {
+        memcpy(out->family, in->family, OAS_FAMILY_LEN);
+    }
+    else if (in->with_refresh && oas_random_bytes(out->family, OAS_FAMILY_LEN) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    fill_template(&t, cfg, in, out->family, now);
+    out->access_exp = t.exp;
+    if ((rv = put_token(&out->access_token, cfg, &t, OAS_PREFIX_ACCESS, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (in->with_refresh) {
+        t.kind = OAS_KIND_REFRESH;
+        t.exp = cfg->refresh_lifetime ? now + cfg->refresh_lifetime : 0;
+        rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH, p);
+    }
+    if (rv == APR_SUCCESS && !oas_family_none(out->family)
+        && family_is_revoked(cfg, out->family, p)) {
+        rv = APR_EACCES;
+    }
+    if (rv != APR_SUCCESS) {
+        remove_token(cfg, OAS_PREFIX_ACCESS, out->access_token, p);
+        remove_token(cfg, OAS_PREFIX_REFRESH, out->refresh_token, p);
+        out->access_token = out->refresh_token = NULL;
+    }
+    return rv;
+}
+
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+                               const oas_http_req_t *req, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    long long now = oas_req_now(req);
+    long long horizon = cfg->refresh_lifetime > cfg->access_lifetime
+                        ? cfg->refresh_lifetime : cfg->access_lifetime;
+    oas_entry_t e;
+    apr_status_t rv, rv2;
+    int n = 0;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_FAMILY_REVOKED;
+    e.exp = (cfg->refresh_lifetime == 0 || cfg->access_lifetime == 0) ? 0 : now + horizon;
+    memcpy(e.family, family, OAS_FAMILY_LEN);
+    e.data = "";
+    oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
+    /* the marker stops tokens being added to the family concurrently; the
+     * members go even when the marker could not be written */
+    rv = cfg->store->put(cfg->store, key, &e, p);
+    rv2 = cfg->store->remove_family(cfg->store, family, &n, p);
+    rv = rv != APR_SUCCESS ? rv : rv2;
+    OAS_LOG(&req->log, OAS_LOG_NOTICE, rv, OASLOGNO(00404)
+            "token family %.8s... revoked: %d tokens removed",
+            oas_hex(p, family, OAS_FAMILY_LEN), n);
+    return rv;
+}

@@ -1,0 +1,68 @@
+/* oas_response.c — the one place that writes OAuth answers (JSON with
+ * Cache-Control: no-store, RFC 6749 §5.1/§5.2). */
+#include <apr_strings.h>
+#include <jansson.h>
+#include "oas_grant.h"
+
+static const char *const error_names[OAS_ERR_MAX] = {
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+    "unsupported_grant_type", "invalid_scope", "access_denied",
+    "unsupported_response_type", "server_error", "temporarily_unavailable",
+    "invalid_token", "insufficient_scope"
+};
+
+const char *oas_error_name(oas_error_t e)
+{
+    return (e >= 0 && e < OAS_ERR_MAX) ? error_names[e] : "server_error";
+}
+
+oas_response_t *oas_response_json(apr_pool_t *p, int status, const char *json)
+{
+    oas_response_t *r = apr_pcalloc(p, sizeof(*r));
+    r->status = status;
+    r->content_type = "application/json";
+    r->body = json;
+    r->body_len = strlen(json);
+    r->headers = apr_table_make(p, 4);
+    r->error = OAS_ERR_MAX;
+    apr_table_setn(r->headers, "Cache-Control", "no-store");
+    apr_table_setn(r->headers, "Pragma", "no-cache");
+    return r;
+}
+
+/* Serialise a jansson object into pool memory and free it. */
+static const char *dump_json(json_t *o, apr_pool_t *p)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const char *out = s ? apr_pstrdup(p, s) : "{}";
+    free(s);
+    json_decref(o);
+    return out;
+}
+
+oas_response_t *oas_response_error(apr_pool_t *p, const oas_config_t *cfg, int status,
+                                   oas_error_t err, const char *description)
+{
+    json_t *o = json_object();
+    oas_response_t *r;
+
+    json_object_set_new(o, "error", json_string(oas_error_name(err)));
+    if (description) {
+        json_object_set_new(o, "error_description", json_string(description));
+    }
+    r = oas_response_json(p, status, dump_json(o, p));
+    r->error = err;
+    r->log_note = description;
+    if (status == 401 && err == OAS_ERR_INVALID_CLIENT) {
+        apr_table_setn(r->headers, "WWW-Authenticate", "Basic realm=\"oauth\"");
+    }
+    if (cfg) {
+        oas_count_error(cfg, err);
+    }
+    return r;
+}
+
+const char *oas_json_dump(json_t *o, apr_pool_t *p)
+{
+    return dump_json(o, p);
+}
