@@ -77,6 +77,22 @@ typedef struct oas_config_t {
     int require_https;
     int require_post;
     int require_pkce;                 /* OAS_PKCE_* */
+    /* approval page (OAuthASApprovalPage); NULL: built-in text */
+    const char *page_title;
+    const char *page_heading;
+    const char *page_logo;            /* URL of a logo image, or NULL */
+    const char *page_footer;
+    /* HMAC key for CSRF tokens of the approval form (OAuthASCSRFKeyFile, or
+     * random per server start) */
+    const unsigned char *csrf_key;
+    apr_size_t csrf_key_len;
+    /* absolute URLs of the endpoints as mapped with SetHandler; NULL if unmapped */
+    const char *url_authorize;
+    const char *url_token;
+    const char *url_introspect;
+    const char *url_revoke;
+    const char *url_metadata;
+    const char *url_status;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -88,6 +104,7 @@ typedef struct oas_http_req_t {
     apr_size_t body_len;
     int body_too_large;            /* the glue stopped reading above OAS_FORM_MAX_BODY */
     const char *query;             /* query string or NULL */
+    const char *path;              /* URL-path of the request (r->uri), without query */
     const char *authorization;     /* Authorization header or NULL */
     const char *user;              /* authorize endpoint: r->user, NULL if none */
     oas_password_fn *check_password;
@@ -113,8 +130,40 @@ oas_response_t *oas_response_error(apr_pool_t *p, const oas_config_t *cfg, int s
 /* A JSON answer with Cache-Control: no-store. */
 oas_response_t *oas_response_json(apr_pool_t *p, int status, const char *json);
 
-/* The token endpoint, SPEC §5. Never returns NULL. */
+/* The endpoints. Each never returns NULL. */
+/* token endpoint, SPEC §5 */
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p);
+/* authorization endpoint, SPEC §4: GET/POST request → approval page (HTML);
+ * POST with decision → redirect. req->user is the authenticated resource owner. */
+oas_response_t *oas_authorize_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                       apr_pool_t *p);
+/* introspection, RFC 7662 */
+oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                        apr_pool_t *p);
+/* revocation, RFC 7009 */
+oas_response_t *oas_revoke_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p);
+/* metadata, RFC 8414 */
+oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                      apr_pool_t *p);
+/* status: store and counters as JSON */
+oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p);
+
+/* Resource-server check of a bearer token (SPEC §7). */
+#define OAS_BEARER_OK           0
+#define OAS_BEARER_NONE         1   /* no Authorization: Bearer header */
+#define OAS_BEARER_INVALID      2   /* malformed, unknown, expired, revoked, disabled client */
+#define OAS_BEARER_UNAVAILABLE  3   /* the store failed */
+typedef struct oas_bearer_t {
+    int result;                 /* OAS_BEARER_* */
+    const char *error_description;
+    oas_token_t token;          /* when OK: client_id, username, scope, exp */
+} oas_bearer_t;
+
+/* Check the Authorization header value (NULL if absent). */
+void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *authorization,
+                      const oas_logger_t *log, apr_pool_t *p);
 
 #endif

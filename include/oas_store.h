@@ -13,6 +13,7 @@
 #include <apr_errno.h>
 #include <apr_global_mutex.h>
 #include "oas_util.h"
+#include "oas_log.h"
 
 #define OAS_FAMILY_LEN   16
 #define OAS_ENTRY_MAX    900   /* most payload bytes an entry may carry (fits an SDBM record) */
@@ -25,11 +26,13 @@ typedef enum {
     OAS_KIND_USED_CODE = 4,       /* tombstone of a redeemed code: memory only */
     OAS_KIND_USED_REFRESH = 5,    /* tombstone of a rotated refresh token */
     OAS_KIND_FAMILY_REVOKED = 6,  /* marker: this family was revoked */
-    OAS_KIND_MAX = 7
+    OAS_KIND_CSRF = 7,            /* nonce of an approval form not yet posted: memory only */
+    OAS_KIND_MAX = 8
 } oas_kind_t;
 
-/* 1 for kinds that live in memory only (codes and their tombstones). */
-#define OAS_KIND_IS_VOLATILE(k) ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE)
+/* 1 for kinds that live in memory only (codes, their tombstones, CSRF nonces). */
+#define OAS_KIND_IS_VOLATILE(k) \
+    ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF)
 
 typedef struct oas_entry_t {
     int kind;                                /* oas_kind_t */
@@ -102,6 +105,7 @@ typedef struct oas_store_default_conf_t {
     int disk_entries;            /* OAuthASStoreDisk */
     apr_global_mutex_t *mutex;   /* created by the caller (ap_global_mutex_create in httpd) */
     const char *mutex_file;      /* for apr_global_mutex_child_init; may be NULL */
+    const oas_logger_t *log;     /* where create/child_init report errors (copied); may be NULL */
 } oas_store_default_conf_t;
 
 /* Create the default store in the parent process: allocate shared memory

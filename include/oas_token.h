@@ -12,6 +12,7 @@
 #define OAS_PREFIX_REFRESH  "rt:"
 #define OAS_PREFIX_CODE     "ac:"
 #define OAS_PREFIX_FAMILY   "fr:"
+#define OAS_PREFIX_CSRF     "cs:"
 
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */
