@@ -19,6 +19,8 @@ static void oas_register_hooks(apr_pool_t *p)
     ap_hook_child_init(oas_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(oas_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(oas_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    oas_register_rs_hooks(p);
+    oas_register_status_hook();
 }
 
 AP_DECLARE_MODULE(oauth_as) = {

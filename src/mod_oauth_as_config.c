@@ -59,6 +59,7 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->access_lifetime = PICK(access_lifetime);
     sc->refresh_lifetime = PICK(refresh_lifetime);
     sc->page = apr_table_overlay(p, base->page, add->page);
+    sc->csrf_key_file = PICKP(csrf_key_file);
     return sc;
 }
 
@@ -247,6 +248,16 @@ static const char *set_page(cmd_parms *cmd, void *dc, const char *what, const ch
                         "logo, footer", what);
 }
 
+static const char *set_csrf_key_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    if (!path) {
+        return apr_psprintf(cmd->pool, "OAuthASCSRFKeyFile: invalid path '%s'", arg);
+    }
+    cmd_conf(cmd)->csrf_key_file = path;
+    return NULL;
+}
+
 static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
 {
     oas_dir_conf_t *dc = dcv;
@@ -291,6 +302,9 @@ const command_rec oas_cmds[] = {
                   "which clients must use PKCE: public (default), all, off"),
     AP_INIT_TAKE2("OAuthASApprovalPage", set_page, NULL, RSRC_CONF,
                   "title|heading|logo|footer VALUE: the approval page's texts"),
+    AP_INIT_TAKE1("OAuthASCSRFKeyFile", set_csrf_key_file, NULL, RSRC_CONF,
+                  "file with the secret (>= 32 bytes) that signs approval-form CSRF tokens; "
+                  "nodes sharing a store share it (default: random per server start)"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
     { NULL }
@@ -419,5 +433,53 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->require_https = OR_DEFAULT(sc->require_https, 1);
     rt->require_post = OR_DEFAULT(sc->require_post, 1);
     rt->require_pkce = OR_DEFAULT(sc->require_pkce, OAS_PKCE_PUBLIC);
+    rt->page_title = apr_table_get(sc->page, "title");
+    rt->page_heading = apr_table_get(sc->page, "heading");
+    rt->page_logo = apr_table_get(sc->page, "logo");
+    rt->page_footer = apr_table_get(sc->page, "footer");
     return rt;
+}
+
+#define CSRF_KEY_MIN 32
+#define CSRF_KEY_MAX 4096
+
+/* The key that signs CSRF tokens: from OAuthASCSRFKeyFile, or random once
+ * per server start (kept across graceful restarts in the process pool). */
+apr_status_t oas_load_csrf_key(server_rec *s, oas_srv_conf_t *sc, oas_config_t *rt,
+                               apr_pool_t *p)
+{
+    apr_pool_t *pp = s->process->pool;
+    unsigned char *key = NULL;
+    apr_size_t len = 0;
+    apr_file_t *f;
+    apr_status_t rv;
+
+    if (sc->csrf_key_file) {
+        key = apr_palloc(p, CSRF_KEY_MAX);
+        rv = apr_file_open(&f, sc->csrf_key_file, APR_FOPEN_READ, 0, p);
+        if (rv == APR_SUCCESS) {
+            rv = apr_file_read_full(f, key, CSRF_KEY_MAX, &len);
+            apr_file_close(f);
+        }
+        if ((rv != APR_SUCCESS && rv != APR_EOF) || len < CSRF_KEY_MIN) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, s, OASLOGNO(01003)
+                         "OAuthASCSRFKeyFile %s: cannot read at least %d bytes of key",
+                         sc->csrf_key_file, CSRF_KEY_MIN);
+            return rv != APR_SUCCESS && rv != APR_EOF ? rv : APR_EINVAL;
+        }
+    }
+    else {
+        apr_pool_userdata_get((void **)&key, "oauth_as:csrf_key", pp);
+        if (!key) {
+            key = apr_palloc(pp, CSRF_KEY_MIN);
+            if ((rv = oas_random_bytes(key, CSRF_KEY_MIN)) != APR_SUCCESS) {
+                return rv;
+            }
+            apr_pool_userdata_set(key, "oauth_as:csrf_key", apr_pool_cleanup_null, pp);
+        }
+        len = CSRF_KEY_MIN;
+    }
+    rt->csrf_key = key;
+    rt->csrf_key_len = len;
+    return APR_SUCCESS;
 }

@@ -124,6 +124,7 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     req->is_https = ap_ssl_conn_is_ssl(r->connection);
     req->content_type = apr_table_get(r->headers_in, "Content-Type");
     req->query = r->args;
+    req->path = r->uri;
     req->authorization = apr_table_get(r->headers_in, "Authorization");
     req->user = r->user;
     req->check_password = check_password;
@@ -141,6 +142,10 @@ static const struct {
     endpoint_fn *fn;
 } endpoints[] = {
     { "oauth-as-token", oas_token_endpoint },
+    { "oauth-as-introspect", oas_introspect_endpoint },
+    { "oauth-as-revoke", oas_revoke_endpoint },
+    { "oauth-as-metadata", oas_metadata_endpoint },
+    { "oauth-as-status", oas_status_endpoint },
 };
 
 int oas_handler(request_rec *r)

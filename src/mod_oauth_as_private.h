@@ -29,6 +29,7 @@ typedef struct oas_srv_conf_t {
     long long refresh_lifetime;       /* OAuthASRefreshTokenLifetime */
     int require_pkce;                 /* OAuthASRequirePKCE */
     apr_table_t *page;                /* OAuthASApprovalPage title|heading|logo|footer */
+    const char *csrf_key_file;        /* OAuthASCSRFKeyFile */
     /* filled in check_config / post_config */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */
@@ -50,12 +51,23 @@ oas_srv_conf_t *oas_srv_conf(const server_rec *s);
 void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
                         int *pmem, int *pdisk);
 oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p);
+apr_status_t oas_load_csrf_key(server_rec *s, oas_srv_conf_t *sc, oas_config_t *rt,
+                               apr_pool_t *p);
 
 /* mod_oauth_as_store.c */
 int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void oas_child_init(apr_pool_t *p, server_rec *s);
 int oas_monitor(apr_pool_t *p, server_rec *s);
+
+/* mod_oauth_as_urls.c */
+void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p);
+
+/* mod_oauth_as_rs.c */
+void oas_register_rs_hooks(apr_pool_t *p);
+
+/* mod_oauth_as_status.c */
+void oas_register_status_hook(void);
 
 /* mod_oauth_as_http.c */
 int oas_handler(request_rec *r);

@@ -141,6 +141,9 @@ int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         oas_srv_conf_t *sc = oas_srv_conf(vs);
         sc->rt = oas_runtime_config(vs, sc, pconf);
         sc->rt->counters = counters;
+        if (oas_load_csrf_key(vs, sc, sc->rt, pconf) != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (!sc->clients_path) {
             continue;   /* not an authorization server: no store */
         }
@@ -149,6 +152,7 @@ int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         }
         add_live_store(sc->rt->store);
     }
+    oas_find_endpoint_urls(s, pconf);
     return OK;
 }
 

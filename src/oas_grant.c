@@ -3,6 +3,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <apr_md5.h>
 #include "oas_grant.h"
 #include "oas_form.h"
 

@@ -1,0 +1,229 @@
+/* mod_oauth_as_rs.c — httpd as resource server (SPEC §7): AuthType Bearer
+ * (an authn step reading Authorization: Bearer and checking the shared
+ * store), the authz providers "oauth-scope" and "oauth-scope-path", and
+ * the RFC 6750 §3 challenges. */
+#include <string.h>
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+#include "mod_oauth_as_private.h"
+#include "oas_form.h"
+
+APLOG_USE_MODULE(oauth_as);
+
+#define NOTE_SCOPE     "oauth_as:scope"
+#define NOTE_CHALLENGE "oauth_as:challenge"
+
+static int is_bearer(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, "Bearer");
+}
+
+/* WWW-Authenticate: Bearer realm="...", error=..., ... (RFC 6750 §3) */
+static void challenge(request_rec *r, const char *error, const char *extra)
+{
+    const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth";
+    const char *h = apr_psprintf(r->pool, "Bearer realm=\"%s\"", ap_escape_quotes(r->pool, realm));
+
+    if (error) {
+        h = apr_psprintf(r->pool, "%s, error=\"%s\"%s", h, error, extra ? extra : "");
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate", h);
+}
+
+static int token_in_query(request_rec *r)
+{
+    apr_table_t *q = NULL;
+    const char *err;
+    if (!r->args) {
+        return 0;
+    }
+    if (oas_form_parse(&q, r->args, strlen(r->args), r->pool, &err) != APR_SUCCESS) {
+        return strstr(r->args, "access_token") != NULL;
+    }
+    return apr_table_get(q, "access_token") != NULL;
+}
+
+static void set_env(request_rec *r, const oas_token_t *t)
+{
+    apr_table_setn(r->subprocess_env, "OAUTH_CLIENT_ID", t->client_id);
+    apr_table_setn(r->subprocess_env, "OAUTH_SCOPE", t->scope ? t->scope : "");
+    apr_table_setn(r->subprocess_env, "OAUTH_EXPIRES",
+                   apr_psprintf(r->pool, "%lld", t->exp));
+    apr_table_setn(r->notes, NOTE_SCOPE, t->scope ? t->scope : "");
+}
+
+static void count(const oas_config_t *rt, int ok)
+{
+    if (rt->counters) {
+        apr_atomic_inc32(ok ? &rt->counters->bearer_ok : &rt->counters->bearer_refused);
+    }
+}
+
+static int bearer_authn(request_rec *r)
+{
+    oas_config_t *rt;
+    oas_logger_t lg;
+    oas_bearer_t b;
+
+    if (!is_bearer(r)) {
+        return DECLINED;
+    }
+    rt = oas_srv_conf(r->server)->rt;
+    oas_request_logger(&lg, r);
+    if (token_in_query(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(03001)
+                      "bearer: token in the query string refused");
+        challenge(r, "invalid_request", ", error_description=\"send the token in the "
+                  "Authorization header, not the query string\"");
+        count(rt, 0);
+        return HTTP_BAD_REQUEST;
+    }
+    oas_bearer_check(&b, rt, apr_table_get(r->headers_in, "Authorization"), &lg, r->pool);
+    switch (b.result) {
+    case OAS_BEARER_OK:
+        r->user = (char *)(b.token.username ? b.token.username : b.token.client_id);
+        r->ap_auth_type = "Bearer";
+        set_env(r, &b.token);
+        count(rt, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(03002)
+                      "bearer: token of client '%s' for '%s' accepted (scope '%s')",
+                      b.token.client_id, r->user, b.token.scope ? b.token.scope : "");
+        return OK;
+    case OAS_BEARER_NONE:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(03003) "bearer: no token sent");
+        challenge(r, NULL, NULL);
+        return HTTP_UNAUTHORIZED;
+    case OAS_BEARER_UNAVAILABLE:
+        return HTTP_SERVICE_UNAVAILABLE;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(03004) "bearer: token refused: %s",
+                      b.error_description);
+        challenge(r, "invalid_token", apr_psprintf(r->pool, ", error_description=\"%s\"",
+                                                   b.error_description));
+        count(rt, 0);
+        return HTTP_UNAUTHORIZED;
+    }
+}
+
+/* ap_note_auth_failure() for AuthType Bearer: a plain challenge unless a
+ * more precise one was set already. */
+static int bearer_note_failure(request_rec *r, const char *auth_type)
+{
+    if (!auth_type || strcasecmp(auth_type, "Bearer")) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
+        challenge(r, NULL, NULL);
+    }
+    return OK;
+}
+
+static void insufficient(request_rec *r, const char *needed)
+{
+    challenge(r, "insufficient_scope",
+              apr_psprintf(r->pool, ", scope=\"%s\"", ap_escape_quotes(r->pool, needed)));
+    apr_table_setn(r->notes, NOTE_CHALLENGE, "1");
+}
+
+/* A challenge set by a provider that was outvoted by another Require is
+ * dropped once access is granted. */
+static int drop_challenge(request_rec *r)
+{
+    if (apr_table_get(r->notes, NOTE_CHALLENGE)) {
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
+    return DECLINED;
+}
+
+static const char *parse_scope_line(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *want = oas_scope_split(line, cmd->pool);
+    if (!want) {
+        return apr_psprintf(cmd->pool, "Require oauth-scope: '%s' is not a list of scopes", line);
+    }
+    *parsed = want;
+    return NULL;
+}
+
+static authz_status scope_authz(request_rec *r, const char *line, const void *parsed)
+{
+    const apr_array_header_t *want = parsed;
+    const char *had = apr_table_get(r->notes, NOTE_SCOPE);
+    apr_array_header_t *granted;
+    int i;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    granted = had ? oas_scope_split(had, r->pool) : NULL;
+    for (i = 0; granted && i < want->nelts; i++) {
+        if (oas_scope_in(granted, APR_ARRAY_IDX(want, i, const char *))) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(03005)
+                  "oauth-scope: token scope '%s' holds none of '%s'", had ? had : "", line);
+    if (is_bearer(r)) {
+        insufficient(r, oas_scope_join(want, r->pool));
+    }
+    return AUTHZ_DENIED;
+}
+
+/* the scopes whose paths cover this URL: what the client should ask for */
+static const char *covering_scopes(request_rec *r, const oas_scopes_t *defs)
+{
+    const apr_array_header_t *list = defs ? oas_scopes_list(defs) : NULL;
+    apr_array_header_t *out = apr_array_make(r->pool, 2, sizeof(const char *));
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        const oas_scope_def_t *d = APR_ARRAY_IDX(list, i, const oas_scope_def_t *);
+        apr_array_header_t *one = apr_array_make(r->pool, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(one, const char *) = d->name;
+        if (oas_scopes_cover_path(defs, one, r->uri)) {
+            APR_ARRAY_PUSH(out, const char *) = d->name;
+        }
+    }
+    return oas_scope_join(out, r->pool);
+}
+
+static authz_status scope_path_authz(request_rec *r, const char *line, const void *parsed)
+{
+    const oas_scopes_t *defs = oas_srv_conf(r->server)->rt->scopes;
+    const char *had = apr_table_get(r->notes, NOTE_SCOPE);
+    apr_array_header_t *granted;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    granted = had ? oas_scope_split(had, r->pool) : NULL;
+    if (granted && defs && oas_scopes_cover_path(defs, granted, r->uri)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(03006)
+                  "oauth-scope-path: no scope of '%s' covers %s", had ? had : "", r->uri);
+    if (is_bearer(r)) {
+        insufficient(r, covering_scopes(r, defs));
+    }
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider scope_provider = { scope_authz, parse_scope_line };
+static const authz_provider scope_path_provider = { scope_path_authz, NULL };
+
+void oas_register_rs_hooks(apr_pool_t *p)
+{
+    ap_hook_check_authn(bearer_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(bearer_note_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(drop_challenge, NULL, NULL, APR_HOOK_FIRST);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth-scope", AUTHZ_PROVIDER_VERSION,
+                              &scope_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth-scope-path",
+                              AUTHZ_PROVIDER_VERSION, &scope_path_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}

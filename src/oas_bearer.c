@@ -1,0 +1,56 @@
+/* oas_bearer.c — the resource server's check of a bearer token (SPEC §7,
+ * RFC 6750): one store lookup, no network hop. */
+#include <string.h>
+#include "oas_proto.h"
+#include "oas_form.h"
+
+static void refuse(oas_bearer_t *out, int result, const char *why)
+{
+    out->result = result;
+    out->error_description = why;
+}
+
+void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *authorization,
+                      const oas_logger_t *log, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    const oas_client_t *c;
+    const char *value = NULL;
+    oas_entry_t e;
+    apr_status_t rv;
+
+    memset(out, 0, sizeof(*out));
+    rv = oas_bearer_parse(authorization, &value, p);
+    if (rv == APR_ENOENT) {
+        refuse(out, OAS_BEARER_NONE, NULL);
+        return;
+    }
+    if (rv != APR_SUCCESS) {
+        refuse(out, OAS_BEARER_INVALID, "malformed bearer token");
+        return;
+    }
+    if (!cfg->store) {
+        refuse(out, OAS_BEARER_UNAVAILABLE, "no token store");
+        return;
+    }
+    oas_store_key(key, OAS_PREFIX_ACCESS, value);
+    rv = cfg->store->get(cfg->store, key, &e, p);
+    if (rv != APR_SUCCESS) {
+        refuse(out, rv == APR_NOTFOUND ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
+               rv == APR_NOTFOUND ? "unknown, expired or revoked token" : "token store failed");
+        if (rv != APR_NOTFOUND) {
+            OAS_LOG(log, OAS_LOG_ERR, rv, OASLOGNO(00430) "bearer check: the token store failed");
+        }
+        return;
+    }
+    if (e.kind != OAS_KIND_ACCESS || oas_token_decode(&out->token, &e, p) != APR_SUCCESS) {
+        refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
+        return;
+    }
+    c = cfg->registry ? oas_registry_get(cfg->registry, out->token.client_id) : NULL;
+    if (!c || !c->enabled) {
+        refuse(out, OAS_BEARER_INVALID, "the token's client is disabled");
+        return;
+    }
+    out->result = OAS_BEARER_OK;
+}

@@ -1,0 +1,195 @@
+/* oas_ep_introspect.c — token introspection (RFC 7662) and revocation
+ * (RFC 7009). Both take POST from an authenticated client. */
+#include <string.h>
+#include <apr_strings.h>
+#include "oas_grant.h"
+#include "oas_form.h"
+
+typedef struct tk_lookup_t {
+    int found;
+    const char *prefix;
+    oas_entry_t entry;
+    oas_token_t token;
+} tk_lookup_t;
+
+/* POST, HTTPS, form body: the transport rules of the two endpoints. */
+static oas_response_t *read_form(apr_table_t **pparams, const oas_config_t *cfg,
+                                 const oas_http_req_t *req, apr_pool_t *p)
+{
+    const char *err = NULL;
+    oas_response_t *r;
+
+    if (cfg->require_https && !req->is_https) {
+        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST, "HTTPS is required");
+    }
+    if (strcmp(req->method, "POST") != 0) {
+        r = oas_response_error(p, cfg, 405, OAS_ERR_INVALID_REQUEST, "this endpoint takes POST");
+        apr_table_setn(r->headers, "Allow", "POST");
+        return r;
+    }
+    if (req->body_too_large) {
+        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
+                                  "request body larger than 64 KiB");
+    }
+    if (!oas_form_is_urlencoded(req->content_type)) {
+        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
+                                  "content type must be application/x-www-form-urlencoded");
+    }
+    if (oas_form_parse(pparams, req->body ? req->body : "", req->body_len, p, &err)
+        != APR_SUCCESS) {
+        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
+                                  err ? err : "malformed parameters");
+    }
+    if (!apr_table_get(*pparams, "token")) {
+        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST, "token is required");
+    }
+    return NULL;
+}
+
+static apr_status_t lookup_one(tk_lookup_t *lk, const oas_config_t *cfg, const char *prefix,
+                               const char *value, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    apr_status_t rv;
+    int want = strcmp(prefix, OAS_PREFIX_ACCESS) == 0 ? OAS_KIND_ACCESS : OAS_KIND_REFRESH;
+
+    oas_store_key(key, prefix, value);
+    rv = cfg->store->get(cfg->store, key, &lk->entry, p);
+    if (rv == APR_SUCCESS && lk->entry.kind == want
+        && oas_token_decode(&lk->token, &lk->entry, p) == APR_SUCCESS) {
+        lk->found = 1;
+        lk->prefix = prefix;
+    }
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+/* Find an access or refresh token, the hinted kind first. */
+static apr_status_t lookup_token(tk_lookup_t *lk, const oas_config_t *cfg, const char *value,
+                                 const char *hint, apr_pool_t *p)
+{
+    int refresh_first = hint && strcmp(hint, "refresh_token") == 0;
+    const char *order[2] = { OAS_PREFIX_ACCESS, OAS_PREFIX_REFRESH };
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    memset(lk, 0, sizeof(*lk));
+    if (!cfg->store) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < 2 && !lk->found && rv == APR_SUCCESS; i++) {
+        rv = lookup_one(lk, cfg, order[refresh_first ? 1 - i : i], value, p);
+    }
+    return rv;
+}
+
+static int client_active(const oas_config_t *cfg, const char *client_id)
+{
+    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, client_id) : NULL;
+    return c && c->enabled;
+}
+
+static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
+{
+    const oas_token_t *t = &lk->token;
+    json_t *o = json_object();
+
+    json_object_set_new(o, "active", json_true());
+    json_object_set_new(o, "scope", json_string(t->scope ? t->scope : ""));
+    json_object_set_new(o, "client_id", json_string(t->client_id));
+    if (t->username) {
+        json_object_set_new(o, "username", json_string(t->username));
+    }
+    json_object_set_new(o, "sub", json_string(t->username ? t->username : t->client_id));
+    if (t->kind == OAS_KIND_ACCESS) {
+        json_object_set_new(o, "token_type", json_string("Bearer"));
+    }
+    if (t->exp) {
+        json_object_set_new(o, "exp", json_integer(t->exp));
+    }
+    json_object_set_new(o, "iat", json_integer(t->iat));
+    json_object_set_new(o, "iss", json_string(cfg->issuer));
+    return oas_json_dump(o, p);
+}
+
+oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                        apr_pool_t *p)
+{
+    apr_table_t *params = NULL;
+    const oas_client_t *caller;
+    tk_lookup_t lk;
+    oas_response_t *r;
+    apr_status_t rv;
+
+    if ((r = read_form(&params, cfg, req, p))
+        || (r = oas_client_authenticate(&caller, cfg, req, params, 0, p))) {
+        return r;
+    }
+    if (cfg->counters) {
+        apr_atomic_inc32(&cfg->counters->introspections);
+    }
+    rv = lookup_token(&lk, cfg, apr_table_get(params, "token"),
+                      apr_table_get(params, "token_type_hint"), p);
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(cfg, req, rv, "introspection", p);
+    }
+    if (!lk.found || !client_active(cfg, lk.token.client_id)) {
+        OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00420)
+                "introspection by '%s': token inactive", caller->client_id);
+        return oas_response_json(p, 200, "{\"active\":false}");
+    }
+    OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00421)
+            "introspection by '%s': active token of client '%s'", caller->client_id,
+            lk.token.client_id);
+    return oas_response_json(p, 200, active_json(cfg, &lk, p));
+}
+
+/* Revoke one token: its whole family when it has one (so the access token
+ * and refresh token of a pair go together), else just itself. */
+static apr_status_t revoke_found(const oas_config_t *cfg, const oas_http_req_t *req,
+                                 const tk_lookup_t *lk, const char *value, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    apr_status_t rv;
+
+    if (!oas_family_none(lk->entry.family)) {
+        return oas_family_revoke(cfg, lk->entry.family, req, p);
+    }
+    oas_store_key(key, lk->prefix, value);
+    rv = cfg->store->remove(cfg->store, key, p);
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+oas_response_t *oas_revoke_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p)
+{
+    apr_table_t *params = NULL;
+    const oas_client_t *caller;
+    const char *value;
+    tk_lookup_t lk;
+    oas_response_t *r;
+    apr_status_t rv;
+
+    if ((r = read_form(&params, cfg, req, p))
+        || (r = oas_client_authenticate(&caller, cfg, req, params, 1, p))) {
+        return r;
+    }
+    value = apr_table_get(params, "token");
+    rv = lookup_token(&lk, cfg, value, apr_table_get(params, "token_type_hint"), p);
+    if (rv == APR_SUCCESS && lk.found && strcmp(lk.token.client_id, caller->client_id) == 0) {
+        rv = revoke_found(cfg, req, &lk, value, p);
+        if (cfg->counters && rv == APR_SUCCESS) {
+            apr_atomic_inc32(&cfg->counters->revocations);
+        }
+        OAS_LOG(&req->log, OAS_LOG_INFO, rv, OASLOGNO(00422)
+                "client '%s' revoked one of its tokens", caller->client_id);
+    }
+    else if (rv == APR_SUCCESS && lk.found) {
+        OAS_LOG(&req->log, OAS_LOG_INFO, 0, OASLOGNO(00423)
+                "client '%s' tried to revoke a token of client '%s': ignored",
+                caller->client_id, lk.token.client_id);
+    }
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(cfg, req, rv, "revocation", p);
+    }
+    return oas_response_json(p, 200, "{}");
+}
