@@ -1,7 +1,6 @@
 /* mod_oauth_as_config.c — directives, their defaults and merging, and the
  * client registry's loading at start-up and graceful restart. */
 #include <string.h>
-#include <stdlib.h>
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_request.h>
@@ -313,16 +312,13 @@ const command_rec oas_cmds[] = {
 /* ---- the client registry at start-up and restart --------------------- */
 
 /* The last registry text that loaded, per path, kept in the process pool
- * so a graceful restart with a broken file keeps the old registry. */
+ * so a graceful restart with a broken file keeps the old registry. It lives
+ * in a subpool that is replaced on change; no cleanup points into this DSO,
+ * which is unloaded before the process pool goes. */
 typedef struct saved_reg_t {
-    char *text;
+    apr_pool_t *pool;
+    const char *text;
 } saved_reg_t;
-
-static apr_status_t saved_reg_free(void *d)
-{
-    free(((saved_reg_t *)d)->text);
-    return APR_SUCCESS;
-}
 
 static saved_reg_t *saved_reg(server_rec *s, const char *path, int create)
 {
@@ -332,7 +328,7 @@ static saved_reg_t *saved_reg(server_rec *s, const char *path, int create)
     apr_pool_userdata_get(&d, key, s->process->pool);
     if (!d && create) {
         d = apr_pcalloc(s->process->pool, sizeof(saved_reg_t));
-        apr_pool_userdata_set(d, key, saved_reg_free, s->process->pool);
+        apr_pool_userdata_set(d, key, apr_pool_cleanup_null, s->process->pool);
     }
     return d;
 }
@@ -340,12 +336,15 @@ static saved_reg_t *saved_reg(server_rec *s, const char *path, int create)
 static void remember_registry(server_rec *s, const char *path, const oas_registry_t *reg)
 {
     saved_reg_t *sr = saved_reg(s, path, 1);
-    char *copy = strdup(oas_registry_text(reg));
 
-    if (copy) {
-        free(sr->text);
-        sr->text = copy;
+    if (sr->text && strcmp(sr->text, oas_registry_text(reg)) == 0) {
+        return;
     }
+    if (sr->pool) {
+        apr_pool_destroy(sr->pool);
+    }
+    apr_pool_create(&sr->pool, s->process->pool);
+    sr->text = apr_pstrdup(sr->pool, oas_registry_text(reg));
 }
 
 /* Load one server's registry; on failure fall back to the last good one. */
