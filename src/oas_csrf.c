@@ -1,0 +1,133 @@
+/* oas_csrf.c — CSRF tokens of the approval form: bound by HMAC to the user,
+ * the authorization request and an expiry; single use through a nonce kept
+ * in the store (memory only). See oas_csrf.h for the layout. */
+#include <string.h>
+#include <apr_strings.h>
+#include "oas_csrf.h"
+
+#define CSRF_NONCE_LEN  16
+#define CSRF_EXP_LEN    8
+#define CSRF_HEAD_LEN   (CSRF_NONCE_LEN + CSRF_EXP_LEN)
+#define CSRF_RAW_LEN    (CSRF_HEAD_LEN + OAS_DIGEST_LEN)
+#define CSRF_NFIELDS    8
+
+static void put_be64(unsigned char *b, long long v)
+{
+    unsigned long long u = (unsigned long long)v;
+    int i;
+    for (i = CSRF_EXP_LEN - 1; i >= 0; i--) {
+        b[i] = (unsigned char)(u & 0xff);
+        u >>= 8;
+    }
+}
+
+static long long get_be64(const unsigned char *b)
+{
+    unsigned long long u = 0;
+    int i;
+    for (i = 0; i < CSRF_EXP_LEN; i++) {
+        u = (u << 8) | b[i];
+    }
+    return (long long)u;
+}
+
+/* The MAC input after nonce||exp: the fields, NUL-separated (form values
+ * never contain NUL: the form parser refuses control characters). */
+static void mac_fields(const char *f[CSRF_NFIELDS], const char *user, const oas_authz_t *a,
+                       apr_pool_t *p)
+{
+    f[0] = user;
+    f[1] = a->response_type;
+    f[2] = a->client->client_id;
+    f[3] = a->redirect_uri ? apr_pstrcat(p, "1", a->redirect_uri, NULL) : "0";
+    f[4] = a->scope;
+    f[5] = a->state;
+    f[6] = a->code_challenge;
+    f[7] = a->code_challenge_method;
+}
+
+static void csrf_mac(unsigned char out[OAS_DIGEST_LEN], const oas_config_t *cfg,
+                     const unsigned char *head, const char *user, const oas_authz_t *a,
+                     apr_pool_t *p)
+{
+    const char *f[CSRF_NFIELDS];
+    apr_size_t len = CSRF_HEAD_LEN, pos, n;
+    unsigned char *buf;
+    int i;
+
+    mac_fields(f, user, a, p);
+    for (i = 0; i < CSRF_NFIELDS; i++) {
+        len += (f[i] ? strlen(f[i]) : 0) + 1;
+    }
+    buf = apr_palloc(p, len);
+    memcpy(buf, head, CSRF_HEAD_LEN);
+    pos = CSRF_HEAD_LEN;
+    for (i = 0; i < CSRF_NFIELDS; i++) {
+        n = f[i] ? strlen(f[i]) : 0;
+        memcpy(buf + pos, f[i] ? f[i] : "", n);
+        pos += n;
+        buf[pos++] = '\0';
+    }
+    oas_hmac_sha256(out, cfg->csrf_key, cfg->csrf_key_len, buf, len);
+}
+
+static void nonce_key(unsigned char key[OAS_DIGEST_LEN], const unsigned char *nonce,
+                      apr_pool_t *p)
+{
+    oas_store_key(key, OAS_PREFIX_CSRF, oas_base64url_encode(p, nonce, CSRF_NONCE_LEN));
+}
+
+apr_status_t oas_csrf_issue(const char **ptoken, const oas_config_t *cfg, const char *user,
+                            const oas_authz_t *a, long long now, apr_pool_t *p)
+{
+    unsigned char raw[CSRF_RAW_LEN], key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    apr_status_t rv;
+
+    *ptoken = NULL;
+    if ((rv = oas_random_bytes(raw, CSRF_NONCE_LEN)) != APR_SUCCESS) {
+        return rv;
+    }
+    put_be64(raw + CSRF_NONCE_LEN, now + OAS_CSRF_LIFETIME);
+    csrf_mac(raw + CSRF_HEAD_LEN, cfg, raw, user, a, p);
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_CSRF;
+    e.exp = now + OAS_CSRF_LIFETIME;
+    e.data = "";
+    e.len = 0;
+    nonce_key(key, raw, p);
+    if ((rv = cfg->store->put(cfg->store, key, &e, p)) == APR_SUCCESS) {
+        *ptoken = oas_base64url_encode(p, raw, CSRF_RAW_LEN);
+    }
+    return rv;
+}
+
+int oas_csrf_check(const oas_config_t *cfg, const char *token, const char *user,
+                   const oas_authz_t *a, long long now, apr_status_t *prv, apr_pool_t *p)
+{
+    unsigned char mac[OAS_DIGEST_LEN], key[OAS_DIGEST_LEN];
+    unsigned char *raw;
+    apr_size_t len = 0;
+    oas_entry_t e;
+
+    *prv = APR_SUCCESS;
+    if (!token || !(raw = oas_base64url_decode(p, token, &len)) || len != CSRF_RAW_LEN) {
+        return OAS_CSRF_BAD;
+    }
+    csrf_mac(mac, cfg, raw, user, a, p);
+    if (!oas_ct_equal(mac, raw + CSRF_HEAD_LEN, OAS_DIGEST_LEN)) {
+        return OAS_CSRF_BAD;
+    }
+    if (get_be64(raw + CSRF_NONCE_LEN) <= now) {
+        return OAS_CSRF_EXPIRED;
+    }
+    nonce_key(key, raw, p);
+    *prv = cfg->store->consume(cfg->store, key, &e, NULL, p);
+    if (*prv == APR_NOTFOUND) {
+        return OAS_CSRF_USED;
+    }
+    if (*prv != APR_SUCCESS) {
+        return OAS_CSRF_STORE;
+    }
+    return e.kind == OAS_KIND_CSRF ? OAS_CSRF_OK : OAS_CSRF_BAD;
+}
