@@ -141,6 +141,7 @@ static const struct {
     const char *handler;
     endpoint_fn *fn;
 } endpoints[] = {
+    { "oauth-as-authorize", oas_authorize_endpoint },
     { "oauth-as-token", oas_token_endpoint },
     { "oauth-as-introspect", oas_introspect_endpoint },
     { "oauth-as-revoke", oas_revoke_endpoint },
