@@ -91,8 +91,9 @@ static const char *parse_number(cmd_parms *cmd, const char *arg, long long lo, l
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
     if (!*arg || errno || *end || v < lo || v > hi) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number between %lld and %lld",
-                            cmd->directive->directive, arg, lo, hi);
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number between %" APR_INT64_T_FMT
+                            " and %" APR_INT64_T_FMT, cmd->directive->directive, arg,
+                            (apr_int64_t)lo, (apr_int64_t)hi);
     }
     *out = v;
     return NULL;

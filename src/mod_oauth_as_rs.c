@@ -53,7 +53,7 @@ static void set_env(request_rec *r, const oas_token_t *t)
     apr_table_setn(r->subprocess_env, "OAUTH_CLIENT_ID", t->client_id);
     apr_table_setn(r->subprocess_env, "OAUTH_SCOPE", t->scope ? t->scope : "");
     apr_table_setn(r->subprocess_env, "OAUTH_EXPIRES",
-                   apr_psprintf(r->pool, "%lld", t->exp));
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)t->exp));
     apr_table_setn(r->notes, NOTE_SCOPE, t->scope ? t->scope : "");
 }
 
