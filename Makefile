@@ -3,8 +3,20 @@
 #   make            core library, module, admin tool
 #   make unit       C unit tests of the core (Check), no server
 #   make test       unit tests + Apache::Test suite against a real httpd (see README)
+#   make deps       apt-get install what the build, the tests and the demo need (if missing)
+#   make demo       a demo AS in the foreground on https://localhost:8443 (tools/demo)
+#   make install    the module into LIBEXECDIR, plus Debian's mods-available/oauth_as.{load,conf}
 
+# config.mk comes from ./configure, which comes from configure.ac through autoconf.
+# Both are remade here when configure.ac or config.mk.in change (GNU make remakes an
+# included makefile first); if that fails (autoconf or a library missing) the
+# fallbacks below still apply.  Not for the targets that must work without them.
+NOCONFIG_GOALS = clean distclean deps help
+ifeq ($(MAKECMDGOALS),)
 -include config.mk
+else ifneq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
+-include config.mk
+endif
 
 APXS      ?= apxs
 CC        ?= cc
@@ -14,6 +26,9 @@ DEP_CFLAGS  ?= $(shell pkg-config --cflags jansson openssl)
 DEP_LIBS    ?= $(shell pkg-config --libs jansson openssl)
 CHECK_CFLAGS ?= $(shell pkg-config --cflags check)
 CHECK_LIBS   ?= $(shell pkg-config --libs check)
+HTTPD       ?= $(shell $(APXS) -q SBINDIR)/$(shell $(APXS) -q TARGET)
+LIBEXECDIR  ?= $(shell $(APXS) -q LIBEXECDIR)
+SYSCONFDIR  ?= $(shell $(APXS) -q SYSCONFDIR)
 
 WARN      = -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 OPT      ?= -O2 -g
@@ -29,7 +44,7 @@ MODULE    = $(BUILD)/mod_oauth_as.so
 UNIT_SRC  = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all core module unit clean
+.PHONY: all core module unit clean distclean test deps demo install uninstall help
 
 all: core module
 
@@ -56,8 +71,62 @@ $(MODULE): $(GLUE_SRC) $(CORE_LIB) $(wildcard src/*.h) $(wildcard include/*.h)
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_LIB) | $(BUILD)
 	$(CC) $(CFLAGS_CORE) $(CHECK_CFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(CHECK_LIBS) $(SAN_LDFLAGS)
 
+# runs every unit test program, even after a failure; fails at the end if any failed
 unit: $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+	@rc=0; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t || { echo "== FAILED: $$t"; rc=1; }; done; exit $$rc
+
+# --- configure ---------------------------------------------------------------------
+configure: configure.ac
+	autoconf
+
+config.mk: configure config.mk.in
+	@if [ -x config.status ]; then ./config.status --recheck && ./config.status; \
+	 else ./configure $(CONFIGURE_FLAGS); fi
+
+# --- the one test command (README): build, unit tests, Apache::Test per MPM --------
+# tools/run-tests does the work: as root it runs the Apache::Test part as an
+# unprivileged user (Apache::Test refuses root).  MPMS="prefork event" narrows it,
+# TESTS="t/00_smoke.t ..." runs some .t files only.
+test: deps
+	tools/run-tests
+
+deps:
+	tools/install-deps
+
+demo: deps
+	tools/demo
+
+# --- install into the system httpd -------------------------------------------------
+# DESTDIR is honoured.  On Debian this also installs mods-available/oauth_as.load and
+# (unless one is there already: it is the admin's file) oauth_as.conf, so that
+# `a2enmod oauth_as` works.
+MODS_AVAILABLE = $(DESTDIR)$(SYSCONFDIR)/mods-available
+install: $(MODULE)
+	@test -n "$(LIBEXECDIR)" || { echo "LIBEXECDIR unknown: run ./configure first" >&2; exit 1; }
+	install -d "$(DESTDIR)$(LIBEXECDIR)"
+	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n oauth_as $(MODULE)
+	@if [ -d "$(DESTDIR)$(SYSCONFDIR)/mods-available" ] || [ -d /etc/apache2/mods-available -a "$(SYSCONFDIR)" = /etc/apache2 ]; then \
+	    install -d "$(MODS_AVAILABLE)"; \
+	    sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' conf-examples/debian/oauth_as.load > "$(MODS_AVAILABLE)/oauth_as.load"; \
+	    chmod 644 "$(MODS_AVAILABLE)/oauth_as.load"; \
+	    if [ -e "$(MODS_AVAILABLE)/oauth_as.conf" ]; then echo "kept $(MODS_AVAILABLE)/oauth_as.conf"; \
+	    else install -m 644 conf-examples/debian/oauth_as.conf "$(MODS_AVAILABLE)/oauth_as.conf"; fi; \
+	    echo "installed $(MODS_AVAILABLE)/oauth_as.load and .conf: a2enmod oauth_as && systemctl reload apache2"; \
+	else \
+	    echo "add to httpd.conf: LoadModule oauth_as_module $(LIBEXECDIR)/mod_oauth_as.so"; \
+	fi
+
+uninstall:
+	rm -f "$(DESTDIR)$(LIBEXECDIR)/mod_oauth_as.so" "$(MODS_AVAILABLE)/oauth_as.load"
+	@echo "left $(MODS_AVAILABLE)/oauth_as.conf in place (remove it by hand); a2dismod oauth_as first"
+
+help:
+	@sed -n '2,9p' Makefile
 
 clean:
 	rm -rf $(BUILD) *.lo *.la *.slo .libs src/*.lo src/*.slo src/.libs
+
+distclean: clean
+	-[ -x t/TEST ] && t/TEST -clean >/dev/null 2>&1
+	rm -rf config.mk config.status config.log configure autom4te.cache \
+	    t/TEST t/SMOKE t/logs t/conf/oas-ssl t/conf/apache_test_config.pm
