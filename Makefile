@@ -59,6 +59,9 @@ $(CORE_LIB): $(CORE_OBJ)
 $(BUILD):
 	mkdir -p $(BUILD) $(BUILD)/unit
 
+$(BUILD)/unit:
+	mkdir -p $@
+
 # the module: thin glue + the core library, linked by apxs
 module: $(MODULE)
 
@@ -68,7 +71,7 @@ $(MODULE): $(GLUE_SRC) $(CORE_LIB) $(wildcard src/*.h) $(wildcard include/*.h)
 	cp $(BUILD)/.libs/mod_oauth_as.so $@
 
 # unit tests: each t/unit/test_*.c is a Check program linking only the core
-$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_LIB) | $(BUILD)
+$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_LIB) | $(BUILD)/unit
 	$(CC) $(CFLAGS_CORE) $(CHECK_CFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(CHECK_LIBS) $(SAN_LDFLAGS)
 
 # runs every unit test program, even after a failure; fails at the end if any failed
