@@ -1,13 +1,22 @@
 /* oas_bearer.c — the resource server's check of a bearer token (SPEC §7,
  * RFC 6750): one store lookup, no network hop. */
 #include <string.h>
+#include <apr_time.h>
 #include "oas_proto.h"
 #include "oas_form.h"
 
+/* A refusal carries no token data (out->token is filled only when OK). */
 static void refuse(oas_bearer_t *out, int result, const char *why)
 {
+    memset(&out->token, 0, sizeof(out->token));
     out->result = result;
     out->error_description = why;
+}
+
+/* Past its own exp, whatever a backend's TTL did. */
+static int expired(const oas_token_t *t)
+{
+    return t->exp != 0 && t->exp <= (long long)apr_time_sec(apr_time_now());
 }
 
 void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *authorization,
@@ -44,6 +53,10 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         return;
     }
     if (e.kind != OAS_KIND_ACCESS || oas_token_decode(&out->token, &e, p) != APR_SUCCESS) {
+        refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
+        return;
+    }
+    if (expired(&out->token)) {
         refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
         return;
     }

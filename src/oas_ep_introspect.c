@@ -88,6 +88,14 @@ static int client_active(const oas_config_t *cfg, const char *client_id)
     return c && c->enabled;
 }
 
+/* Found, not past its own exp (whatever a backend's TTL did) and of an
+ * enabled client. */
+static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long long now)
+{
+    return lk->found && (lk->token.exp == 0 || lk->token.exp > now)
+           && client_active(cfg, lk->token.client_id);
+}
+
 static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
 {
     const oas_token_t *t = &lk->token;
@@ -132,7 +140,7 @@ oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_
     if (rv != APR_SUCCESS) {
         return oas_store_failure(cfg, req, rv, "introspection", p);
     }
-    if (!lk.found || !client_active(cfg, lk.token.client_id)) {
+    if (!token_active(cfg, &lk, oas_req_now(req))) {
         OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00420)
                 "introspection by '%s': token inactive", caller->client_id);
         return oas_response_json(p, 200, "{\"active\":false}");
