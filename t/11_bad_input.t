@@ -54,9 +54,23 @@ case('scope twice, one without "="', 400, 'invalid_request', sub { body("$CC&sco
 case('password twice (password grant)', 400, 'invalid_request',
      sub { post_form('/oauth/token', 'grant_type=password&username=alice&password=x&password=wonderland',
                      auth => ['webapp', 'webapp-secret']) });
-case('refresh_token twice', 400, 'invalid_request',
-     sub { post_form('/oauth/token', 'grant_type=refresh_token&refresh_token=a&refresh_token=b',
+# a live refresh token: none of the bad requests may use it up
+my $RT = password_token('webapp', 'alice', 'wonderland')->{json}{refresh_token} // 'none';
+case('a real refresh_token twice', 400, 'invalid_request',
+     sub { post_form('/oauth/token', "grant_type=refresh_token&refresh_token=$RT&refresh_token=$RT",
                      auth => ['webapp', 'webapp-secret']) });
+case('a real refresh_token and scope twice', 400, 'invalid_request',
+     sub { post_form('/oauth/token', "grant_type=refresh_token&refresh_token=$RT&scope=read&scope=",
+                     auth => ['webapp', 'webapp-secret']) });
+case('a real refresh_token with %00 in scope', 400, 'invalid_request',
+     sub { post_form('/oauth/token', "grant_type=refresh_token&refresh_token=$RT&scope=read%00",
+                     auth => ['webapp', 'webapp-secret']) });
+case('a real refresh_token in a body over 64 KiB', 400, 'invalid_request',
+     sub { post_form('/oauth/token', "grant_type=refresh_token&refresh_token=$RT" . ('&' x 66000),
+                     auth => ['webapp', 'webapp-secret']) });
+case('a real refresh_token, a broken Basic header', 401, 'invalid_client',
+     sub { post_form('/oauth/token', "grant_type=refresh_token&refresh_token=$RT",
+                     headers => [Authorization => 'Basic d2ViYXBw']) });
 case('a name given once encoded, once not (gr%61nt_type)', 400, 'invalid_request',
      sub { body("$CC&gr%61nt_type=client_credentials") });
 
@@ -152,7 +166,7 @@ case('a 43-byte refresh token of spaces', 400, 'invalid_grant',
      sub { post_form('/oauth/token', 'grant_type=refresh_token&refresh_token=' . ('+' x 43),
                      auth => ['webapp', 'webapp-secret']) });
 
-plan tests => 2 * @CASES + 9, need_module('oauth_as'), need_module('ssl');
+plan tests => 2 * @CASES + 11, need_module('oauth_as'), need_module('ssl');
 
 # --- run them ------------------------------------------------------------------------------
 
@@ -166,6 +180,17 @@ sub snapshot {
 sub counts_str {
     my ($c) = @_;
     join ' ', map { "$_=" . ($c->{$_} // 'undef') } sort keys %$c;
+}
+
+# control: the counts do show an issued token, so "did not change" means something
+{
+    my ($c0) = snapshot();
+    my $r = body($CC);
+    my ($c1) = snapshot();
+    ok $r->{status} == 200 && $c1->{disk} == $c0->{disk} + 1
+       && $c1->{access_token} == $c0->{access_token} + 1,
+       'control: a good request adds one access token on disk and in memory'
+        or diag "before: " . counts_str($c0) . "\nafter:  " . counts_str($c1);
 }
 
 my $mark = error_log_mark();
@@ -196,6 +221,7 @@ ok !@bad, 'no [error] line or crash sign in the error log from the bad input'
     or diag join "\n", @bad;
 
 # --- boundaries that must work ---------------------------------------------------------------
+ok t_cmp(refresh('webapp', $RT)->{status}, 200, 'the refresh token used in bad requests still works');
 my $r = body($CC . '&' x (65536 - length $CC));
 ok t_cmp($r->{status}, 200, 'a body of exactly 64 KiB is read (empty pieces are skipped)')
     or diag $r->{body};
