@@ -180,9 +180,23 @@ static const char *set_store_size(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
-static const char *set_flag(cmd_parms *cmd, void *dc, int on)
+/* On|Off, parsed here rather than by AP_INIT_FLAG, whose message ("... must
+ * be On or Off") does not name the value that was given. */
+static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
 {
     oas_srv_conf_t *sc = cmd_conf(cmd);
+    int on;
+
+    if (!strcasecmp(arg, "on")) {
+        on = 1;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        on = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->directive->directive,
+                            arg);
+    }
     if (cmd->info) {
         sc->require_post = on;
     }
@@ -288,9 +302,9 @@ const command_rec oas_cmds[] = {
                   "most tokens/codes held in shared memory (default 1000)"),
     AP_INIT_TAKE1("OAuthASStoreDisk", set_store_size, (void *)1, RSRC_CONF,
                   "most tokens held in the SDBM file (default 20000)"),
-    AP_INIT_FLAG("OAuthASRequireHTTPS", set_flag, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("OAuthASRequireHTTPS", set_flag, NULL, RSRC_CONF,
                  "On: plain-HTTP requests to the endpoints are refused (default On)"),
-    AP_INIT_FLAG("OAuthASRequirePost", set_flag, (void *)1, RSRC_CONF,
+    AP_INIT_TAKE1("OAuthASRequirePost", set_flag, (void *)1, RSRC_CONF,
                  "On: token, introspection, revocation take POST only (default On)"),
     AP_INIT_TAKE1("OAuthASCodeLifetime", set_lifetime, "c", RSRC_CONF,
                   "authorization code lifetime in seconds (default 600)"),

@@ -82,6 +82,26 @@ static const char *path_problem(const char *path)
     return NULL;
 }
 
+/* A path as it may be quoted in a message: control bytes as \\xNN. */
+static const char *printable_path(const char *path, apr_pool_t *p)
+{
+    apr_size_t n = strlen(path), i, o = 0;
+    char *out = apr_palloc(p, 4 * n + 1);
+
+    for (i = 0; i < n; ++i) {
+        unsigned char c = (unsigned char)path[i];
+        if (c < 0x20 || c == 0x7f) {
+            apr_snprintf(out + o, 5, "\\x%02x", c);
+            o += 4;
+        }
+        else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static const char *copy_paths(apr_array_header_t **pout, const char *name,
                               const apr_array_header_t *paths, apr_pool_t *p)
 {
@@ -93,7 +113,8 @@ static const char *copy_paths(apr_array_header_t **pout, const char *name,
         const char *path = APR_ARRAY_IDX(paths, i, const char *);
         const char *why = path_problem(path);
         if (why != NULL) {
-            return apr_psprintf(p, "scope '%s': path %d %s", name, i + 1, why);
+            return apr_psprintf(p, "scope '%s': path %d '%s' %s", name, i + 1,
+                                path ? printable_path(path, p) : "", why);
         }
         APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, path);
     }
