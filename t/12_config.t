@@ -1,0 +1,223 @@
+# Configuration validation and reload (SPEC §2, §3; issue 2 item 2).
+#
+# 1. httpd -t (config test) on a copy of t/conf/httpd.conf with one line appended:
+#    every directive with a bad value stops it, and the output names the directive and
+#    the value; a registry that does not parse or breaks a rule stops it, and the
+#    output names the file, the client and the field.
+# 2. The running server: a graceful restart (and a restart) with a broken
+#    t/conf/clients.json keeps the old registry (OAS01001 logged); a changed registry
+#    takes effect at the next graceful restart.  clients.json is restored at the end
+#    (and in an END block should the test die).
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestUtil;
+use File::Path qw(make_path);
+use JSON::PP ();
+use OAS::Test;
+use OAS::TokenTest;
+
+my $cfg   = Apache::Test::config();
+my $vars  = $cfg->{vars};
+my $httpd = $vars->{httpd};
+my $conf  = $vars->{t_conf_file};
+my $dir   = "$vars->{t_logs}/cfgtest";
+make_path($dir);
+
+my $BCRYPT = '$2y$05$5LqNH2RrugKCEvhWRCY4K.B8jy3ll4yIqUq5LZQTy7hAHgExBG5fy';   # m2m-secret
+
+# --- httpd -t with one more line --------------------------------------------------------
+
+my $n = 0;
+sub configtest {
+    my ($extra) = @_;
+    $n++;
+    my $tmp = "$dir/httpd-$n.conf";
+    open my $in, '<', $conf or die "$conf: $!";
+    open my $out, '>', $tmp or die "$tmp: $!";
+    print $out $_ while <$in>;
+    print $out "\n# added by t/12_config.t\n$extra\n";
+    close $out;
+    close $in;
+    my $args = $cfg->server->args;
+    $args =~ s/(^|\s)-f\s+\S+/$1-f $tmp/ or $args .= " -f $tmp";
+    my $cmd = "$httpd $args -t 2>&1";
+    my $output = `$cmd`;
+    my $rc = $? >> 8;
+    return ($rc, $output);
+}
+
+sub refused {
+    my ($extra, $name, @want) = @_;
+    my ($rc, $out) = configtest($extra);
+    my @missing = grep { $out !~ $_ } map { ref $_ ? $_ : qr/\Q$_\E/ } @want;
+    my $ok = ok($rc != 0 && !@missing, $name);
+    diag("exit $rc; missing: @missing\n$extra\n$out") unless $ok;
+    return $ok;
+}
+
+sub write_file {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh;
+}
+
+my @directives = (
+    # line appended                                       what the output must name
+    ['OAuthASStoreMemory lots',                          'OAuthASStoreMemory', "'lots'"],
+    ['OAuthASStoreMemory 0',                             'OAuthASStoreMemory', "'0'"],
+    ['OAuthASStoreDisk -5',                              'OAuthASStoreDisk', "'-5'"],
+    ['OAuthASStoreDisk 12abc',                           'OAuthASStoreDisk', "'12abc'"],
+    ['OAuthASRequirePKCE maybe',                         'OAuthASRequirePKCE', 'maybe'],
+    ['OAuthASIssuer ftp://x',                            'OAuthASIssuer', 'ftp://x'],
+    ['OAuthASIssuer https://as.example/?q=1',            'OAuthASIssuer', 'https://as.example/?q=1'],
+    ['OAuthASIssuer https://as.example/#f',              'OAuthASIssuer', 'https://as.example/#f'],
+    ['OAuthASCodeLifetime 0',                            'OAuthASCodeLifetime', "'0'"],
+    ['OAuthASCodeLifetime 1.5',                          'OAuthASCodeLifetime', "'1.5'"],
+    ['OAuthASAccessTokenLifetime -1',                    'OAuthASAccessTokenLifetime', "'-1'"],
+    ['OAuthASRefreshTokenLifetime forever',              'OAuthASRefreshTokenLifetime', 'forever'],
+    ['OAuthASApprovalPage color red',                    'OAuthASApprovalPage', 'color'],
+    ['OAuthASApprovalPage logo http://evil.example/l.png', 'OAuthASApprovalPage', 'http://evil.example/l.png'],
+    ['OAuthASScope "bad scope" "d"',                     'OAuthASScope', 'bad scope'],
+    ['OAuthASScope lonely',                              'OAuthASScope'],
+    ['OAuthASScope files "Files" relative/path',         'OAuthASScope', 'relative/path'],
+    ["<Location /cfgtest>\nOAuthASPasswordProvider nosuch\n</Location>",
+                                                         'OAuthASPasswordProvider', 'nosuch'],
+    ['OAuthASStore redis:x:1',                           'OAuthASStore', 'redis:x:1', qr/not built|not available/i],
+    ['OAuthASStore socache:shmcb',                       'OAuthASStore', 'socache:shmcb'],
+    ['OAuthASStore nosuch',                              'OAuthASStore', 'nosuch'],
+    ['OAuthASRequireHTTPS maybe',                        'OAuthASRequireHTTPS', 'maybe'],
+    ['OAuthASRequirePost perhaps',                       'OAuthASRequirePost', 'perhaps'],
+);
+
+# a valid registry, and registries that break one rule each:
+# [file name, JSON text, what the output must name besides the file]
+my $good = { client_id => 'ok', type => 'confidential', secret => $BCRYPT,
+             grant_types => ['client_credentials'], scopes => ['read'] };
+sub reg { JSON::PP->new->canonical->pretty->encode({ clients => [$good, @_] }) }
+my @registries = (
+    ['syntax.json', qq({"clients": [ {"client_id": "a", }\n), qr/JSON|syntax|parse/i],
+    ['plain.json', reg({ %$good, client_id => 'plain', secret => 'hunter2' }),
+     "'plain'", 'secret'],
+    ['pubsecret.json', reg({ client_id => 'pubsec', type => 'public', secret => $BCRYPT,
+                             redirect_uris => ['https://a.example/cb'],
+                             grant_types => ['authorization_code'], scopes => ['read'] }),
+     "'pubsec'", 'secret'],
+    ['pubcc.json', reg({ client_id => 'pubcc', type => 'public',
+                         grant_types => ['client_credentials'], scopes => ['read'] }),
+     "'pubcc'", 'grant_types', 'client_credentials'],
+    ['pubpw.json', reg({ client_id => 'pubpw', type => 'public',
+                         grant_types => ['password'], scopes => ['read'] }),
+     "'pubpw'", 'grant_types', 'password'],
+    ['scope.json', reg({ %$good, client_id => 'sc', scopes => ['read', 'nosuchscope'] }),
+     "'sc'", 'scopes', 'nosuchscope'],
+    ['redirect.json', reg({ %$good, client_id => 'rd', grant_types => ['authorization_code'],
+                            redirect_uris => ['not a uri'] }),
+     "'rd'", 'redirect_uris'],
+    ['redirect-frag.json', reg({ %$good, client_id => 'rdf', grant_types => ['authorization_code'],
+                                 redirect_uris => ['https://a.example/cb#x'] }),
+     "'rdf'", 'redirect_uris'],
+    ['dup.json', reg({ %$good, client_id => 'dup' }, { %$good, client_id => 'dup' }),
+     "'dup'", 'client_id'],
+    ['unknown.json', reg({ %$good, client_id => 'unk', colour => 'red' }),
+     "'unk'", 'colour'],
+    ['grant.json', reg({ %$good, client_id => 'gr', grant_types => ['client_credentials', 'magic'] }),
+     "'gr'", 'grant_types', 'magic'],
+    ['limit.json', reg({ %$good, client_id => 'lim', refresh_limit => -2 }),
+     "'lim'", 'refresh_limit'],
+    ['notype.json', reg({ %$good, client_id => 'nt', type => 'trusted' }), "'nt'", 'type'],
+    ['enabled.json', reg({ %$good, client_id => 'en', enabled => 'yes' }), "'en'", 'enabled'],
+    ['top.json', '[]', qr/top level|object/i],
+);
+
+plan tests => 2 + @directives + 2 + @registries + 19, need_module('oauth_as');
+
+my ($rc, $out) = configtest('# nothing');
+ok t_cmp($rc, 0, 'the unchanged configuration passes httpd -t') or diag $out;
+ok t_cmp($out, qr/Syntax OK/, '... with "Syntax OK"');
+
+for my $d (@directives) {
+    my ($line, @want) = @$d;
+    (my $label = $line) =~ s/\n/ /g;
+    refused($line, "httpd -t refuses: $label", @want);
+}
+
+# registries
+write_file("$dir/good.json", reg());
+($rc, $out) = configtest(qq(OAuthASClients "$dir/good.json"));
+ok t_cmp($rc, 0, 'a valid registry of its own passes httpd -t') or diag $out;
+refused(qq(OAuthASClients "$dir/missing.json"), 'a registry file that does not exist',
+        "$dir/missing.json");
+for my $reg (@registries) {
+    my ($file, $text, @want) = @$reg;
+    write_file("$dir/$file", $text);
+    refused(qq(OAuthASClients "$dir/$file"), "httpd -t refuses registry $file, naming file"
+            . (@want > 1 ? ', client and field' : ''), "$dir/$file", @want);
+}
+
+# --- the running server: graceful restart with a broken or changed registry ------------
+
+my $clients = "$vars->{t_conf}/clients.json";
+open my $fh, '<', $clients or die "$clients: $!";
+my $orig = do { local $/; <$fh> };
+close $fh;
+my $restored = 0;
+sub restore { write_file($clients, $orig); $restored = 1 }
+END { restore() if defined $orig && !$restored }
+
+ok t_cmp(cc_token('m2m')->{status}, 200, 'before: m2m gets a token');
+
+expect_error_log(qr/OAS01001: client registry not reloaded.*clients\.json/);
+write_file($clients, "{\"clients\": [ this is not JSON\n");
+$restored = 0;
+my $mark = error_log_mark();
+ok graceful_restart(), 'graceful restart with a clients.json that does not parse';
+my $line = wait_for_log(qr/OAS01001/, $mark, 10);
+ok t_cmp($line, qr/\[oauth_as:error\].*OAS01001:.*clients\.json.*(JSON|syntax)/,
+         'OAS01001 logged, naming the file and the problem');
+my $r = cc_token('m2m');
+ok t_cmp($r->{status}, 200, 'the old registry stays: m2m still gets tokens') or diag $r->{body};
+ok introspect($r->{json}{access_token})->{active}, '... that introspect active';
+ok t_cmp(cc_token('disabled')->{status}, 401, '... and the disabled client is still refused');
+
+# a registry that parses but breaks a rule, and a restart (SIGHUP) this time
+my $data = JSON::PP->new->decode($orig);
+my $broken = JSON::PP->new->decode($orig);
+$broken->{clients}[0]{secret} = 'plain-text-secret';
+write_file($clients, JSON::PP->new->pretty->encode($broken));
+$mark = error_log_mark();
+ok restart(), 'restart (SIGHUP) with a registry that breaks a rule';
+$line = wait_for_log(qr/OAS01001/, $mark, 10);
+ok t_cmp($line, qr/OAS01001:.*clients\.json.*'m2m'.*secret/,
+         'OAS01001 names the file, the client and the field');
+ok t_cmp(cc_token('m2m')->{status}, 200, 'm2m still authenticates with its old secret');
+
+restore();
+$mark = error_log_mark();
+ok graceful_restart(), 'graceful restart with clients.json restored';
+ok error_log_since($mark) !~ /OAS01001/, 'no OAS01001 this time';
+ok t_cmp(cc_token('m2m')->{status}, 200, 'm2m gets tokens');
+
+# a new client takes effect at the next graceful restart, and goes with the next
+my $newbie = ['newbie', 'm2m-secret'];
+ok t_cmp(token_req([grant_type => 'client_credentials'], auth => $newbie)->{status}, 401,
+         'an unregistered client is refused');
+push @{ $data->{clients} }, { client_id => 'newbie', type => 'confidential',
+                              secret => $BCRYPT, grant_types => ['client_credentials'],
+                              scopes => ['write'] };
+write_file($clients, JSON::PP->new->pretty->encode($data));
+$restored = 0;
+ok graceful_restart(), 'graceful restart with a client added';
+$r = token_req([grant_type => 'client_credentials'], auth => $newbie);
+ok t_cmp($r->{status}, 200, 'the new client gets a token') or diag $r->{body};
+ok t_cmp(($r->{json} || {})->{scope}, 'write', '... with its scopes');
+my $newbie_token = ($r->{json} || {})->{access_token} // '';
+
+restore();
+ok graceful_restart(), 'graceful restart with the client removed again';
+is_oauth_error(token_req([grant_type => 'client_credentials'], auth => $newbie), 401,
+               'invalid_client', 'the removed client is refused');
+is_deeply introspect($newbie_token), { active => JSON::PP::false() },
+          'its token introspects inactive (unknown client)';
