@@ -6,6 +6,7 @@
 #include <apr_md5.h>
 #include "oas_grant.h"
 #include "oas_form.h"
+#include "oas_credcache.h"
 
 /* A bcrypt hash of nothing anybody knows: unknown clients cost the same
  * time as known ones, so response times do not tell which ids exist. */
@@ -82,7 +83,10 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
         return client_error(cfg, req, "unknown client or bad credentials",
                             c ? c->client_id : NULL, p);
     }
-    if (!oas_client_check_secret(c, pass)) {
+    /* a secret that passed apr_password_validate() against this very hash
+     * before costs one HMAC (oas_credcache.h); a wrong one always the full check */
+    if (oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash, pass)
+        == OAS_CRED_BAD) {
         return client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
     }
     if (!c->enabled) {

@@ -1,0 +1,288 @@
+/* oas_credcache.c — the per-process cache of verified client credentials
+ * (see oas_credcache.h for what it holds and why that is safe).
+ *
+ * Layout: nsets * CC_WAYS entries; the set of a client is a FNV-1a hash of
+ * its id. An entry is free when stamp is 0; stamp is the cache's clock at
+ * the entry's last use (least recently used way goes first).
+ *
+ * The HMAC: an EVP_MAC_CTX keyed once (tmpl) is duplicated for each check,
+ * which is about half the work of a one-shot HMAC() (no key set-up, no
+ * algorithm fetch). EVP_MAC_CTX_dup() takes a const source, so threads may
+ * duplicate tmpl at the same time (openssl-threads(7)).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_md5.h>                  /* apr_password_validate */
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "oas_credcache.h"
+#include "oas_registry.h"              /* OAS_CLIENT_ID_MAX */
+#include "oas_util.h"
+
+#define CC_WAYS     4
+#define CC_KEY_LEN  32
+#define CC_MAX_SETS (1u << 20)
+
+typedef struct cc_entry_t {
+    unsigned long long stamp;                /* 0: free */
+    unsigned char mac[OAS_DIGEST_LEN];       /* HMAC(key, hash NUL secret) */
+    char client_id[OAS_CLIENT_ID_MAX + 1];
+} cc_entry_t;
+
+struct oas_credcache_t {
+    pthread_mutex_t lock;
+    EVP_MAC_CTX *tmpl;                       /* keyed HMAC-SHA-256, never updated */
+    cc_entry_t *entries;
+    unsigned nsets;                          /* a power of two */
+    unsigned long long clock;
+    unsigned long hits, misses;
+    pid_t pid;                               /* the process that made it */
+};
+
+static _Atomic(oas_credcache_t *) proc_cache;
+
+/* ---------------------------------------------------------------- life */
+
+static void cc_free(oas_credcache_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    EVP_MAC_CTX_free(c->tmpl);
+    if (c->entries) {
+        OPENSSL_cleanse(c->entries, sizeof(cc_entry_t) * c->nsets * CC_WAYS);
+        free(c->entries);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* A keyed HMAC-SHA-256 context with a fresh random key. */
+static EVP_MAC_CTX *cc_keyed_mac(void)
+{
+    unsigned char key[CC_KEY_LEN];
+    OSSL_PARAM params[2];
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+
+    EVP_MAC_free(mac);                       /* ctx keeps its own reference */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (ctx == NULL || oas_random_bytes(key, sizeof(key)) != APR_SUCCESS
+        || EVP_MAC_init(ctx, key, sizeof(key), params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    return ctx;
+}
+
+static unsigned cc_sets_for(unsigned max_entries)
+{
+    unsigned sets = 1;
+
+    while (sets * CC_WAYS < max_entries && sets < CC_MAX_SETS) {
+        sets <<= 1;
+    }
+    return sets;
+}
+
+static oas_credcache_t *cc_new(unsigned max_entries)
+{
+    oas_credcache_t *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->nsets = cc_sets_for(max_entries);
+    c->entries = calloc((size_t)c->nsets * CC_WAYS, sizeof(cc_entry_t));
+    c->tmpl = cc_keyed_mac();
+    c->pid = getpid();
+    if (c->entries == NULL || c->tmpl == NULL) {
+        cc_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static apr_status_t cc_cleanup(void *data)
+{
+    cc_free(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t oas_credcache_create(oas_credcache_t **pc, unsigned max_entries, apr_pool_t *p)
+{
+    *pc = cc_new(max_entries);
+    if (*pc == NULL) {
+        return APR_EGENERAL;
+    }
+    apr_pool_cleanup_register(p, *pc, cc_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+/* The cache of this process. A cache inherited through fork() is left
+ * alone (its lock may have been held by a thread that did not come along):
+ * the child makes its own, with its own key. */
+oas_credcache_t *oas_credcache_process(void)
+{
+    oas_credcache_t *c = atomic_load(&proc_cache), *mine;
+    pid_t me = getpid();
+
+    if (c != NULL && c->pid == me) {
+        return c;
+    }
+    if ((mine = cc_new(OAS_CREDCACHE_DEFAULT_ENTRIES)) == NULL) {
+        return NULL;
+    }
+    if (atomic_compare_exchange_strong(&proc_cache, &c, mine)) {
+        return mine;
+    }
+    cc_free(mine);                           /* another thread of ours was first */
+    return c;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static unsigned cc_set_of(const oas_credcache_t *c, const char *client_id)
+{
+    unsigned h = 2166136261u;                /* FNV-1a */
+
+    while (*client_id) {
+        h = (h ^ (unsigned char)*client_id++) * 16777619u;
+    }
+    return h & (c->nsets - 1);
+}
+
+/* The way holding client_id in its set, or NULL (lock held). */
+static cc_entry_t *cc_find(oas_credcache_t *c, cc_entry_t *set, const char *client_id)
+{
+    int i;
+
+    for (i = 0; i < CC_WAYS; i++) {
+        if (set[i].stamp != 0 && strcmp(set[i].client_id, client_id) == 0) {
+            return &set[i];
+        }
+    }
+    return NULL;
+}
+
+/* A free way, else the least recently used one (lock held). */
+static cc_entry_t *cc_victim(cc_entry_t *set)
+{
+    cc_entry_t *v = &set[0];
+    int i;
+
+    for (i = 1; i < CC_WAYS && v->stamp != 0; i++) {
+        if (set[i].stamp < v->stamp) {
+            v = &set[i];
+        }
+    }
+    return v;
+}
+
+/* HMAC(key, hash NUL secret): binds the secret to this very hash. */
+static int cc_mac(const oas_credcache_t *c, const char *hash, const char *secret,
+                  unsigned char *out)
+{
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(c->tmpl);
+    size_t n = 0;
+    int ok = ctx != NULL
+             && EVP_MAC_update(ctx, (const unsigned char *)hash, strlen(hash) + 1) == 1
+             && EVP_MAC_update(ctx, (const unsigned char *)secret, strlen(secret)) == 1
+             && EVP_MAC_final(ctx, out, &n, OAS_DIGEST_LEN) == 1 && n == OAS_DIGEST_LEN;
+
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
+/* 1 if client_id's entry holds mac (a hit refreshes its stamp). */
+static int cc_lookup(oas_credcache_t *c, const char *client_id, const unsigned char *mac)
+{
+    cc_entry_t *e;
+    int hit;
+
+    pthread_mutex_lock(&c->lock);
+    e = cc_find(c, &c->entries[cc_set_of(c, client_id) * CC_WAYS], client_id);
+    hit = e != NULL && oas_ct_equal(e->mac, mac, OAS_DIGEST_LEN);
+    if (hit) {
+        e->stamp = ++c->clock;
+        c->hits++;
+    }
+    else {
+        c->misses++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return hit;
+}
+
+static void cc_store(oas_credcache_t *c, const char *client_id, const unsigned char *mac)
+{
+    cc_entry_t *set, *e;
+
+    pthread_mutex_lock(&c->lock);
+    set = &c->entries[cc_set_of(c, client_id) * CC_WAYS];
+    if ((e = cc_find(c, set, client_id)) == NULL) {
+        e = cc_victim(set);
+        strcpy(e->client_id, client_id);     /* length checked by the caller */
+    }
+    memcpy(e->mac, mac, OAS_DIGEST_LEN);
+    e->stamp = ++c->clock;
+    pthread_mutex_unlock(&c->lock);
+}
+
+int oas_credcache_check(oas_credcache_t *c, const char *client_id, const char *hash,
+                        const char *secret)
+{
+    unsigned char mac[OAS_DIGEST_LEN];
+    int cacheable, rc;
+
+    if (client_id == NULL || hash == NULL || secret == NULL) {
+        return OAS_CRED_BAD;
+    }
+    cacheable = c != NULL && strlen(client_id) <= OAS_CLIENT_ID_MAX
+                && cc_mac(c, hash, secret, mac);
+    if (cacheable && cc_lookup(c, client_id, mac)) {
+        rc = OAS_CRED_CACHED;
+    }
+    else if (apr_password_validate(secret, hash) != APR_SUCCESS) {
+        rc = OAS_CRED_BAD;
+    }
+    else {
+        if (cacheable) {
+            cc_store(c, client_id, mac);
+        }
+        rc = OAS_CRED_VERIFIED;
+    }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return rc;
+}
+
+void oas_credcache_stats(oas_credcache_t *c, oas_credcache_stats_t *st)
+{
+    unsigned i;
+
+    memset(st, 0, sizeof(*st));
+    if (c == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    st->capacity = c->nsets * CC_WAYS;
+    for (i = 0; i < st->capacity; i++) {
+        st->entries += c->entries[i].stamp != 0;
+    }
+    st->hits = c->hits;
+    st->misses = c->misses;
+    pthread_mutex_unlock(&c->lock);
+}
