@@ -48,8 +48,12 @@ static int token_in_query(request_rec *r)
     return apr_table_get(q, "access_token") != NULL;
 }
 
+/* REMOTE_USER goes into the environment too (CGI would get it from r->user
+ * anyway): "%{REMOTE_USER}e" of mod_headers and mod_log_config, which read
+ * r->subprocess_env, then see the user like OAUTH_CLIENT_ID and the others. */
 static void set_env(request_rec *r, const oas_token_t *t)
 {
+    apr_table_setn(r->subprocess_env, "REMOTE_USER", r->user);
     apr_table_setn(r->subprocess_env, "OAUTH_CLIENT_ID", t->client_id);
     apr_table_setn(r->subprocess_env, "OAUTH_SCOPE", t->scope ? t->scope : "");
     apr_table_setn(r->subprocess_env, "OAUTH_EXPIRES",
