@@ -223,6 +223,49 @@ static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_en
     return NULL;
 }
 
+/* Tokens issued for a redemption that then lost the race for the code or
+ * refresh token: they go again, nobody ever saw them. */
+static void unissue(tok_req_t *t, const oas_issued_t *is)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+
+    if (is->access_token) {
+        oas_store_key(key, OAS_PREFIX_ACCESS, is->access_token);
+        t->cfg->store->remove(t->cfg->store, key, t->p);
+    }
+    if (is->refresh_token) {
+        oas_store_key(key, OAS_PREFIX_REFRESH, is->refresh_token);
+        t->cfg->store->remove(t->cfg->store, key, t->p);
+    }
+}
+
+/* Redeem a code or a refresh token (SPEC §5, §8): the new tokens are written
+ * first, then the grant is taken. Of simultaneous redemptions exactly one
+ * takes it and answers 200; the others take back what they wrote, and as
+ * replays revoke the family, the winner's tokens included (RFC 6749
+ * §4.1.2, §10.4). Taking first and writing after would let such a
+ * revocation land between the two, and then nobody succeeds. */
+static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char *key,
+                              const oas_entry_t *e, int used_kind, const char *what,
+                              unsigned count_grant)
+{
+    oas_issued_t is;
+    oas_response_t *r;
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+
+    if (rv == APR_EACCES) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
+    }
+    if (rv != APR_SUCCESS) {
+        return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
+    }
+    if ((r = take(t, key, e, used_kind, what))) {
+        unissue(t, &is);
+        return r;
+    }
+    return token_answer(t, &is, in->scope, count_grant);
+}
+
 /* Narrow a refresh token's scope (RFC 6749 §6). Scopes the client may no
  * longer receive are dropped. */
 static const char *refresh_scope(tok_req_t *t, const char *orig, const char **pscope)
@@ -281,16 +324,14 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if (old.refresh_left == 0) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "refresh limit reached");
     }
-    if ((r = take(t, key, &e, OAS_KIND_USED_REFRESH, "refresh token"))) {
-        return r;
-    }
     in.client = t->client;
     in.username = old.username;
     in.grant = old.grant;
     in.family = old.family;
     in.refresh_left = old.refresh_left < 0 ? -1 : old.refresh_left - 1;
     in.with_refresh = in.refresh_left != 0;
-    return issue(t, &in, OAS_GRANT_REFRESH_TOKEN);
+    return redeem(t, &in, key, &e, OAS_KIND_USED_REFRESH, "refresh token",
+                  OAS_GRANT_REFRESH_TOKEN);
 }
 
 /* RFC 6749 §4.1.3 and RFC 7636 §4.6 checks of a code against the request. */
@@ -336,8 +377,7 @@ static oas_response_t *grant_code(tok_req_t *t)
     }
     oas_store_key(key, OAS_PREFIX_CODE, value);
     if ((r = lookup(t, key, &e, &code, OAS_KIND_USED_CODE, "code"))
-        || (r = check_code(t, &code))
-        || (r = take(t, key, &e, OAS_KIND_USED_CODE, "code"))) {
+        || (r = check_code(t, &code))) {
         return r;
     }
     memset(&in, 0, sizeof(in));
@@ -348,7 +388,7 @@ static oas_response_t *grant_code(tok_req_t *t)
     in.family = code.family;
     in.refresh_left = t->client->refresh_limit;
     in.with_refresh = t->client->refresh_limit != 0;
-    return issue(t, &in, OAS_GRANT_AUTHORIZATION_CODE);
+    return redeem(t, &in, key, &e, OAS_KIND_USED_CODE, "code", OAS_GRANT_AUTHORIZATION_CODE);
 }
 
 static const struct {
