@@ -24,7 +24,7 @@ use POSIX ();
 use File::Temp ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 520, need_module('ssl'), need_module('oauth_as');
+plan tests => 540, need_module('ssl'), need_module('oauth_as');
 
 my $T0      = time;
 my $ALICE   = [alice => 'wonderland'];
@@ -703,11 +703,13 @@ for my $c ([webapp => $APP_CB, 'read write'], [spa => $SPA_CB, 'read']) {
 
 # ---- 8. CSRF ------------------------------------------------------------------------------
 
-sub fresh_form {
-    my (@extra) = @_;
+sub fresh_form {   # the form of a valid request (state: csrf-state, or the one given)
+    my (%o) = @_;
     my $p = authz(response_type => 'code', client_id => 'webapp', redirect_uri => $APP_CB,
-                  scope => 'read', state => 'csrf-state', @extra);
-    return [form_fields($p->{body})];
+                  scope => 'read', state => $o{state} // 'csrf-state');
+    my @f = form_fields($p->{body});
+    die "fresh_form: no approval form (status $p->{status})\n" unless field(\@f, 'csrf');
+    return \@f;
 }
 
 sub refused_403 {
@@ -781,6 +783,69 @@ sub refused_403 {
                   { scheme => 'http' });
     is_error_page($r, 'plain HTTP');
     like($r->{body}, qr/HTTPS/, 'plain HTTP: says why');
+}
+
+# ---- 9b. OAuthASApprovalPage (vhost oas_browser): title, heading, logo, footer, escaped --
+
+{
+    my $port = Apache::Test::vars('oas_browser_port');
+    my $p = authz(response_type => 'code', client_id => 'webapp', redirect_uri => $APP_CB,
+                  { port => $port });
+    my $b = $p->{body} // '';
+    check($p->{status}, 200, 'OAuthASApprovalPage vhost: the page');
+    like($b, qr{<title>Example &amp; Co &lt;sign-in&gt;</title>}, 'title set, escaped');
+    like($b, qr{<h1>Allow &lt;em&gt;this&lt;/em&gt; app\?</h1>}, 'heading set, escaped');
+    like($b, qr{<img src="https://logo\.example/l\.png\?a=1&amp;b=&lt;x&gt;" alt="[^"]*">},
+         'logo set, escaped');
+    like($b, qr{Ask the &lt;helpdesk&gt; &amp; &#39;ops&#39;}, 'footer set, escaped');
+    unlike($b, qr{<em>this|<helpdesk>|<sign-in>|b=<x>}, 'none of the markup comes out raw');
+    like($b, qr/Web App/, 'the client name is still there');
+    my $d = authz(response_type => 'code', client_id => 'webapp', redirect_uri => $APP_CB);
+    unlike($d->{body} // '', qr/Example &amp; Co|helpdesk/, 'the other vhost keeps the built-in texts');
+}
+
+# ---- 9c. a GET cannot take the decision; another user's approval is bound to them ----
+
+{
+    my $f = fresh_form();
+    my $n = codes_issued();
+    my $r = get('/oauth/authorize?' . qs(@$f, decision => 'approve'), auth => $ALICE);
+    check($r->{status}, 200, 'GET with decision=approve and a valid csrf: only the page');
+    ok(!defined $r->{headers}->header('Location'), 'GET with decision: no redirect');
+    check(codes_issued(), $n, 'GET with decision: no code issued');
+    my $ok = decide($f, 'approve');
+    check($ok->{status}, 303, 'and the form was not used up by that GET');
+
+    my ($res, $l) = approve_flow(response_type => 'code', client_id => 'webapp',
+                                 redirect_uri => $APP_CB, { user => $BOB });
+    check($res->{status}, 303, 'bob approves');
+    my $t = token({ grant_type => 'authorization_code', code => code_of($l) // 'x',
+                    redirect_uri => $APP_CB }, 'webapp');
+    check(introspect(($t->{json} || {})->{access_token})->{username}, 'bob',
+          "the code is bound to the user who approved: bob's token");
+}
+
+# ---- 9d. codes live in shared memory: they survive a graceful restart, not a stop/start --
+
+{
+    my ($r1, $l1) = approve_flow(response_type => 'code', client_id => 'webapp',
+                                 redirect_uri => $APP_CB);
+    my ($r2, $l2) = approve_flow(response_type => 'code', client_id => 'webapp',
+                                 redirect_uri => $APP_CB);
+    my $f = fresh_form(state => 'across-graceful');
+    ok(graceful_restart(), 'graceful restart');
+    my $t = token({ grant_type => 'authorization_code', code => code_of($l1) // 'x',
+                    redirect_uri => $APP_CB }, 'webapp');
+    check($t->{status}, 200, 'a code issued before a graceful restart is redeemed after it');
+    my $ok = decide($f, 'approve');
+    check($ok->{status}, 303, 'an approval form from before the graceful restart still works');
+    ok(stop_start(), 'stop and start');
+    my $gone = token({ grant_type => 'authorization_code', code => code_of($l2) // 'x',
+                       redirect_uri => $APP_CB }, 'webapp');
+    check($gone->{json} && $gone->{json}{error}, 'invalid_grant',
+          'a code issued before a full stop and start is gone');
+    my $ok2 = decide(fresh_form(), 'approve');
+    check($ok2->{status}, 303, 'and the endpoint works after the start');
 }
 
 # ---- 10. concurrent redemption: exactly one wins -------------------------------------------
