@@ -46,15 +46,26 @@ static server_rec *vhost_of(url_map_t *m, const ap_directive_t *d)
     return m->main;
 }
 
+/* The first mapping of a handler in a server wins; a second one is a
+ * configuration the metadata cannot describe (SPEC: each endpoint is mapped
+ * once), so say which one the metadata names. */
 static void record(url_map_t *m, server_rec *s, const char *handler, const char *path)
 {
     apr_table_t *t = apr_hash_get(m->by_server, &s, sizeof(s));
+    const char *had;
+
     if (!t) {
         t = apr_table_make(m->p, 6);
         apr_hash_set(m->by_server, apr_pmemdup(m->p, &s, sizeof(s)), sizeof(s), t);
     }
-    if (!apr_table_get(t, handler)) {
+    had = apr_table_get(t, handler);
+    if (!had) {
         apr_table_set(t, handler, path);
+    }
+    else if (strcmp(had, path) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, OASLOGNO(01302)
+                     "%s is mapped at both %s and %s: the metadata names %s",
+                     handler, had, path, had);
     }
 }
 
