@@ -15,7 +15,7 @@ use OAS::Test;
 use OAS::TokenTest;
 use OAS::RSTest;
 
-plan tests => 137, need_module('oauth_as'), need_module('ssl'), need_cgi,
+plan tests => 145, need_module('oauth_as'), need_module('ssl'), need_cgi,
     need_module('proxy'), need_module('proxy_http'), need_module('headers');
 
 # mod_authz_core logs every refusal of an authenticated user (AH01631) and of an
@@ -83,6 +83,7 @@ sub raw_get {     # a raw HTTP/1.1 GET over TLS with the given header lines
 
 # --- tokens ----------------------------------------------------------------------------
 
+my $log_mark = error_log_mark();
 my $t0 = time;
 my $short    = token_of(cc_token('shortlived'));                  # lives 2 s
 my $cc       = token_of(cc_token('m2m'));                         # read write admin
@@ -207,6 +208,22 @@ ok t_cmp(bearer('/rs/all-ip/ok.txt', $alice_read)->{status}, 403,
          'RequireAll ip 10.0.0.1 + scope: 403 even with the scope');
 ok t_cmp(bearer('/rs/all-ip/ok.txt', $cc)->{status}, 403, 'RequireAll ip 10.0.0.1 + scope: 403 with every scope');
 ok t_cmp(bearer('/rs/all-ip/ok.txt', undef)->{status}, 403, 'RequireAll ip 10.0.0.1 + scope: 403 without a token');
+
+# --- <RequireAll> valid-user + Require not oauth-scope ------------------------------------
+
+is_answer(bearer('/rs/not-admin/ok.txt', $alice), 200, undef,
+          'Require not oauth-scope admin: a token without admin passes, no challenge in the 200');
+ok t_cmp(bearer('/rs/not-admin/ok.txt', $cc)->{status}, 403, '... a token with admin: 403');
+is_answer(bearer('/rs/not-admin/ok.txt', undef), 401, undef, '... no token: 401');
+
+# --- the realm is quoted properly -----------------------------------------------------------
+
+$r = bearer('/rs/realm/ok.txt', $cc_read);
+ok t_cmp($r->{status}, 401, 'AuthName with quotes: 401');
+my $p = challenge_params(challenge($r));
+ok t_cmp($p->{realm}, 'the "quoted" realm', '... the realm comes back whole (quotes escaped)');
+ok t_cmp($p->{error}, 'insufficient_scope', '... and the attributes after it are intact');
+ok t_cmp($p->{scope}, 'admin', '... scope="admin"');
 
 # --- CGI: REMOTE_USER and OAUTH_* -------------------------------------------------------
 
@@ -369,3 +386,12 @@ sleep $wait if $wait > 0;
 is_answer(bearer('/rs/valid/ok.txt', $short), 401, 'invalid_token', 'expired token: 401 invalid_token');
 is_answer(bearer('/rs/cgi/env', $short), 401, 'invalid_token', 'expired token on the CGI: 401 invalid_token');
 ok t_cmp(introspect_raw($short)->{body}, '{"active":false}', 'expired token: introspects inactive');
+
+# --- SPEC section 9: no token in the error log (LogLevel oauth_as:debug) ---------------------
+
+my @tokens = grep { defined && length } ($short, $cc, $cc_read, $cc_write, $forever, $alice,
+                                         $alice_read, $bob, $refresh, $to_revoke, $cc_revoke);
+my $logged = error_log_since($log_mark);
+my @found = grep { index($logged, $_) >= 0 } @tokens;
+ok !@found, 'none of the ' . scalar(@tokens) . ' tokens used here is in the error log'
+    or diag scalar(@found) . ' found';

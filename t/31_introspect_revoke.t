@@ -15,7 +15,7 @@ use OAS::Test;
 use OAS::TokenTest;
 use OAS::RSTest;
 
-plan tests => 106, need_module('oauth_as'), need_module('ssl');
+plan tests => 107, need_module('oauth_as'), need_module('ssl');
 
 my $INACTIVE = '{"active":false}';
 my $ISSUER   = 'https://localhost:' . https_port();
@@ -115,6 +115,7 @@ sub pair {       # a password-grant pair of webapp for alice: (access, refresh)
 
 # --- tokens --------------------------------------------------------------------------------
 
+my $log_mark = error_log_mark();
 my $t0 = time;
 my $short_res = password_token('shortlived', 'alice', 'wonderland');   # access lives 2 s
 my $short   = token_of($short_res);
@@ -362,6 +363,16 @@ ok t_cmp(active_of(introspect_raw($short_rt)), 1,
 my $fresh = refresh('shortlived', $short_rt);
 ok t_cmp($fresh->{status}, 200, '... and gives a new access token');
 is_revoke_ok(revoke('shortlived', $short), 'revoking an expired token: 200');
+
+# --- SPEC section 9: no token in the error log (LogLevel oauth_as:debug) ---------------------
+
+my @tokens = grep { defined && length } ($short, $short_rt, $cc, $forever, $pw, $pw_rt, $narrow,
+    $code, $a1, $r1, $a2, $r2, $a3, $r3, $a4, $r4, $a5, $r5, $a5b, $r5b, $cc2, $a6, $r6, $a7,
+    $a8, $r8, $cc8, $a9);
+my $logged = error_log_since($log_mark);
+my @found = grep { index($logged, $_) >= 0 } @tokens;
+ok !@found, 'none of the ' . scalar(@tokens) . ' tokens and codes used here is in the error log'
+    or diag scalar(@found) . ' found';
 
 sub is_answer_401 {
     my ($token, $name) = @_;
