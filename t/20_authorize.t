@@ -24,7 +24,7 @@ use POSIX ();
 use File::Temp ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 540, need_module('ssl'), need_module('oauth_as');
+plan tests => 564, need_module('ssl'), need_module('oauth_as');
 
 my $T0      = time;
 my $ALICE   = [alice => 'wonderland'];
@@ -783,6 +783,41 @@ sub refused_403 {
                   { scheme => 'http' });
     is_error_page($r, 'plain HTTP');
     like($r->{body}, qr/HTTPS/, 'plain HTTP: says why');
+}
+
+# ---- 9a. vhost oas_authz, a registry of its own (t/conf/authorize-clients.json) -------
+
+{
+    my $port = Apache::Test::vars('oas_authz_port');
+    my %o = (port => $port);
+    is_error_page(authz(response_type => 'code', client_id => 'off',
+                        redirect_uri => 'https://off.example/cb', state => 's', \%o),
+                  'disabled client with a registered redirect URI and the grant');
+    is_error_page(authz(response_type => 'token', client_id => 'off', state => 's', \%o),
+                  'disabled client, implicit, redirect_uri omitted');
+    is_error_page(authz(response_type => 'code', client_id => 'webapp',
+                        redirect_uri => $APP_CB, \%o),
+                  'a client of another vhost\'s registry is unknown here');
+    is_redirect_error(authz(response_type => 'code', client_id => 'implicitonly',
+                            redirect_uri => 'https://imp.example/cb', state => 'U1', \%o),
+                      'implicit-only client asks for a code', error => 'unauthorized_client',
+                      state => 'U1', base => 'https://imp.example/cb');
+    my $p = authz(response_type => 'token', client_id => 'implicitonly', state => 'U2', \%o);
+    check($p->{status}, 200, 'implicit-only client, response_type=token: the page');
+    my $b = $p->{body} // '';
+    like($b, qr/Implicit &lt;b&gt;Only&lt;\/b&gt; &amp; &quot;Co&quot; &lt;script&gt;alert\(1\)&lt;\/script&gt;/,
+         'markup in the client name: escaped');
+    unlike($b, qr/<b>Only|<script>alert/, 'and never raw');
+    my $mem = sub { my $j = get('/oauth/status')->{json} || {};
+                    (($j->{store} || {})->{memory_entries} || {})->{refresh_token} };
+    my $before = $mem->();
+    like($before // '', qr/^\d+$/, 'status: refresh tokens held in memory: ' . ($before // '-'));
+    my $res = decide([form_fields($b)], 'approve', %o);
+    my $l = loc($res);
+    check($res->{status}, 303, 'implicit-only client: approved');
+    ok($l && $l->{fragment}{access_token}, 'token in the fragment');
+    check($l && $l->{fragment}{scope}, 'read write', 'all its scopes');
+    check($mem->(), $before, 'the implicit grant stored no refresh token either');
 }
 
 # ---- 9b. OAuthASApprovalPage (vhost oas_browser): title, heading, logo, footer, escaped --
