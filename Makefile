@@ -5,7 +5,7 @@
 #   make test       unit tests + Apache::Test suite against a real httpd (see README)
 #   make deps       apt-get install what the build, the tests and the demo need (if missing)
 #   make demo       a demo AS in the foreground on https://localhost:8443 (tools/demo)
-#   make install    the module into LIBEXECDIR, plus Debian's mods-available/oauth_as.{load,conf}
+#   make install    module, oauth-as-client + man page, Debian's mods-available/oauth_as.*
 
 # config.mk comes from ./configure, which comes from configure.ac through autoconf.
 # Both are remade here when configure.ac or config.mk.in change (GNU make remakes an
@@ -40,13 +40,17 @@ CORE_OBJ  = $(CORE_SRC:src/%.c=$(BUILD)/%.o)
 CORE_LIB  = $(BUILD)/liboas_core.a
 GLUE_SRC  = mod_oauth_as.c $(sort $(wildcard src/mod_oauth_as_*.c))
 MODULE    = $(BUILD)/mod_oauth_as.so
+TOOL_SRC  = $(sort $(wildcard src/tool/*.c))
+TOOL      = $(BUILD)/oauth-as-client
+BINDIR   ?= /usr/bin
+MANDIR   ?= /usr/share/man
 
 UNIT_SRC  = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all core module unit clean distclean test deps demo install uninstall help
 
-all: core module
+all: core module tool
 
 core: $(CORE_LIB)
 
@@ -69,6 +73,13 @@ $(MODULE): $(GLUE_SRC) $(CORE_LIB) $(wildcard src/*.h) $(wildcard include/*.h)
 	$(APXS) -c -o $(BUILD)/mod_oauth_as.la -Wc,"-std=c11 $(WARN) $(SAN_CFLAGS) -Iinclude -Isrc $(DEP_CFLAGS)" \
 	    -Wl,"$(SAN_LDFLAGS)" $(GLUE_SRC) $(CORE_LIB) $(DEP_LIBS)
 	cp $(BUILD)/.libs/mod_oauth_as.so $@
+
+# the admin tool oauth-as-client (like htpasswd): the core library, no httpd headers
+.PHONY: tool
+tool: $(TOOL)
+
+$(TOOL): $(TOOL_SRC) src/tool/oac.h $(CORE_LIB) $(wildcard include/*.h) | $(BUILD)
+	$(CC) $(CFLAGS_CORE) -Isrc/tool -o $@ $(TOOL_SRC) $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(SAN_LDFLAGS)
 
 # unit tests: each t/unit/test_*.c is a Check program linking only the core
 $(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_LIB) | $(BUILD)/unit
@@ -104,10 +115,12 @@ demo: deps
 # (unless one is there already: it is the admin's file) oauth_as.conf, so that
 # `a2enmod oauth_as` works.
 MODS_AVAILABLE = $(DESTDIR)$(SYSCONFDIR)/mods-available
-install: $(MODULE)
+install: $(MODULE) $(TOOL)
 	@test -n "$(LIBEXECDIR)" || { echo "LIBEXECDIR unknown: run ./configure first" >&2; exit 1; }
 	install -d "$(DESTDIR)$(LIBEXECDIR)"
 	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n oauth_as $(MODULE)
+	install -D -m 755 $(TOOL) "$(DESTDIR)$(BINDIR)/oauth-as-client"
+	install -D -m 644 man/oauth-as-client.1 "$(DESTDIR)$(MANDIR)/man1/oauth-as-client.1"
 	@if [ -d "$(DESTDIR)$(SYSCONFDIR)/mods-available" ] || [ -d /etc/apache2/mods-available -a "$(SYSCONFDIR)" = /etc/apache2 ]; then \
 	    install -d "$(MODS_AVAILABLE)"; \
 	    sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' conf-examples/debian/oauth_as.load > "$(MODS_AVAILABLE)/oauth_as.load"; \
@@ -120,7 +133,8 @@ install: $(MODULE)
 	fi
 
 uninstall:
-	rm -f "$(DESTDIR)$(LIBEXECDIR)/mod_oauth_as.so" "$(MODS_AVAILABLE)/oauth_as.load"
+	rm -f "$(DESTDIR)$(LIBEXECDIR)/mod_oauth_as.so" "$(MODS_AVAILABLE)/oauth_as.load" \
+	    "$(DESTDIR)$(BINDIR)/oauth-as-client" "$(DESTDIR)$(MANDIR)/man1/oauth-as-client.1"
 	@echo "left $(MODS_AVAILABLE)/oauth_as.conf in place (remove it by hand); a2dismod oauth_as first"
 
 help:

@@ -12,6 +12,7 @@
 #include <apr_pools.h>
 #include <apr_errno.h>
 #include <apr_global_mutex.h>
+#include <apr_proc_mutex.h>
 #include "oas_util.h"
 #include "oas_log.h"
 
@@ -106,6 +107,9 @@ typedef struct oas_store_default_conf_t {
     apr_global_mutex_t *mutex;   /* created by the caller (ap_global_mutex_create in httpd) */
     const char *mutex_file;      /* for apr_global_mutex_child_init; may be NULL */
     const oas_logger_t *log;     /* where create/child_init report errors (copied); may be NULL */
+    const char *shm_file;        /* named shared memory, so that oauth-as-client can attach
+                                  * (a stale one is removed first), and PATH.info is
+                                  * written; NULL: anonymous memory, no info file */
 } oas_store_default_conf_t;
 
 /* Create the default store in the parent process: allocate shared memory
@@ -116,5 +120,46 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
 
 /* 1 if two stores were made from the same settings (graceful restart reuse). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);
+
+/* PATH.info, next to the SDBM file of a default store created with a
+ * shm_file: how another process (oauth-as-client) joins the running store.
+ * Text, one "key value" per line; removed when the creating process exits. */
+#define OAS_STORE_INFO_SUFFIX ".info"
+
+typedef struct oas_store_info_t {
+    long pid;                    /* the process that created the store (httpd's parent) */
+    const char *shm_file;        /* the named shared memory */
+    const char *mutex;           /* apr_global_mutex_name(): "flock", "fcntl", "pthread", ... */
+    const char *lockfile;        /* the mutex's file; NULL if it has none */
+    long mem_entries;
+    long disk_entries;
+} oas_store_info_t;
+
+/* Write path.info atomically (temp file + rename); it is removed when p is
+ * destroyed (APR's cleanup of an open file, not a forked child's exit). */
+apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info, apr_pool_t *p);
+
+/* Read path.info. APR_ENOENT when there is none or its process is gone (no
+ * httpd holds the store); APR_EINVAL (and *perr) when it is malformed. */
+apr_status_t oas_store_info_read(oas_store_info_t *info, const char *path, apr_pool_t *p,
+                                 const char **perr);
+
+/* A mutex of this process that excludes the same holders as the store's
+ * mutex in httpd: only "flock" can be joined (fcntl's file is unlinked at
+ * creation, semaphores and pthread mutexes have no name). APR_ENOTIMPL with
+ * *perr for other mechanisms. A process mutex, not a global one: destroying
+ * a global mutex whose lock file was re-pointed would unlink httpd's file. */
+apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t *info,
+                                  apr_pool_t *p, const char **perr);
+
+/* Join the default store a running httpd created at path (OAuthASStoreFile):
+ * attach its named shared memory, lock its mutex, open the SDBM file. Every
+ * operation then acts on the live store, under the same mutex as httpd.
+ * APR_ENOENT when no running httpd holds it: then create a store of your
+ * own on the files (oas_store_default_create, anonymous memory). Other
+ * errors come with a message in *perr. */
+apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
+                                      const oas_logger_t *log, apr_pool_t *p,
+                                      const char **perr);
 
 #endif

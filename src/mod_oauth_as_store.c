@@ -23,9 +23,11 @@ typedef struct kept_store_t {
 static apr_array_header_t *live_stores;   /* oas_store_t *, this generation */
 static oas_counters_t *counters;
 
+/* flock by default: the one mechanism another process (oauth-as-client) can
+ * join, by the lock file's name (see oas_store_info.c). */
 int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    return ap_mutex_register(pconf, OAS_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    return ap_mutex_register(pconf, OAS_MUTEX_TYPE, NULL, APR_LOCK_FLOCK, 0);
 }
 
 static oas_counters_t *shared_counters(server_rec *s)
@@ -64,17 +66,22 @@ static apr_status_t create_store(kept_store_t *ks, server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
     const char *dir = ap_make_dirstr_parent(pp, ks->conf.path);
-    const char *id = oas_hex(pp, (const unsigned char *)ks->conf.path,
-                             strlen(ks->conf.path) > 8 ? 8 : strlen(ks->conf.path));
-    apr_status_t rv;
+    unsigned char digest[OAS_DIGEST_LEN];
+    const char *id;
+    apr_status_t rv = APR_SUCCESS;
 
     apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pp);
-    rv = ap_global_mutex_create(&ks->conf.mutex, &ks->conf.mutex_file, OAS_MUTEX_TYPE,
-                                id, s, pp, 0);
+    oas_sha256(digest, ks->conf.path, strlen(ks->conf.path));   /* one lock file per store */
+    id = oas_hex(pp, digest, 8);
+    if (ks->conf.mutex == NULL) {
+        rv = ap_global_mutex_create(&ks->conf.mutex, &ks->conf.mutex_file, OAS_MUTEX_TYPE,
+                                    id, s, pp, 0);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     ap_unixd_set_global_mutex_perms(ks->conf.mutex);
+    ks->conf.shm_file = apr_pstrcat(pp, ks->conf.path, ".shm", NULL);  /* for the tool */
     if ((rv = oas_store_default_create(&ks->store, &ks->conf, pp)) == APR_SUCCESS) {
         give_to_httpd_user(pp, ks->conf.path);
     }
@@ -101,6 +108,10 @@ static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pte
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(01202)
                      "store settings for %s changed: new shared memory (pending codes are "
                      "dropped, tokens stay on disk)", conf.path);
+    }
+    if (ks) {   /* the same file: keep its mutex (a lock file cannot be made twice) */
+        conf.mutex = ks->conf.mutex;
+        conf.mutex_file = ks->conf.mutex_file;
     }
     ks = apr_pcalloc(pp, sizeof(*ks));
     ks->conf = conf;

@@ -2,6 +2,7 @@
  * document (store and counters; no token or secret ever appears). */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_form.h"
 #include "oas_grant.h"
 
 static oas_response_t *check_get(const oas_config_t *cfg, const oas_http_req_t *req,
@@ -135,15 +136,154 @@ static json_t *counters_json(const oas_counters_t *c)
     return o;
 }
 
+/* ---- status in Prometheus' text format (?format=prometheus) ---------------- */
+
+typedef struct prom_t {
+    apr_array_header_t *parts;       /* const char *, joined at the end */
+    apr_pool_t *p;
+} prom_t;
+
+static void prom_add(prom_t *m, const char *s)
+{
+    APR_ARRAY_PUSH(m->parts, const char *) = s;
+}
+
+static void prom_head(prom_t *m, const char *name, const char *type, const char *help)
+{
+    prom_add(m, apr_psprintf(m->p, "# HELP oauth_as_%s %s\n# TYPE oauth_as_%s %s\n",
+                             name, help, name, type));
+}
+
+/* label NULL: a sample without labels */
+static void prom_sample(prom_t *m, const char *name, const char *label, const char *value,
+                        long long v)
+{
+    apr_int64_t n = (apr_int64_t)v;
+
+    prom_add(m, label ? apr_psprintf(m->p, "oauth_as_%s{%s=\"%s\"} %" APR_INT64_T_FMT "\n",
+                                     name, label, value, n)
+                      : apr_psprintf(m->p, "oauth_as_%s %" APR_INT64_T_FMT "\n", name, n));
+}
+
+static void prom_one(prom_t *m, const char *name, const char *type, const char *help,
+                     long long v)
+{
+    prom_head(m, name, type, help);
+    prom_sample(m, name, NULL, NULL, v);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static const char *prom_escape(const char *s, apr_pool_t *p)
+{
+    char *out = apr_palloc(p, 2 * strlen(s) + 1), *w = out;
+
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            *w++ = '\\';
+            *w++ = *s == '\n' ? 'n' : *s;
+        }
+        else {
+            *w++ = *s;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+static void prom_store(prom_t *m, const oas_store_t *store, const oas_store_stats_t *st)
+{
+    int k;
+
+    prom_head(m, "store_info", "gauge", "The token store in use (OAuthASStore).");
+    prom_sample(m, "store_info", "type", prom_escape(store->name, m->p), 1);
+    prom_head(m, "store_memory_entries", "gauge", "Entries in shared memory, by kind.");
+    for (k = 1; k < OAS_KIND_MAX; k++) {
+        prom_sample(m, "store_memory_entries", "kind", kind_names[k], st->mem_entries[k]);
+    }
+    prom_one(m, "store_memory_capacity", "gauge", "Most entries in shared memory "
+             "(OAuthASStoreMemory).", st->mem_capacity);
+    prom_one(m, "store_disk_entries", "gauge", "Entries in the store file.", st->disk_entries);
+    prom_one(m, "store_disk_capacity", "gauge", "Most entries in the store file "
+             "(OAuthASStoreDisk).", st->disk_capacity);
+    prom_one(m, "store_purged_total", "counter", "Expired entries purged.", st->purged);
+    prom_one(m, "store_full_total", "counter", "Times the store was full (503 answers).",
+             st->full);
+}
+
+static void prom_counters(prom_t *m, const oas_counters_t *c)
+{
+    int i;
+
+    prom_head(m, "tokens_issued_total", "counter", "Access tokens issued, by grant.");
+    for (i = 0; i < OAS_CNT_GRANT_MAX; i++) {
+        prom_sample(m, "tokens_issued_total", "grant", grant_counter_names[i], c->issued[i]);
+    }
+    prom_head(m, "errors_total", "counter", "OAuth error answers, by error code.");
+    for (i = 0; i < OAS_ERR_MAX; i++) {
+        prom_sample(m, "errors_total", "error", oas_error_name((oas_error_t)i), c->errors[i]);
+    }
+    prom_one(m, "codes_issued_total", "counter", "Authorization codes issued.",
+             c->codes_issued);
+    prom_one(m, "introspections_total", "counter", "Introspection requests.",
+             c->introspections);
+    prom_one(m, "revocations_total", "counter", "Revocation requests.", c->revocations);
+    prom_one(m, "bearer_accepted_total", "counter", "Bearer tokens accepted (AuthType "
+             "Bearer).", c->bearer_ok);
+    prom_one(m, "bearer_refused_total", "counter", "Bearer tokens refused.",
+             c->bearer_refused);
+    prom_one(m, "purge_runs_total", "counter", "Background purge runs.", c->purges);
+}
+
+static oas_response_t *status_prometheus(const oas_config_t *cfg, apr_pool_t *p)
+{
+    prom_t m = { apr_array_make(p, 64, sizeof(const char *)), p };
+    oas_store_stats_t st;
+    oas_response_t *r;
+
+    prom_head(&m, "info", "gauge", "The authorization server (OAuthASIssuer).");
+    prom_sample(&m, "info", "issuer", prom_escape(cfg->issuer ? cfg->issuer : "", p), 1);
+    if (cfg->store && cfg->store->stats(cfg->store, &st) == APR_SUCCESS) {
+        prom_store(&m, cfg->store, &st);
+    }
+    if (cfg->counters) {
+        prom_counters(&m, cfg->counters);
+    }
+    r = oas_response_json(p, 200, apr_array_pstrcat(p, m.parts, 0));
+    r->content_type = "text/plain; version=0.0.4";
+    return r;
+}
+
+/* The format asked for with ?format=: 1 prometheus, 0 json, -1 anything else. */
+static int status_format(const oas_http_req_t *req, apr_pool_t *p)
+{
+    apr_table_t *params;
+    const char *err, *f;
+
+    if (req->query == NULL || *req->query == '\0') {
+        return 0;
+    }
+    if (oas_form_parse(&params, req->query, strlen(req->query), p, &err) != APR_SUCCESS) {
+        return -1;
+    }
+    f = apr_table_get(params, "format");
+    return f == NULL || strcmp(f, "json") == 0 ? 0 : strcmp(f, "prometheus") == 0 ? 1 : -1;
+}
+
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p)
 {
     oas_store_stats_t st;
     json_t *o;
     oas_response_t *r;
+    int format;
 
     if ((r = check_get(cfg, req, p))) {
         return r;
+    }
+    if ((format = status_format(req, p)) != 0) {
+        return format > 0 ? status_prometheus(cfg, p)
+             : oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
+                                  "format must be json or prometheus");
     }
     o = json_object();
     json_object_set_new(o, "issuer", json_string(cfg->issuer));

@@ -1,8 +1,11 @@
 /* oas_store_default.c — the default store (SPEC §8): APR shared memory in
  * front of an SDBM file.
  *
- * Memory tier: one anonymous APR shm segment, inherited by forked children:
+ * Memory tier: one APR shm segment, inherited by forked children:
  *   sd_header_t | sd_slot_t[nslots]
+ * It is named (conf->shm_file) in httpd, so that oauth-as-client can attach
+ * to it (oas_store_default_attach, with PATH.info: oas_store_info.c), and
+ * anonymous otherwise.
  * An open-addressing hash table (linear probing, backward-shift deletion, no
  * tombstones) indexed by the first 8 bytes of the 32-byte key. nslots is a
  * power of two >= 2 * mem_entries; at most mem_entries slots are in use.
@@ -82,6 +85,7 @@ typedef struct sd_header_t {
     apr_uint32_t nslots;                   /* table size, a power of two */
     apr_uint32_t slots_off;                /* offset of slot 0 from the segment start */
     apr_uint32_t hand;                     /* clock hand of the evictor */
+    apr_uint32_t slot_size;                /* sizeof(sd_slot_t): an attacher's check */
     long mem_cap;
     long disk_cap;
     long mem_count[OAS_KIND_MAX];          /* slots in use, per kind */
@@ -99,6 +103,7 @@ typedef struct sd_store_t {
     int mem_entries;
     int disk_entries;
     apr_global_mutex_t *mutex;
+    apr_proc_mutex_t *joined;              /* instead, in oauth-as-client: httpd's, joined */
     const char *mutex_file;
     oas_logger_t log;
     apr_shm_t *shm;
@@ -734,7 +739,7 @@ static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long 
 
 static apr_status_t sd_lock(sd_store_t *sd)
 {
-    return apr_global_mutex_lock(sd->mutex);
+    return sd->joined ? apr_proc_mutex_lock(sd->joined) : apr_global_mutex_lock(sd->mutex);
 }
 
 static void sd_unlock(sd_store_t *sd)
@@ -743,7 +748,12 @@ static void sd_unlock(sd_store_t *sd)
         (void)apr_sdbm_unlock(sd->db);
         sd->db_locked = 0;
     }
-    (void)apr_global_mutex_unlock(sd->mutex);
+    if (sd->joined) {
+        (void)apr_proc_mutex_unlock(sd->joined);
+    }
+    else {
+        (void)apr_global_mutex_unlock(sd->mutex);
+    }
 }
 
 /* Find key's live entry in either tier (lock held). Expired and corrupt
@@ -1097,7 +1107,7 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
 
 /* ------------------------------------------------------------- creation */
 
-static apr_status_t sd_shm_create(sd_store_t *sd, apr_pool_t *p)
+static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
 {
     apr_uint32_t nslots = 1;
     apr_size_t off = APR_ALIGN_DEFAULT(sizeof(sd_header_t)), size;
@@ -1108,10 +1118,14 @@ static apr_status_t sd_shm_create(sd_store_t *sd, apr_pool_t *p)
         nslots <<= 1;
     }
     size = off + (apr_size_t)nslots * sizeof(sd_slot_t);
-    if ((rv = apr_shm_create(&sd->shm, size, NULL, p)) != APR_SUCCESS) {
+    if (shm_file != NULL) {
+        (void)apr_shm_remove(shm_file, p);  /* left by a crash: nobody uses it */
+    }
+    if ((rv = apr_shm_create(&sd->shm, size, shm_file, p)) != APR_SUCCESS) {
         OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00303)
                 "token store: cannot create %" APR_SIZE_T_FMT " bytes of shared memory "
-                "for %d entries", size, sd->mem_entries);
+                "for %d entries%s%s", size, sd->mem_entries, shm_file ? " named " : "",
+                shm_file ? shm_file : "");
         return rv;
     }
     base = apr_shm_baseaddr_get(sd->shm);
@@ -1120,6 +1134,7 @@ static apr_status_t sd_shm_create(sd_store_t *sd, apr_pool_t *p)
     sd->hdr->magic = SD_MAGIC;
     sd->hdr->nslots = nslots;
     sd->hdr->slots_off = (apr_uint32_t)off;
+    sd->hdr->slot_size = (apr_uint32_t)sizeof(sd_slot_t);
     sd->hdr->mem_cap = sd->mem_entries;
     sd->hdr->disk_cap = sd->disk_entries;
     sd->slots = (sd_slot_t *)((char *)base + off);
@@ -1165,6 +1180,56 @@ static apr_status_t sd_conf_check(const oas_store_default_conf_t *conf)
     return APR_SUCCESS;
 }
 
+/* With named memory: PATH.info tells oauth-as-client how to join. */
+static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t *conf,
+                                  apr_pool_t *p)
+{
+    oas_store_info_t info;
+    apr_status_t rv;
+
+    if (conf->shm_file == NULL) {
+        return APR_SUCCESS;
+    }
+    memset(&info, 0, sizeof(info));
+    info.pid = (long)getpid();
+    info.shm_file = conf->shm_file;
+    info.mutex = apr_global_mutex_name(conf->mutex);
+    info.lockfile = apr_global_mutex_lockfile(conf->mutex);
+    info.mem_entries = sd->mem_entries;
+    info.disk_entries = sd->disk_entries;
+    if ((rv = oas_store_info_write(sd->path, &info, p)) != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00308)
+                "token store: cannot write %s%s", sd->path, OAS_STORE_INFO_SUFFIX);
+    }
+    return rv;
+}
+
+/* Map the named memory of a running store; refuse one of another layout. */
+static apr_status_t sd_shm_attach(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
+{
+    apr_size_t size;
+    apr_status_t rv;
+    sd_header_t *h;
+
+    if ((rv = apr_shm_attach(&sd->shm, shm_file, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    size = apr_shm_size_get(sd->shm);
+    h = apr_shm_baseaddr_get(sd->shm);
+    if (size < sizeof(*h) || h->magic != SD_MAGIC || h->slot_size != sizeof(sd_slot_t)
+        || h->slots_off != APR_ALIGN_DEFAULT(sizeof(sd_header_t)) || h->nslots == 0
+        || (h->nslots & (h->nslots - 1)) != 0
+        || size < h->slots_off + (apr_size_t)h->nslots * sizeof(sd_slot_t)) {
+        apr_shm_detach(sd->shm);
+        return APR_EINVAL;
+    }
+    sd->hdr = h;
+    sd->slots = (sd_slot_t *)((char *)h + h->slots_off);
+    sd->mem_entries = (int)h->mem_cap;
+    sd->disk_entries = (int)h->disk_cap;
+    return APR_SUCCESS;
+}
+
 static const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .consume = sd_consume,
     .remove = sd_remove, .remove_family = sd_remove_family, .purge = sd_purge,
@@ -1193,16 +1258,63 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
         sd->log = *conf->log;
     }
     sd->pool = p;
-    if ((rv = sd_shm_create(sd, p)) != APR_SUCCESS) {
+    if ((rv = sd_shm_create(sd, conf->shm_file, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = sd_disk_open(sd)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS) {
+    if ((rv = sd_disk_open(sd)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS
+        || (rv = sd_info_write(sd, conf, p)) != APR_SUCCESS) {
         if (sd->dbpool) {
             apr_pool_destroy(sd->dbpool);
         }
         apr_shm_destroy(sd->shm);
         return rv;
     }
+    *s = sd_table;
+    s->baton = sd;
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
+                                      const oas_logger_t *log, apr_pool_t *p,
+                                      const char **perr)
+{
+    oas_store_info_t info;
+    oas_store_t *s;
+    sd_store_t *sd;
+    char buf[120];
+    apr_status_t rv;
+
+    *ps = NULL;
+    if ((rv = oas_store_info_read(&info, path, p, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd = apr_pcalloc(p, sizeof(*sd));
+    sd->path = apr_pstrdup(p, path);
+    sd->pool = p;
+    if (log) {
+        sd->log = *log;
+    }
+    if ((rv = oas_store_info_mutex(&sd->joined, &info, p, perr)) != APR_SUCCESS) {
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;   /* not "no httpd" */
+    }
+    if ((rv = sd_shm_attach(sd, info.shm_file, p)) != APR_SUCCESS
+        && APR_STATUS_IS_ENOENT(rv)) {
+        *perr = apr_psprintf(p, "%s is gone: process %ld no longer runs httpd",
+                             info.shm_file, info.pid);
+        return APR_ENOENT;             /* httpd removes it at exit */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = sd_disk_open(sd);
+    }
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "cannot attach to the store of process %ld (%s, %s%s): %s",
+                             info.pid, info.shm_file, path, APR_SDBM_PAGFEXT,
+                             rv == APR_EINVAL ? "another version's memory layout"
+                                              : apr_strerror(rv, buf, sizeof(buf)));
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;
+    }
+    s = apr_palloc(p, sizeof(*s));
     *s = sd_table;
     s->baton = sd;
     *ps = s;
