@@ -24,7 +24,7 @@ use POSIX ();
 use File::Temp ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 564, need_module('ssl'), need_module('oauth_as');
+plan tests => 569, need_module('ssl'), need_module('oauth_as');
 
 my $T0      = time;
 my $ALICE   = [alice => 'wonderland'];
@@ -461,6 +461,15 @@ my ($page, @fields);
     like($all->{body}, qr/Read your data.*Change your data/s, 'both shown');
     # no redirect_uri (one registered): none in the form either
     ok(!defined field(\@af, 'redirect_uri'), 'redirect_uri omitted: none in the form');
+
+    # the request itself may come as a POST (RFC 6749 section 3.1): the page, no decision
+    my $pp = post_form('/oauth/authorize', [response_type => 'code', client_id => 'webapp',
+                                            state => 'posted'], auth => $ALICE);
+    check($pp->{status}, 200, 'the authorization request POSTed: the approval page');
+    check(field([form_fields($pp->{body})], 'state'), 'posted', 'with its state');
+    is_error_page(request('POST', '/oauth/authorize', auth => $ALICE, content_type => 'text/plain',
+                          body => 'response_type=code&client_id=webapp'),
+                  'POST that is not a form');
 
     # other methods
     my $put = request('PUT', '/oauth/authorize?response_type=code&client_id=webapp',
