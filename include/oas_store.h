@@ -97,6 +97,12 @@ struct oas_store_t {
 
     /* In each new process (httpd child) before first use. */
     apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
+
+    /* 1 when remove_family cannot find a family's members (Redis, socache:
+     * no scan): they stay until they expire, and whoever accepts a token of
+     * a family must ask oas_store_family_revoked() first. 0: remove_family
+     * removes them, no extra lookup is needed. */
+    int families_by_marker;
 };
 
 /* Settings of the default store (APR shm + SDBM spill file). */
@@ -161,5 +167,94 @@ apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t 
 apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
                                       const oas_logger_t *log, apr_pool_t *p,
                                       const char **perr);
+
+/* ---- the shared stores: Redis and httpd's socache ------------------------ */
+
+/* For stores with families_by_marker: APR_EACCES when family (not all zero)
+ * has an OAS_KIND_FAMILY_REVOKED marker, APR_SUCCESS when it has none (and
+ * always, without a lookup, on stores that remove families themselves or
+ * for an all-zero family), another status when the store failed. */
+apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *family,
+                                      apr_pool_t *p);
+
+/* A key of the key-value layer: the 32-byte digest and a tag byte. */
+#define OAS_KV_KEY_LEN   (OAS_DIGEST_LEN + 1)
+#define OAS_KV_TAG_ENTRY 'e'   /* the entry put under the digest */
+#define OAS_KV_TAG_REPL  'r'   /* the replacement a consume left (a tombstone) */
+#define OAS_KV_TAG_PROBE 'p'   /* a health probe (all-zero digest) */
+
+/* What a remote key-value service offers (Redis through apr_redis, httpd's
+ * socache providers). The store semantics on top of it (records, TTLs,
+ * single use, outages) are oas_store_kv_create's: one implementation for
+ * every such backend. */
+typedef struct oas_kv_ops_t {
+    /* The value of key (OAS_KV_KEY_LEN bytes), allocated from p, or APR_NOTFOUND. */
+    apr_status_t (*get)(void *kv, const unsigned char *key, char **pval, apr_size_t *plen,
+                        apr_pool_t *p);
+    /* Set key to val; expires after ttl seconds (0: never). */
+    apr_status_t (*set)(void *kv, const unsigned char *key, const char *val, apr_size_t len,
+                        long long ttl, apr_pool_t *p);
+    /* Delete key: APR_SUCCESS only when this very call removed it, APR_NOTFOUND
+     * when it was not there. Single use rests on this answer. */
+    apr_status_t (*del)(void *kv, const unsigned char *key, apr_pool_t *p);
+    /* Serialise whole store operations (providers that are not safe for
+     * concurrent use); NULL: not needed. */
+    apr_status_t (*lock)(void *kv);
+    void (*unlock)(void *kv);
+    /* How many keys the service holds (for stats); NULL: unknown. */
+    apr_status_t (*count)(void *kv, long *pn, apr_pool_t *p);
+    /* In each new process; NULL: nothing to do. */
+    apr_status_t (*child_init)(void *kv, apr_pool_t *p);
+} oas_kv_ops_t;
+
+typedef struct oas_store_kv_conf_t {
+    const char *name;            /* the store's name: "redis", "socache" */
+    const char *where;           /* for log lines: "Redis at 10.0.0.5:6379" */
+    const oas_kv_ops_t *ops;
+    void *kv;                    /* the ops' baton */
+    /* 1 when get may answer APR_NOTFOUND for a service it has stopped
+     * talking to (apr_memcache and apr_redis do so for a few seconds after
+     * a failure): a miss after a failure is then confirmed by a probe. */
+    int notfound_after_error;
+    /* after a timeout, operations fail at once for this long (one process
+     * tries again meanwhile); 0: one second */
+    apr_interval_time_t retry;
+    const oas_logger_t *log;     /* outage and recovery lines (copied); may be NULL */
+} oas_store_kv_conf_t;
+
+/* A store on a key-value service, made in the parent process (p lives as
+ * long as the store; a little shared memory holds the outage state).
+ * Entries are records (kind, exp, family, payload) under the digest with
+ * the entry's lifetime as TTL; consume deletes the key, and only the caller
+ * whose delete removed it wins; the replacement goes under the 'r' tag,
+ * which get reads when the entry is gone; families are revoked by marker
+ * (families_by_marker); purge has nothing to do (TTLs); iterate answers
+ * APR_ENOTIMPL. An outage is logged once, when it begins, and once when it
+ * ends. */
+apr_status_t oas_store_kv_create(oas_store_t **ps, const oas_store_kv_conf_t *conf,
+                                 apr_pool_t *p);
+
+/* Settings of the Redis store (OAuthASStore redis:HOST:PORT). */
+typedef struct oas_store_redis_conf_t {
+    const char *host;
+    int port;
+    const char *prefix;          /* prepended to every key (OAuthASRedisPrefix) */
+    int timeout;                 /* seconds per command (APR-util counts whole seconds) */
+    int conn_min, conn_smax, conn_max;   /* connections per process (OAuthASRedisPool) */
+    int conn_ttl;                /* seconds an idle connection above conn_smax lives */
+    const oas_logger_t *log;     /* may be NULL */
+} oas_store_redis_conf_t;
+
+/* Create the Redis store in the parent process. No connection is made here:
+ * each process opens its own in child_init (or at first use). */
+apr_status_t oas_store_redis_create(oas_store_t **ps, const oas_store_redis_conf_t *conf,
+                                    apr_pool_t *p);
+
+/* A start-up check on a connection of its own, closed again at once (the
+ * store works without it): APR_SUCCESS when Redis answers INFO; *pnote (may
+ * be NULL) then gets a warning when Redis may evict keys (maxmemory_policy
+ * other than noeviction: live tokens could vanish), else NULL. */
+apr_status_t oas_store_redis_check(const oas_store_redis_conf_t *conf, apr_pool_t *p,
+                                   const char **pnote);
 
 #endif

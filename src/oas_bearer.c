@@ -60,6 +60,14 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
         return;
     }
+    if ((rv = oas_store_family_revoked(cfg->store, out->token.family, p)) != APR_SUCCESS) {
+        refuse(out, rv == APR_EACCES ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
+               rv == APR_EACCES ? "unknown, expired or revoked token" : "token store failed");
+        if (rv != APR_EACCES) {
+            OAS_LOG(log, OAS_LOG_ERR, rv, OASLOGNO(00431) "bearer check: the token store failed");
+        }
+        return;
+    }
     c = cfg->registry ? oas_registry_get(cfg->registry, out->token.client_id) : NULL;
     if (!c || !c->enabled) {
         refuse(out, OAS_BEARER_INVALID, "the token's client is disabled");

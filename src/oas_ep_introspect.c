@@ -57,10 +57,13 @@ static apr_status_t lookup_one(tk_lookup_t *lk, const oas_config_t *cfg, const c
     rv = cfg->store->get(cfg->store, key, &lk->entry, p);
     if (rv == APR_SUCCESS && lk->entry.kind == want
         && oas_token_decode(&lk->token, &lk->entry, p) == APR_SUCCESS) {
-        lk->found = 1;
+        /* a store that cannot remove a family's members keeps them: the
+         * family's revocation marker says they are gone */
+        rv = oas_store_family_revoked(cfg->store, lk->entry.family, p);
+        lk->found = rv == APR_SUCCESS;
         lk->prefix = prefix;
     }
-    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    return rv == APR_NOTFOUND || rv == APR_EACCES ? APR_SUCCESS : rv;
 }
 
 /* Find an access or refresh token, the hinted kind first. */
