@@ -5,6 +5,7 @@
 #include <http_core.h>
 #include <http_request.h>
 #include <ap_provider.h>
+#include <ap_mpm.h>
 #include <mod_auth.h>
 #include "mod_oauth_as_private.h"
 
@@ -18,6 +19,10 @@ APLOG_USE_MODULE(oauth_as);
 #define DEF_ACCESS_LIFETIME   3600
 #define DEF_REFRESH_LIFETIME  2592000
 #define MAX_LIFETIME          315360000LL        /* ten years */
+#define DEF_REDIS_PORT        6379
+#define DEF_REDIS_PREFIX      "oauth_as:"
+#define DEF_REDIS_TIMEOUT     2                  /* seconds per command */
+#define DEF_REDIS_CONN_TTL    60                 /* seconds an idle extra connection lives */
 
 oas_srv_conf_t *oas_srv_conf(const server_rec *s)
 {
@@ -31,6 +36,8 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->store_memory = sc->store_disk = OAS_UNSET;
     sc->require_https = sc->require_post = sc->require_pkce = OAS_UNSET;
     sc->code_lifetime = sc->access_lifetime = sc->refresh_lifetime = OAS_UNSET;
+    sc->redis_timeout = OAS_UNSET;
+    sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     return sc;
 }
@@ -51,6 +58,12 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->store_file = PICKP(store_file);
     sc->store_memory = PICK(store_memory);
     sc->store_disk = PICK(store_disk);
+    sc->redis_prefix = PICKP(redis_prefix);
+    sc->redis_timeout = PICK(redis_timeout);
+    sc->redis_pool[0] = PICK(redis_pool[0]);
+    sc->redis_pool[1] = PICK(redis_pool[1]);
+    sc->redis_pool[2] = PICK(redis_pool[2]);
+    sc->redis_pool[3] = PICK(redis_pool[3]);
     sc->require_https = PICK(require_https);
     sc->require_post = PICK(require_post);
     sc->require_pkce = PICK(require_pkce);
@@ -144,14 +157,109 @@ static const char *set_scope(cmd_parms *cmd, void *dc, int argc, char *const arg
     return err ? apr_psprintf(cmd->pool, "OAuthASScope %s: %s", argv[0], err) : NULL;
 }
 
+/* "HOST[:PORT]" of redis:HOST:PORT (IPv6 in brackets); NULL or why not */
+static const char *parse_redis_addr(apr_pool_t *p, const char *addr, const char **phost,
+                                    int *pport)
+{
+    char *host = NULL, *scope = NULL;
+    apr_port_t port = 0;
+
+    if (apr_parse_addr_port(&host, &scope, &port, addr, p) != APR_SUCCESS || !host
+        || scope || strchr(addr, '/')) {
+        return "not HOST:PORT";
+    }
+    *phost = host;
+    *pport = port ? port : DEF_REDIS_PORT;
+    return NULL;
+}
+
 static const char *set_store(cmd_parms *cmd, void *dc, const char *arg)
 {
-    if (strcmp(arg, "default") != 0) {
-        return apr_psprintf(cmd->pool, "OAuthASStore: '%s': only 'default' (shared memory + "
-                            "SDBM) is available in this version; the socache: and redis: "
-                            "stores are not built yet", arg);
+    const char *why = NULL, *host;
+    int port;
+
+    if (!strncasecmp(arg, "redis:", 6)) {
+        why = parse_redis_addr(cmd->pool, arg + 6, &host, &port);
+    }
+    else if (!strncasecmp(arg, "socache:", 8)) {
+        why = oas_socache_check_spec(cmd->pool, arg + 8);
+    }
+    else if (strcmp(arg, "default") != 0) {
+        why = "not one of default, redis:HOST:PORT, socache:PROVIDER[:ARGS]";
+    }
+    if (why) {
+        return apr_psprintf(cmd->pool, "OAuthASStore: '%s': %s", arg, why);
     }
     cmd_conf(cmd)->store_spec = arg;
+    return NULL;
+}
+
+static const char *set_redis_prefix(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *c;
+
+    for (c = arg; *c; c++) {
+        if (*c <= ' ' || *c >= 127) {
+            break;
+        }
+    }
+    if (*c || strlen(arg) > 200) {
+        return apr_psprintf(cmd->pool, "OAuthASRedisPrefix: '%s' is not up to 200 printable "
+                            "characters without spaces", arg);
+    }
+    cmd_conf(cmd)->redis_prefix = arg;
+    return NULL;
+}
+
+static const char *set_redis_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long long v;
+    const char *err = parse_number(cmd, arg, 1, 60, &v);
+
+    if (!err) {
+        cmd_conf(cmd)->redis_timeout = (int)v;
+    }
+    return err;
+}
+
+/* OAuthASRedisPool [min=N] [smax=N] [max=N] [ttl=SECONDS] */
+static const char *const pool_names[4] = { "min", "smax", "max", "ttl" };
+
+/* index of NAME in "NAME=VALUE", -1 if none */
+static int pool_field(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    int j;
+
+    for (j = 0; eq && j < 4; j++) {
+        if ((size_t)(eq - arg) == strlen(pool_names[j])
+            && !strncasecmp(arg, pool_names[j], strlen(pool_names[j]))) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+static const char *set_redis_pool(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    static const long long lo[4] = { 0, 0, 1, 0 }, hi[4] = { 1000, 1000, 1000, 3600 };
+    long long v;
+    const char *err;
+    int i, j;
+
+    if (argc < 1) {
+        return "OAuthASRedisPool takes min=N, smax=N, max=N and ttl=SECONDS";
+    }
+    for (i = 0; i < argc; i++) {
+        if ((j = pool_field(argv[i])) < 0) {
+            return apr_psprintf(cmd->pool, "OAuthASRedisPool: '%s' is not min=N, smax=N, "
+                                "max=N or ttl=SECONDS", argv[i]);
+        }
+        if ((err = parse_number(cmd, strchr(argv[i], '=') + 1, lo[j], hi[j], &v))) {
+            return err;
+        }
+        cmd_conf(cmd)->redis_pool[j] = (int)v;
+    }
     return NULL;
 }
 
@@ -295,7 +403,14 @@ const command_rec oas_cmds[] = {
     AP_INIT_TAKE_ARGV("OAuthASScope", set_scope, NULL, RSRC_CONF,
                       "NAME \"DESCRIPTION\" [URL-PATH ...]: defines a scope"),
     AP_INIT_TAKE1("OAuthASStore", set_store, NULL, RSRC_CONF,
-                  "where shared state lives: default"),
+                  "where shared state lives: default, redis:HOST:PORT, socache:PROVIDER[:ARGS]"),
+    AP_INIT_TAKE1("OAuthASRedisPrefix", set_redis_prefix, NULL, RSRC_CONF,
+                  "prefix of every Redis key (default oauth_as:)"),
+    AP_INIT_TAKE1("OAuthASRedisTimeout", set_redis_timeout, NULL, RSRC_CONF,
+                  "seconds a Redis command may take (1-60, default 2)"),
+    AP_INIT_TAKE_ARGV("OAuthASRedisPool", set_redis_pool, NULL, RSRC_CONF,
+                      "Redis connections per httpd child: min=N smax=N max=N ttl=SECONDS "
+                      "(default 0, ThreadsPerChild, ThreadsPerChild, 60)"),
     AP_INIT_TAKE1("OAuthASStoreFile", set_store_file, NULL, RSRC_CONF,
                   "base path of the SDBM spill file"),
     AP_INIT_TAKE1("OAuthASStoreMemory", set_store_size, NULL, RSRC_CONF,
@@ -432,6 +547,29 @@ void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **pp
     *ppath = sc->store_file ? sc->store_file : ap_server_root_relative(p, DEF_STORE_FILE);
     *pmem = OR_DEFAULT(sc->store_memory, DEF_STORE_MEMORY);
     *pdisk = OR_DEFAULT(sc->store_disk, DEF_STORE_DISK);
+}
+
+/* The Redis store's settings: OAuthASStore redis:HOST:PORT (checked when
+ * read) and the OAuthASRedis* directives, with their defaults; the pool is
+ * made consistent (min <= smax <= max). */
+void oas_redis_settings(const oas_srv_conf_t *sc, apr_pool_t *p, oas_store_redis_conf_t *c)
+{
+    int threads = 1;
+
+    memset(c, 0, sizeof(*c));
+    if (parse_redis_addr(p, sc->store_spec + 6, &c->host, &c->port) != NULL) {
+        c->host = "";
+    }
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    threads = threads < 1 ? 1 : threads;
+    c->prefix = sc->redis_prefix ? sc->redis_prefix : DEF_REDIS_PREFIX;
+    c->timeout = OR_DEFAULT(sc->redis_timeout, DEF_REDIS_TIMEOUT);
+    c->conn_max = OR_DEFAULT(sc->redis_pool[2], threads);
+    c->conn_smax = OR_DEFAULT(sc->redis_pool[1], c->conn_max);
+    c->conn_smax = c->conn_smax > c->conn_max ? c->conn_max : c->conn_smax;
+    c->conn_min = OR_DEFAULT(sc->redis_pool[0], 0);
+    c->conn_min = c->conn_min > c->conn_smax ? c->conn_smax : c->conn_min;
+    c->conn_ttl = OR_DEFAULT(sc->redis_pool[3], DEF_REDIS_CONN_TTL);
 }
 
 oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p)

@@ -22,6 +22,9 @@ typedef struct oas_srv_conf_t {
     const char *store_file;           /* OAuthASStoreFile */
     int store_memory;                 /* OAuthASStoreMemory */
     int store_disk;                   /* OAuthASStoreDisk */
+    const char *redis_prefix;         /* OAuthASRedisPrefix */
+    int redis_timeout;                /* OAuthASRedisTimeout, seconds */
+    int redis_pool[4];                /* OAuthASRedisPool min, smax, max, ttl (OAS_UNSET each) */
     int require_https;                /* OAuthASRequireHTTPS */
     int require_post;                 /* OAuthASRequirePost */
     long long code_lifetime;          /* OAuthASCodeLifetime */
@@ -51,6 +54,7 @@ oas_srv_conf_t *oas_srv_conf(const server_rec *s);
 void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
                         int *pmem, int *pdisk);
 oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p);
+void oas_redis_settings(const oas_srv_conf_t *sc, apr_pool_t *p, oas_store_redis_conf_t *c);
 apr_status_t oas_load_csrf_key(server_rec *s, oas_srv_conf_t *sc, oas_config_t *rt,
                                apr_pool_t *p);
 
@@ -59,6 +63,13 @@ int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void oas_child_init(apr_pool_t *p, server_rec *s);
 int oas_monitor(apr_pool_t *p, server_rec *s);
+void oas_server_logger(oas_logger_t *lg, server_rec *s);
+
+/* mod_oauth_as_socache.c: the store of OAuthASStore socache:PROVIDER[:ARGS],
+ * made in post_config for this generation; NULL (logged) on failure */
+oas_store_t *oas_socache_store(server_rec *s, const oas_srv_conf_t *sc, apr_pool_t *pconf,
+                               apr_pool_t *ptemp);
+const char *oas_socache_check_spec(apr_pool_t *p, const char *spec);
 
 /* mod_oauth_as_urls.c */
 void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p);

@@ -128,6 +128,91 @@ static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pte
     return ks->store;
 }
 
+/* ---- the shared stores: Redis, socache ------------------------------------ */
+
+static apr_hash_t *shared_made;           /* settings -> oas_store_t *, this generation */
+
+static void srv_log_cb(void *baton, const char *file, int line, int level, apr_status_t rv,
+                       const char *msg)
+{
+    ap_log_error_(file, line, APLOG_MODULE_INDEX, level, rv, (server_rec *)baton, "%s", msg);
+}
+
+void oas_server_logger(oas_logger_t *lg, server_rec *s)
+{
+    lg->cb = srv_log_cb;
+    lg->baton = s;
+    lg->level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+}
+
+static void redis_check(server_rec *s, const oas_store_redis_conf_t *c, apr_pool_t *ptemp)
+{
+    const char *note = NULL;
+    apr_status_t rv = oas_store_redis_check(c, ptemp, &note);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, OASLOGNO(01241)
+                     "token store: Redis at %s:%d does not answer now; token requests and "
+                     "bearer checks get 503 until it does", c->host, c->port);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(01242)
+                 "token store: Redis at %s:%d, keys %s..., timeout %d s, %d..%d (soft %d) "
+                 "connections per child", c->host, c->port, c->prefix, c->timeout,
+                 c->conn_min, c->conn_max, c->conn_smax);
+    if (note) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, OASLOGNO(01243) "token store: %s", note);
+    }
+}
+
+/* OAuthASStore redis:HOST:PORT: one store per settings and generation (no
+ * connection in the parent; each child opens its own). */
+static oas_store_t *redis_store(server_rec *s, const oas_srv_conf_t *sc, apr_pool_t *pconf,
+                                apr_pool_t *ptemp)
+{
+    oas_logger_t *lg = apr_pcalloc(pconf, sizeof(*lg));
+    oas_store_redis_conf_t c;
+    oas_store_t *st;
+    const char *key;
+    apr_status_t rv;
+
+    oas_redis_settings(sc, pconf, &c);
+    key = apr_psprintf(pconf, "redis|%s|%d|%s|%d|%d|%d|%d|%d", c.host, c.port, c.prefix,
+                       c.timeout, c.conn_min, c.conn_smax, c.conn_max, c.conn_ttl);
+    if ((st = apr_hash_get(shared_made, key, APR_HASH_KEY_STRING))) {
+        return st;
+    }
+    oas_server_logger(lg, s);
+    c.log = lg;
+    if ((rv = oas_store_redis_create(&st, &c, pconf)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, s, OASLOGNO(01240)
+                     "cannot create the Redis token store (%s)", sc->store_spec);
+        return NULL;
+    }
+    redis_check(s, &c, ptemp);
+    apr_hash_set(shared_made, key, APR_HASH_KEY_STRING, st);
+    return st;
+}
+
+static oas_store_t *pick_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pconf,
+                               apr_pool_t *ptemp)
+{
+    const char *spec = sc->store_spec;
+    oas_store_t *st;
+
+    if (!spec || !strcmp(spec, "default")) {
+        return get_store(s, sc, ptemp);
+    }
+    if (!strncasecmp(spec, "redis:", 6)) {
+        return redis_store(s, sc, pconf, ptemp);
+    }
+    if ((st = apr_hash_get(shared_made, spec, APR_HASH_KEY_STRING)) == NULL
+        && (st = oas_socache_store(s, sc, pconf, ptemp)) != NULL) {
+        apr_hash_set(shared_made, spec, APR_HASH_KEY_STRING, st);
+    }
+    return st;
+}
+
 static void add_live_store(oas_store_t *st)
 {
     int i;
@@ -144,6 +229,7 @@ int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
     server_rec *vs;
 
     live_stores = apr_array_make(pconf, 2, sizeof(oas_store_t *));
+    shared_made = apr_hash_make(pconf);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
@@ -158,7 +244,7 @@ int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         if (!sc->clients_path) {
             continue;   /* not an authorization server: no store */
         }
-        if (!(sc->rt->store = get_store(vs, sc, ptemp))) {
+        if (!(sc->rt->store = pick_store(vs, sc, pconf, ptemp))) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         add_live_store(sc->rt->store);
