@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "oas_grant.h"
 #include "oas_form.h"
+#include "oas_json.h"
 
 typedef struct tk_lookup_t {
     int found;
@@ -102,24 +103,25 @@ static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long lon
 static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
 {
     const oas_token_t *t = &lk->token;
-    json_t *o = json_object();
+    oas_jw_t o;
 
-    json_object_set_new(o, "active", json_true());
-    json_object_set_new(o, "scope", json_string(t->scope ? t->scope : ""));
-    json_object_set_new(o, "client_id", json_string(t->client_id));
+    oas_jw_begin(&o, p);
+    oas_jw_bool(&o, "active", 1);
+    oas_jw_str(&o, "scope", t->scope ? t->scope : "");
+    oas_jw_str(&o, "client_id", t->client_id);
     if (t->username) {
-        json_object_set_new(o, "username", json_string(t->username));
+        oas_jw_str(&o, "username", t->username);
     }
-    json_object_set_new(o, "sub", json_string(t->username ? t->username : t->client_id));
+    oas_jw_str(&o, "sub", t->username ? t->username : t->client_id);
     if (t->kind == OAS_KIND_ACCESS) {
-        json_object_set_new(o, "token_type", json_string("Bearer"));
+        oas_jw_str(&o, "token_type", "Bearer");
     }
     if (t->exp) {
-        json_object_set_new(o, "exp", json_integer(t->exp));
+        oas_jw_int(&o, "exp", t->exp);
     }
-    json_object_set_new(o, "iat", json_integer(t->iat));
-    json_object_set_new(o, "iss", json_string(cfg->issuer));
-    return oas_json_dump(o, p);
+    oas_jw_int(&o, "iat", t->iat);
+    oas_jw_str(&o, "iss", cfg->issuer);
+    return oas_jw_end(&o);
 }
 
 oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,

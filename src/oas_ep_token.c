@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "oas_grant.h"
 #include "oas_form.h"
+#include "oas_json.h"
 
 typedef struct tok_req_t {
     const oas_config_t *cfg;
@@ -67,26 +68,27 @@ static const char *param(tok_req_t *t, const char *name)
 static oas_response_t *token_answer(tok_req_t *t, const oas_issued_t *is, const char *scope,
                                     unsigned grant)
 {
-    json_t *o = json_object();
     long long now = oas_req_now(t->req);
+    oas_jw_t o;
 
-    json_object_set_new(o, "access_token", json_string(is->access_token));
-    json_object_set_new(o, "token_type", json_string("Bearer"));
+    oas_jw_begin(&o, t->p);
+    oas_jw_str(&o, "access_token", is->access_token);
+    oas_jw_str(&o, "token_type", "Bearer");
     if (is->access_exp) {
-        json_object_set_new(o, "expires_in", json_integer(is->access_exp - now));
+        oas_jw_int(&o, "expires_in", is->access_exp - now);
     }
     if (scope && *scope) {
-        json_object_set_new(o, "scope", json_string(scope));
+        oas_jw_str(&o, "scope", scope);
     }
     if (is->refresh_token) {
-        json_object_set_new(o, "refresh_token", json_string(is->refresh_token));
+        oas_jw_str(&o, "refresh_token", is->refresh_token);
     }
     oas_count_issued(t->cfg, grant);
     OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(00411)
             "issued %s token%s to client '%s' (grant %s, scope '%s')",
             "an access", is->refresh_token ? " and a refresh" : "", t->client->client_id,
             oas_grant_name(grant), scope ? scope : "");
-    return oas_response_json(t->p, 200, oas_json_dump(o, t->p));
+    return oas_response_json(t->p, 200, oas_jw_end(&o));
 }
 
 static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)

@@ -1,5 +1,6 @@
 /* oas_util.c — crypto and encoding helpers of the core (OpenSSL underneath). */
 #include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -137,26 +138,56 @@ unsigned char *oas_base64url_decode(apr_pool_t *p, const char *in, apr_size_t *p
     return out;
 }
 
+/* SHA-256, fetched once: EVP_sha256() makes every EVP_DigestInit_ex() look
+ * the implementation up again (OpenSSL 3), half the cost of hashing a token.
+ * Kept for the life of the process; a lost race just drops one fetch. */
+static _Atomic(EVP_MD *) sha256_md;
+
+static const EVP_MD *sha256(void)
+{
+    EVP_MD *md = atomic_load(&sha256_md), *mine;
+
+    if (md != NULL) {
+        return md;
+    }
+    if ((mine = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+        return EVP_sha256();
+    }
+    if (atomic_compare_exchange_strong(&sha256_md, &md, mine)) {
+        return mine;
+    }
+    EVP_MD_free(mine);
+    return md;
+}
+
+/* SHA-256 over two pieces; 0 if OpenSSL failed. */
+static int sha256_two(unsigned char out[OAS_DIGEST_LEN], const void *a, apr_size_t alen,
+                      const void *b, apr_size_t blen)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex2(ctx, sha256(), NULL) == 1
+             && EVP_DigestUpdate(ctx, a, alen) == 1 && EVP_DigestUpdate(ctx, b, blen) == 1
+             && EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
 void oas_sha256(unsigned char out[OAS_DIGEST_LEN], const void *data, apr_size_t len)
 {
-    EVP_Digest(len ? data : "", len, out, NULL, EVP_sha256(), NULL);
+    if (!sha256_two(out, "", 0, len ? data : "", len)) {
+        EVP_Digest(len ? data : "", len, out, NULL, EVP_sha256(), NULL);
+    }
 }
 
 void oas_store_key(unsigned char out[OAS_DIGEST_LEN], const char *prefix, const char *value)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
     prefix = prefix ? prefix : "";
     value = value ? value : "";
-    if (ctx == NULL
-        || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(ctx, prefix, strlen(prefix)) != 1
-        || EVP_DigestUpdate(ctx, value, strlen(value)) != 1
-        || EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
+    if (!sha256_two(out, prefix, strlen(prefix), value, strlen(value))) {
         /* out of memory inside OpenSSL: a key nobody can match */
         RAND_bytes(out, OAS_DIGEST_LEN);
     }
-    EVP_MD_CTX_free(ctx);
 }
 
 void oas_hmac_sha256(unsigned char out[OAS_DIGEST_LEN], const void *key, apr_size_t keylen,
