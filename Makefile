@@ -5,6 +5,7 @@
 #   make test       unit tests + Apache::Test suite against a real httpd (see README)
 #   make deps       apt-get install what the build, the tests and the demo need (if missing)
 #   make demo       a demo AS in the foreground on https://localhost:8443 (tools/demo)
+#   make bench      wrk against a real httpd, ratios to httpd's own ceiling (bench/run)
 #   make install    module, oauth-as-client + man page, Debian's mods-available/oauth_as.*
 
 # config.mk comes from ./configure, which comes from configure.ac through autoconf.
@@ -48,7 +49,8 @@ MANDIR   ?= /usr/share/man
 UNIT_SRC  = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all core module unit clean distclean test deps demo install uninstall help
+.PHONY: all core module unit clean distclean test deps demo install uninstall help \
+        bench bench-callgrind
 
 all: core module tool
 
@@ -107,6 +109,17 @@ test: deps
 deps:
 	tools/install-deps
 
+# --- benchmarks (README "Performance"); not part of `make test` ---------------------
+bench: all $(BUILD)/bench_fill
+	BUILD="$(BUILD)" bench/run
+
+bench-callgrind: $(BUILD)/callgrind_token
+	bench/callgrind $(BUILD)/callgrind_token
+
+$(BUILD)/bench_fill $(BUILD)/callgrind_token: $(BUILD)/%: bench/%.c bench/bench_common.c \
+        bench/bench_common.h $(CORE_LIB) | $(BUILD)
+	$(CC) $(CFLAGS_CORE) -Ibench -o $@ $< bench/bench_common.c $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS)
+
 demo: deps
 	tools/demo
 
@@ -138,7 +151,7 @@ uninstall:
 	@echo "left $(MODS_AVAILABLE)/oauth_as.conf in place (remove it by hand); a2dismod oauth_as first"
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 clean:
 	rm -rf $(BUILD) *.lo *.la *.slo .libs src/*.lo src/*.slo src/.libs

@@ -1,0 +1,41 @@
+-- refresh.lua — refresh_token grant, each request with a refresh token no
+-- one used yet: every 200 answer's refresh_token goes back into this
+-- thread's pool, and the next request takes one from it (a connection has one
+-- request in flight, so a pool a little larger than the connections suffices).
+--   BENCH_REFRESH  file of seed refresh tokens, one a line, shared out among threads
+--   BENCH_AUTH     Basic credentials of the client
+dofile(os.getenv("BENCH_DIR") .. "/report.lua")
+
+local counter = 0
+
+function setup(thread)
+   thread:set("index", counter)
+   counter = counter + 1
+end
+
+function init(args)
+   local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
+   pool = {}
+   local n = 0
+   for line in io.lines(os.getenv("BENCH_REFRESH")) do
+      if n % nthreads == index then
+         pool[#pool + 1] = line
+      end
+      n = n + 1
+   end
+   wrk.method = "POST"
+   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+   wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
+end
+
+function request()
+   local t = table.remove(pool) or "pool-empty"
+   return wrk.format(nil, nil, nil, "grant_type=refresh_token&refresh_token=" .. t)
+end
+
+function response(status, headers, body)
+   local t = status == 200 and body:match('"refresh_token":"([^"]+)"')
+   if t then
+      pool[#pool + 1] = t
+   end
+end
