@@ -7,7 +7,7 @@
 #   multi   confidential, code only, https://a.example/cb and https://b.example/cb?x=1
 #   spa     public, code + implicit, https://spa.example/cb, read, PKCE required
 #   disabled, m2m (no redirect URI), rs (introspects)
-# Extra Locations: t/conf/authorize.conf.in (/noauth/authorize, vhost oas_browser).
+# Extra configuration: t/conf/authorize.conf.in (vhosts oas_browser, oas_authz, oas_noauth).
 use strict;
 use warnings FATAL => 'all';
 
@@ -779,11 +779,13 @@ sub refused_403 {
     my $mark = error_log_mark();
     my $n = codes_issued();
     my $r = authz(response_type => 'code', client_id => 'webapp', redirect_uri => $APP_CB,
-                  { path => '/noauth/authorize', user => undef });
+                  { path => '/noauth/authorize', user => undef,
+                    port => Apache::Test::vars('oas_noauth_port') });
     check($r->{status}, 500, 'anonymous user: 500');
     ok(!defined $r->{headers}->header('Location'), 'anonymous user: no redirect');
     ok(wait_for_log(qr/OAS02002/, $mark, 5), 'OAS02002 logged');
-    my $p = post_form('/noauth/authorize', [@{ fresh_form() }, decision => 'approve']);
+    my $p = post_form('/noauth/authorize', [@{ fresh_form() }, decision => 'approve'],
+                      port => Apache::Test::vars('oas_noauth_port'));
     check($p->{status}, 500, 'anonymous approval POST: 500');
     check(codes_issued(), $n, 'anonymous: no code issued');
 }
