@@ -165,8 +165,8 @@ static const char *parse_redis_addr(apr_pool_t *p, const char *addr, const char 
     apr_port_t port = 0;
 
     if (apr_parse_addr_port(&host, &scope, &port, addr, p) != APR_SUCCESS || !host
-        || scope || strchr(addr, '/')) {
-        return "not HOST:PORT";
+        || scope || strchr(addr, '/') || (strchr(host, ':') && addr[0] != '[')) {
+        return "not HOST:PORT (an IPv6 address in brackets: [::1]:6379)";
     }
     *phost = host;
     *pport = port ? port : DEF_REDIS_PORT;

@@ -129,9 +129,11 @@ static apr_status_t kv_entry_check(const oas_entry_t *e)
 
 /* ------------------------------------------------------------- outages */
 
+/* The service did not answer in time (not: no free pooled connection, EAGAIN,
+ * which is a pool too small, not an outage). */
 static int kv_is_timeout(apr_status_t rv)
 {
-    return APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_ETIMEDOUT(rv) || APR_STATUS_IS_EAGAIN(rv);
+    return APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_ETIMEDOUT(rv);
 }
 
 static void kv_failed(kv_store_t *ks, apr_status_t rv)
