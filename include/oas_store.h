@@ -103,7 +103,14 @@ struct oas_store_t {
      * a family must ask oas_store_family_revoked() first. 0: remove_family
      * removes them, no extra lookup is needed. */
     int families_by_marker;
+
+    /* 1 when the store itself logs each outage once (begin and end): callers
+     * then log a failed operation at debug, not once per request. */
+    int logs_outages;
 };
+
+/* The level at which a caller logs a failed store operation. */
+#define OAS_STORE_FAIL_LEVEL(s) ((s) && (s)->logs_outages ? OAS_LOG_DEBUG : OAS_LOG_ERR)
 
 /* Settings of the default store (APR shm + SDBM spill file). */
 typedef struct oas_store_default_conf_t {

@@ -48,7 +48,7 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         refuse(out, rv == APR_NOTFOUND ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
                rv == APR_NOTFOUND ? "unknown, expired or revoked token" : "token store failed");
         if (rv != APR_NOTFOUND) {
-            OAS_LOG(log, OAS_LOG_ERR, rv, OASLOGNO(00430) "bearer check: the token store failed");
+            OAS_LOG(log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(00430) "bearer check: the token store failed");
         }
         return;
     }
@@ -64,7 +64,7 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         refuse(out, rv == APR_EACCES ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
                rv == APR_EACCES ? "unknown, expired or revoked token" : "token store failed");
         if (rv != APR_EACCES) {
-            OAS_LOG(log, OAS_LOG_ERR, rv, OASLOGNO(00431) "bearer check: the token store failed");
+            OAS_LOG(log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(00431) "bearer check: the token store failed");
         }
         return;
     }

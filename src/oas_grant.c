@@ -56,7 +56,7 @@ oas_response_t *oas_store_failure(const oas_config_t *cfg, const oas_http_req_t 
         return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
                                   "the token store is full, try again later");
     }
-    OAS_LOG(&req->log, OAS_LOG_ERR, rv, OASLOGNO(00402)
+    OAS_LOG(&req->log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(00402)
             "%s: the token store (%s) failed", what, cfg->store ? cfg->store->name : "none");
     return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
                               "the token store is unavailable, try again later");

@@ -465,6 +465,7 @@ static const oas_store_t kv_table = {
     .get = kv_get, .put = kv_put, .consume = kv_consume, .remove = kv_remove,
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
     .stats = kv_stats, .child_init = kv_child_init, .families_by_marker = 1,
+    .logs_outages = 1,
 };
 
 static apr_status_t kv_shared_create(kv_store_t *ks, apr_pool_t *p)
