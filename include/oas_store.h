@@ -131,6 +131,11 @@ typedef struct oas_store_default_conf_t {
 apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_conf_t *conf,
                                       apr_pool_t *p);
 
+/* A store kept across a graceful restart lives in the process pool, but
+ * httpd unloads and reloads the module on restart: point its functions at
+ * the code loaded now (the data stays). */
+void oas_store_default_rebind(oas_store_t *s);
+
 /* 1 if two stores were made from the same settings (graceful restart reuse). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);
 

@@ -102,6 +102,7 @@ static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pte
     key = apr_pstrcat(ptemp, "oauth_as:store:", conf.path, NULL);
     apr_pool_userdata_get((void **)&ks, key, pp);
     if (ks && oas_store_default_same(ks->store, &conf)) {
+        oas_store_default_rebind(ks->store);   /* the module was reloaded */
         return ks->store;
     }
     if (ks) {

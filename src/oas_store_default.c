@@ -25,6 +25,14 @@
  * evicted at any time (clock hand, second chance). A key lives in one tier as
  * volatile or in the disk tier (maybe cached) as durable, never both.
  *
+ * Lock-free reads: a get that finds a live entry in memory takes no lock. The
+ * header's seq is odd while a slot changes (sd_slot_set, sd_mem_delete, under
+ * the mutex) and moves on after; a reader copies the slot, and keeps the copy
+ * only when seq was even and the same before and after (a seqlock). Anything
+ * else (a miss, an expired entry, a writer in the way) takes the locked path,
+ * which is what every get did before: bearer checks and introspections of
+ * tokens in memory no longer queue behind token writes and their disk I/O.
+ *
  * Locking: conf->mutex is held around every operation; within an operation
  * the SDBM file is locked (apr_sdbm_lock, exclusive) on first use and unlocked
  * at the end. The file is opened with APR_FOPEN_SHARELOCK, so that outermost
@@ -86,6 +94,7 @@ typedef struct sd_header_t {
     apr_uint32_t slots_off;                /* offset of slot 0 from the segment start */
     apr_uint32_t hand;                     /* clock hand of the evictor */
     apr_uint32_t slot_size;                /* sizeof(sd_slot_t): an attacher's check */
+    apr_uint32_t seq;                      /* odd while slots change (lock-free reads) */
     long mem_cap;
     long disk_cap;
     long mem_count[OAS_KIND_MAX];          /* slots in use, per kind */
@@ -202,10 +211,24 @@ static void sd_slot_view(const sd_slot_t *sl, oas_entry_t *e)
     e->len = sl->len;
 }
 
+/* Around every change of slots (lock held): seq odd during it, and the
+ * changes ordered between the two stores (see "Lock-free reads" above). */
+static void sd_write_begin(sd_store_t *sd)
+{
+    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void sd_write_end(sd_store_t *sd)
+{
+    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELEASE);
+}
+
 /* Write e into slot sl (in use or not), keeping the per-kind counts. */
 static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
                         const oas_entry_t *e)
 {
+    sd_write_begin(sd);
     if (sl->used) {
         sd->hdr->mem_count[sl->kind]--;
     }
@@ -220,6 +243,7 @@ static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
     sl->used = 1;
     sl->ref = 1;
     sd->hdr->mem_count[sl->kind]++;
+    sd_write_end(sd);
 }
 
 /* Insert a key known to be absent; the caller made room. */
@@ -244,6 +268,7 @@ static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
     apr_uint32_t j = i, k;
     sd_slot_t *src;
 
+    sd_write_begin(sd);
     sd->hdr->mem_count[sd->slots[i].kind]--;
     sd->hdr->mem_live--;
     for (;;) {
@@ -259,6 +284,43 @@ static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
         }
     }
     sd->slots[i].used = 0;
+    sd_write_end(sd);
+}
+
+/* Copy key's live memory entry into e (payload from p) without the lock:
+ * APR_SUCCESS, or APR_EAGAIN (not in memory, expired, or changed while it
+ * was read: the caller takes the locked path). The probe is bounded, since
+ * a writer may move entries under it. */
+static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_entry_t *e,
+                                apr_pool_t *p)
+{
+    apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
+    apr_uint32_t mask = sd->hdr->nslots - 1, i = sd_home(sd, key), n;
+    unsigned char *data;
+    sd_slot_t *sl = NULL;
+
+    for (n = 0; n <= mask && sd->slots[i].used; n++, i = (i + 1) & mask) {
+        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
+            sl = &sd->slots[i];
+            break;
+        }
+    }
+    if (sl == NULL) {
+        return APR_EAGAIN;
+    }
+    sd_slot_view(sl, e);
+    if (e->len > OAS_ENTRY_MAX || sd_expired(e->exp, sd_now())) {
+        return APR_EAGAIN;
+    }
+    data = apr_palloc(p, e->len ? e->len : 1);
+    memcpy(data, sl->data, e->len);
+    e->data = data;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&sd->hdr->seq, __ATOMIC_RELAXED) != seq) {
+        return APR_EAGAIN;
+    }
+    __atomic_store_n(&sl->ref, 1, __ATOMIC_RELAXED);
+    return APR_SUCCESS;
 }
 
 /* --------------------------------------------------------- disk records */
@@ -917,6 +979,9 @@ static apr_status_t sd_get(oas_store_t *s, const unsigned char *key, oas_entry_t
 {
     if (key == NULL || e == NULL) {
         return APR_EINVAL;
+    }
+    if (sd_fast_get(s->baton, key, e, p) == APR_SUCCESS) {
+        return APR_SUCCESS;
     }
     return sd_lookup(s->baton, SD_GET, key, e, NULL, p);
 }
