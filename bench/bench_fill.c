@@ -7,7 +7,7 @@
  * Writes each token on a line of TOKENS_FILE (for wrk's bearer.lua) and
  * prints, for bench/run to parse:
  *   FILL tokens=N seconds=S
- *   DISK bytes=B per_token=B/N
+ *   DISK bytes=B allocated=A per_token=B/N allocated_per_token=A/N
  *   SHM bytes=S mem_entries=M per_entry=S/M
  * The shared-memory size is measured, not computed: the shared mappings that
  * oas_store_default_create() added to /proc/self/maps.
@@ -41,10 +41,17 @@ static long long shared_bytes(void)
     return total;
 }
 
-static long long file_size(apr_pool_t *p, const char *base, const char *ext)
+/* Apparent size (st_size) and allocated size (st_blocks) of base + ext: the
+ * .pag file is sparse (SDBM puts pages at offsets given by the hash). */
+static void file_size(apr_pool_t *p, const char *base, const char *ext, long long *size,
+                      long long *alloc)
 {
     struct stat st;
-    return stat(apr_pstrcat(p, base, ext, NULL), &st) == 0 ? (long long)st.st_size : 0;
+
+    if (stat(apr_pstrcat(p, base, ext, NULL), &st) == 0) {
+        *size += (long long)st.st_size;
+        *alloc += (long long)st.st_blocks * 512;
+    }
 }
 
 static void fill(bench_env_t *env, long count, FILE *out)
@@ -77,7 +84,7 @@ int main(int argc, char **argv)
 {
     int mem = argc > 4 ? atoi(argv[4]) : 1000, disk = argc > 5 ? atoi(argv[5]) : 200000;
     long count = argc > 2 ? atol(argv[2]) : 0;
-    long long shm_before = shared_bytes(), shm, disk_bytes;
+    long long shm_before = shared_bytes(), shm, disk_bytes = 0, disk_alloc = 0;
     bench_env_t env;
     double t0;
     FILE *out;
@@ -96,8 +103,11 @@ int main(int argc, char **argv)
     fill(&env, count, out);
     fclose(out);
     printf("FILL tokens=%ld seconds=%.3f\n", count, bench_now() - t0);
-    disk_bytes = file_size(env.pool, argv[1], ".dir") + file_size(env.pool, argv[1], ".pag");
-    printf("DISK bytes=%lld per_token=%.1f\n", disk_bytes, (double)disk_bytes / (double)count);
+    file_size(env.pool, argv[1], ".dir", &disk_bytes, &disk_alloc);
+    file_size(env.pool, argv[1], ".pag", &disk_bytes, &disk_alloc);
+    printf("DISK bytes=%lld allocated=%lld per_token=%.1f allocated_per_token=%.1f\n",
+           disk_bytes, disk_alloc, (double)disk_bytes / (double)count,
+           (double)disk_alloc / (double)count);
     printf("SHM bytes=%lld mem_entries=%d per_entry=%.1f\n", shm, mem, (double)shm / mem);
     return 0;
 }
