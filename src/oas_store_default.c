@@ -305,7 +305,7 @@ static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_en
             break;
         }
     }
-    if (sl == NULL) {
+    if (sl == NULL || (seq & 1) != 0) {
         return APR_EAGAIN;
     }
     sd_slot_view(sl, e);
@@ -1384,6 +1384,21 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
     s->baton = sd;
     *ps = s;
     return APR_SUCCESS;
+}
+
+/* The table's functions (and its name) live in the module's code, which
+ * httpd unloads and loads again on a restart: take them from the code loaded
+ * now. Only the baton (pool memory) is read from the old table. */
+void oas_store_default_rebind(oas_store_t *s)
+{
+    void *baton;
+
+    if (s == NULL) {
+        return;
+    }
+    baton = s->baton;
+    *s = sd_table;
+    s->baton = baton;
 }
 
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf)
