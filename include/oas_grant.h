@@ -63,6 +63,27 @@ long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *clien
 void oas_count_issued(const oas_config_t *cfg, unsigned grant);
 void oas_count_error(const oas_config_t *cfg, oas_error_t err);
 
+/* The transport rules every endpoint shares (oas_request.c). */
+#define OAS_ALLOW_POST 0x1
+#define OAS_ALLOW_GET  0x2
+#define OAS_ALLOW_HEAD 0x4
+typedef struct oas_req_problem_t {
+    int status;            /* 400 or 405 */
+    const char *why;       /* safe to show to the client */
+    const char *allow;     /* the Allow header of a 405, else NULL */
+} oas_req_problem_t;
+
+/* HTTPS (when required), the method (one of allow), a POST's size and
+ * content type, then the parameters of the body (POST) or query (other
+ * methods) with the one form parser (skipped when pparams is NULL).
+ * 0 on success; 1 and *prob filled when the request is refused. */
+int oas_request_params(apr_table_t **pparams, oas_req_problem_t *prob, const oas_config_t *cfg,
+                       const oas_http_req_t *req, unsigned allow, apr_pool_t *p);
+
+/* The JSON invalid_request answer of such a refusal (with Allow on a 405). */
+oas_response_t *oas_response_problem(const oas_config_t *cfg, const oas_req_problem_t *prob,
+                                     apr_pool_t *p);
+
 /* Serialise a jansson object (compact, in insertion order) into p; frees o. */
 const char *oas_json_dump(json_t *o, apr_pool_t *p);
 

@@ -147,46 +147,24 @@ static oas_response_t *store_failed(az_t *z, apr_status_t rv, const char *what)
 
 /* ---- step 1: transport, method, parameters -------------------------------- */
 
-static oas_response_t *check_transport(az_t *z)
+/* The shared transport rules (HTTPS, GET or POST, size, content type) and
+ * the one parser; a refusal is an HTML page here, never a redirect. */
+static oas_response_t *read_params(az_t *z)
 {
-    const oas_http_req_t *req = z->req;
-    const char *m = req->method ? req->method : "";
+    oas_req_problem_t prob;
     oas_response_t *r;
 
-    if (z->cfg->require_https && !req->is_https) {
-        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
-                          "The authorization endpoint requires HTTPS.");
+    z->is_post = z->req->method && strcmp(z->req->method, "POST") == 0;
+    if (!oas_request_params(&z->params, &prob, z->cfg, z->req,
+                            OAS_ALLOW_GET | OAS_ALLOW_POST, z->p)) {
+        return NULL;
     }
-    z->is_post = strcmp(m, "POST") == 0;
-    if (!z->is_post && strcmp(m, "GET") != 0) {
-        r = page_error(z, 405, OAS_ERR_INVALID_REQUEST,
-                       "The authorization endpoint takes GET and POST only.");
-        apr_table_setn(r->headers, "Allow", "GET, POST");
-        return r;
+    r = page_error(z, prob.status, OAS_ERR_INVALID_REQUEST,
+                   apr_pstrcat(z->p, "The request was refused: ", prob.why, ".", NULL));
+    if (prob.allow) {
+        apr_table_setn(r->headers, "Allow", prob.allow);
     }
-    if (z->is_post && req->body_too_large) {
-        return page_error(z, 400, OAS_ERR_INVALID_REQUEST, "The request body is too large.");
-    }
-    if (z->is_post && !oas_form_is_urlencoded(req->content_type)) {
-        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
-                          "The content type must be application/x-www-form-urlencoded.");
-    }
-    return NULL;
-}
-
-static oas_response_t *parse_params(az_t *z)
-{
-    const char *err = NULL;
-    const char *data = z->is_post ? z->req->body : z->req->query;
-    apr_size_t len = z->is_post ? z->req->body_len : (data ? strlen(data) : 0);
-
-    if (oas_form_parse(&z->params, data ? data : "", data ? len : 0, z->p, &err)
-        != APR_SUCCESS) {
-        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
-                          apr_pstrcat(z->p, "The request parameters are malformed: ",
-                                      err ? err : "unreadable", NULL));
-    }
-    return NULL;
+    return r;
 }
 
 /* ---- step 2: the server's own set-up -------------------------------------- */
@@ -500,7 +478,7 @@ oas_response_t *oas_authorize_endpoint(const oas_config_t *cfg, const oas_http_r
     z.rq.now = oas_req_now(req);
     z.req = &z.rq;
     z.p = p;
-    if ((r = check_transport(&z)) || (r = parse_params(&z)) || (r = check_setup(&z))
+    if ((r = read_params(&z)) || (r = check_setup(&z))
         || (r = check_client(&z)) || (r = check_request(&z))) {
         return r;
     }

@@ -17,29 +17,10 @@ typedef struct tk_lookup_t {
 static oas_response_t *read_form(apr_table_t **pparams, const oas_config_t *cfg,
                                  const oas_http_req_t *req, apr_pool_t *p)
 {
-    const char *err = NULL;
-    oas_response_t *r;
+    oas_req_problem_t prob;
 
-    if (cfg->require_https && !req->is_https) {
-        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST, "HTTPS is required");
-    }
-    if (strcmp(req->method, "POST") != 0) {
-        r = oas_response_error(p, cfg, 405, OAS_ERR_INVALID_REQUEST, "this endpoint takes POST");
-        apr_table_setn(r->headers, "Allow", "POST");
-        return r;
-    }
-    if (req->body_too_large) {
-        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
-                                  "request body larger than 64 KiB");
-    }
-    if (!oas_form_is_urlencoded(req->content_type)) {
-        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
-                                  "content type must be application/x-www-form-urlencoded");
-    }
-    if (oas_form_parse(pparams, req->body ? req->body : "", req->body_len, p, &err)
-        != APR_SUCCESS) {
-        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
-                                  err ? err : "malformed parameters");
+    if (oas_request_params(pparams, &prob, cfg, req, OAS_ALLOW_POST, p)) {
+        return oas_response_problem(cfg, &prob, p);
     }
     if (!apr_table_get(*pparams, "token")) {
         return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST, "token is required");

@@ -5,18 +5,14 @@
 #include "oas_form.h"
 #include "oas_grant.h"
 
-static oas_response_t *check_get(const oas_config_t *cfg, const oas_http_req_t *req,
-                                 apr_pool_t *p)
+/* GET or HEAD, HTTPS: the shared rules; the query's parameters when pparams. */
+static oas_response_t *check_get(apr_table_t **pparams, const oas_config_t *cfg,
+                                 const oas_http_req_t *req, apr_pool_t *p)
 {
-    oas_response_t *r;
+    oas_req_problem_t prob;
 
-    if (cfg->require_https && !req->is_https) {
-        return oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST, "HTTPS is required");
-    }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        r = oas_response_error(p, cfg, 405, OAS_ERR_INVALID_REQUEST, "this endpoint takes GET");
-        apr_table_setn(r->headers, "Allow", "GET, HEAD");
-        return r;
+    if (oas_request_params(pparams, &prob, cfg, req, OAS_ALLOW_GET | OAS_ALLOW_HEAD, p)) {
+        return oas_response_problem(cfg, &prob, p);
     }
     return NULL;
 }
@@ -63,7 +59,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     json_t *o;
     oas_response_t *r;
 
-    if ((r = check_get(cfg, req, p))) {
+    if ((r = check_get(NULL, cfg, req, p))) {
         return r;
     }
     o = json_object();
@@ -254,18 +250,9 @@ static oas_response_t *status_prometheus(const oas_config_t *cfg, apr_pool_t *p)
 }
 
 /* The format asked for with ?format=: 1 prometheus, 0 json, -1 anything else. */
-static int status_format(const oas_http_req_t *req, apr_pool_t *p)
+static int status_format(apr_table_t *params)
 {
-    apr_table_t *params;
-    const char *err, *f;
-
-    if (req->query == NULL || *req->query == '\0') {
-        return 0;
-    }
-    if (oas_form_parse(&params, req->query, strlen(req->query), p, &err) != APR_SUCCESS) {
-        return -1;
-    }
-    f = apr_table_get(params, "format");
+    const char *f = apr_table_get(params, "format");
     return f == NULL || strcmp(f, "json") == 0 ? 0 : strcmp(f, "prometheus") == 0 ? 1 : -1;
 }
 
@@ -273,14 +260,15 @@ oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_
                                     apr_pool_t *p)
 {
     oas_store_stats_t st;
+    apr_table_t *params = NULL;
     json_t *o;
     oas_response_t *r;
     int format;
 
-    if ((r = check_get(cfg, req, p))) {
+    if ((r = check_get(&params, cfg, req, p))) {
         return r;
     }
-    if ((format = status_format(req, p)) != 0) {
+    if ((format = status_format(params)) != 0) {
         return format > 0 ? status_prometheus(cfg, p)
              : oas_response_error(p, cfg, 400, OAS_ERR_INVALID_REQUEST,
                                   "format must be json or prometheus");

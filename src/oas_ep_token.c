@@ -21,42 +21,22 @@ static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char
     return oas_response_error(t->p, t->cfg, status, err, why);
 }
 
-/* HTTPS, method, content type, size: before anything is parsed. */
-static oas_response_t *check_transport(tok_req_t *t)
+/* HTTPS, method, size, content type, then the parameters: the shared rules
+ * (GET too with OAuthASRequirePost Off). */
+static oas_response_t *read_params(tok_req_t *t)
 {
-    const oas_http_req_t *req = t->req;
+    unsigned allow = OAS_ALLOW_POST | (t->cfg->require_post ? 0 : OAS_ALLOW_GET);
+    oas_req_problem_t prob;
     oas_response_t *r;
 
-    if (t->cfg->require_https && !req->is_https) {
-        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "the token endpoint requires HTTPS");
+    if (!oas_request_params(&t->params, &prob, t->cfg, t->req, allow, t->p)) {
+        return NULL;
     }
-    if (strcmp(req->method, "POST") != 0
-        && (t->cfg->require_post || strcmp(req->method, "GET") != 0)) {
-        r = bad(t, 405, OAS_ERR_INVALID_REQUEST, "the token endpoint takes POST");
-        apr_table_setn(r->headers, "Allow", t->cfg->require_post ? "POST" : "GET, POST");
-        return r;
+    r = bad(t, prob.status, OAS_ERR_INVALID_REQUEST, prob.why);
+    if (prob.allow) {
+        apr_table_setn(r->headers, "Allow", prob.allow);
     }
-    if (req->body_too_large) {
-        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "request body larger than 64 KiB");
-    }
-    if (strcmp(req->method, "POST") == 0 && !oas_form_is_urlencoded(req->content_type)) {
-        return bad(t, 400, OAS_ERR_INVALID_REQUEST,
-                   "content type must be application/x-www-form-urlencoded");
-    }
-    return NULL;
-}
-
-static oas_response_t *parse_params(tok_req_t *t)
-{
-    const char *err = NULL;
-    int is_post = strcmp(t->req->method, "POST") == 0;
-    const char *data = is_post ? t->req->body : t->req->query;
-    apr_size_t len = is_post ? t->req->body_len : (data ? strlen(data) : 0);
-
-    if (oas_form_parse(&t->params, data ? data : "", len, t->p, &err) != APR_SUCCESS) {
-        return bad(t, 400, OAS_ERR_INVALID_REQUEST, err ? err : "malformed parameters");
-    }
-    return NULL;
+    return r;
 }
 
 static const char *param(tok_req_t *t, const char *name)
@@ -413,7 +393,7 @@ oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t
     oas_response_t *r;
     size_t i;
 
-    if ((r = check_transport(&t)) || (r = parse_params(&t))) {
+    if ((r = read_params(&t))) {
         return r;
     }
     if (!(gt = param(&t, "grant_type"))) {
