@@ -900,12 +900,38 @@ static apr_status_t sd_put_volatile(sd_store_t *sd, const unsigned char *key,
     return APR_SUCCESS;
 }
 
-/* Put a durable entry: write through to disk, then cache it. */
-static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
-                                   const oas_entry_t *e, long long now, apr_pool_t *p)
+/* A one-part record for a key memory does not know, while the disk tier
+ * has room: SDBM's INSERT looks for the key and writes in one visit of its
+ * page (a look with sd_disk_has and a store walk the directory twice, and
+ * each walk reads its blocks again). *pnew = 1 when it was written;
+ * 0 when the key had a record after all (or the entry is too large for
+ * this), which the caller then replaces. */
+static apr_status_t sd_disk_insert(sd_store_t *sd, const unsigned char *key,
+                                   const oas_entry_t *e, int *pnew)
 {
-    long i = sd_mem_find(sd, key);
-    int on_disk = (i >= 0 && !SD_VOLATILE(sd->slots[i].kind));
+    unsigned char buf[SD_REC_MAX];
+    apr_size_t n;
+    apr_status_t rv;
+
+    *pnew = 0;
+    if (SD_REC_HDR + e->len > SD_PART_MAX || sd->hdr->disk_count >= sd->hdr->disk_cap) {
+        return APR_SUCCESS;
+    }
+    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    n = sd_rec_encode(buf, e);
+    rv = apr_sdbm_store(sd->db, sd_datum(key, SD_KEY_LEN), sd_datum(buf, n), APR_SDBM_INSERT);
+    *pnew = rv == APR_SUCCESS;
+    return rv == APR_EEXIST ? APR_SUCCESS : rv;
+}
+
+/* Write a durable entry's record over the one key may have (the general
+ * way: look first, make room if it is new and the tier is full). */
+static apr_status_t sd_disk_replace(sd_store_t *sd, const unsigned char *key,
+                                    const oas_entry_t *e, int on_disk, long long now,
+                                    apr_pool_t *p)
+{
     apr_status_t rv;
 
     if (!on_disk && (rv = sd_disk_has(sd, key, &on_disk)) != APR_SUCCESS) {
@@ -915,11 +941,28 @@ static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
         && (rv = sd_disk_room(sd, now, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = sd_disk_put(sd, key, e, on_disk)) != APR_SUCCESS) {
+    if ((rv = sd_disk_put(sd, key, e, on_disk)) == APR_SUCCESS && !on_disk) {
+        sd->hdr->disk_count++;
+    }
+    return rv;
+}
+
+/* Put a durable entry: write through to disk, then cache it. */
+static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
+                                   const oas_entry_t *e, long long now, apr_pool_t *p)
+{
+    long i = sd_mem_find(sd, key);
+    int on_disk = (i >= 0 && !SD_VOLATILE(sd->slots[i].kind)), added = 0;
+    apr_status_t rv;
+
+    if (!on_disk && (rv = sd_disk_insert(sd, key, e, &added)) != APR_SUCCESS) {
         return rv;
     }
-    if (!on_disk) {
+    if (added) {
         sd->hdr->disk_count++;
+    }
+    else if ((rv = sd_disk_replace(sd, key, e, on_disk, now, p)) != APR_SUCCESS) {
+        return rv;
     }
     if (sd_expired(e->exp, now)) {
         sd->hdr->idle_scan_sec = 0;   /* the next full-disk scan may find this one */
