@@ -110,7 +110,7 @@ deps:
 	tools/install-deps
 
 # --- benchmarks (README "Performance"); not part of `make test` ---------------------
-bench: all $(BUILD)/bench_fill
+bench: deps
 	BUILD="$(BUILD)" bench/run
 
 bench-callgrind: $(BUILD)/callgrind_token
