@@ -1,6 +1,8 @@
 -- bearer.lua — GET with "Authorization: Bearer T", T drawn at random from
--- the tokens in BENCH_TOKENS (one a line; the static-file cases). Without
--- BENCH_TOKENS, a plain GET (the unprotected file).
+-- the tokens in BENCH_TOKENS (one a line; the static-file cases). The
+-- unprotected file gets the same requests, so that wrk (which shares the
+-- machine) does the same work on both sides of the pair. Without
+-- BENCH_TOKENS, a plain GET.
 dofile(os.getenv("BENCH_DIR") .. "/report.lua")
 
 local tokens = {}

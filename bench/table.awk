@@ -14,8 +14,8 @@ END {
     q = k ? median(ratio, k) : 0
     verdict = target == "-" ? "none" : \
         (q >= target ? sprintf("≥ %d%%: met", target * 100) \
-                     : sprintf("≥ %d%%: missed by %.0f points", target * 100, (target - q) * 100))
+                     : sprintf("≥ %d%%: missed by %.1f points", target * 100, (target - q) * 100))
     note = err + err_ref ? sprintf(" (%d error answers)", err + err_ref) : ""
-    printf "| %s | %.0f | %.2f | %.2f | %s | %.0f | %.0f%% | %s%s |\n", what, median(rps, n),
+    printf "| %s | %.0f | %.2f | %.2f | %s | %.0f | %.1f%% | %s%s |\n", what, median(rps, n),
         median(p50, n), median(p99, n), ref, median(rrps, m), q * 100, verdict, note
 }
