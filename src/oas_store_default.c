@@ -1444,12 +1444,14 @@ void oas_store_default_rebind(oas_store_t *s)
     s->baton = baton;
 }
 
+/* s must be a default store. Nothing of s itself is read but its baton: a
+ * store kept across a restart still points at strings and functions of the
+ * module loaded before (oas_store_default_rebind mends that afterwards). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf)
 {
     const sd_store_t *sd;
 
-    if (s == NULL || conf == NULL || conf->path == NULL || s->name == NULL
-        || strcmp(s->name, "default") != 0) {
+    if (s == NULL || s->baton == NULL || conf == NULL || conf->path == NULL) {
         return 0;
     }
     sd = s->baton;
