@@ -323,8 +323,8 @@ my $purged1 = store_purged();
 ok $pg->{rc} == 0 && defined $purged && $purged0 >= 0 && $purged1 >= $purged0 + 1
    && ($purged >= 1 || $purged1 > $purged0),
    'purge: the expired token is purged' or diag("$pg->{out}$pg->{err} $purged0 -> $purged1");
-ok $tk->{out} =~ /tool-short/ && tool('-s', $STORE, 'tokens')->{out} !~ /tool-short/,
-   'it is gone from the list';
+# (whether the 1-s token was still listed earlier depends on the machine's speed)
+ok tool('-s', $STORE, 'tokens')->{out} !~ /tool-short/, 'it is gone from the list';
 
 # the status figures in Prometheus' format, through httpd: this vhost's store
 my $prom = get('/oauth/status?format=prometheus', port => $PORT);
