@@ -150,6 +150,9 @@ uninstall:
 	    "$(DESTDIR)$(BINDIR)/oauth-as-client" "$(DESTDIR)$(MANDIR)/man1/oauth-as-client.1"
 	@echo "left $(MODS_AVAILABLE)/oauth_as.conf in place (remove it by hand); a2dismod oauth_as first"
 
+# more targets, one file per area (mk/fuzz.mk: make fuzz; mk/soak.mk: make soak; ...)
+-include $(sort $(wildcard mk/*.mk))
+
 help:
 	@sed -n '2,10p' Makefile
 
