@@ -50,6 +50,7 @@ typedef struct oas_store_stats_t {
     long disk_capacity;              /* OAuthASStoreDisk */
     long purged;                     /* expired entries purged since start */
     long full;                       /* times a put failed with APR_ENOSPC */
+    long recovered;                  /* memory tables emptied after a writer died */
 } oas_store_stats_t;
 
 typedef struct oas_store_t oas_store_t;
@@ -135,6 +136,11 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
  * httpd unloads and reloads the module on restart: point its functions at
  * the code loaded now (the data stays). */
 void oas_store_default_rebind(oas_store_t *s);
+
+/* Tests only: take the store's lock and begin changing its memory table,
+ * then return with both unfinished; a forked child calls it and dies, as a
+ * process killed in the middle of a write would. */
+apr_status_t oas_store_default_die_in_write(oas_store_t *s);
 
 /* 1 if two stores were made from the same settings (graceful restart reuse). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);

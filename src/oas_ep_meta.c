@@ -107,6 +107,7 @@ static json_t *store_json(const oas_store_stats_t *st)
     json_object_set_new(o, "disk_capacity", json_integer(st->disk_capacity));
     json_object_set_new(o, "purged", json_integer(st->purged));
     json_object_set_new(o, "full", json_integer(st->full));
+    json_object_set_new(o, "recovered", json_integer(st->recovered));
     return o;
 }
 
@@ -204,6 +205,8 @@ static void prom_store(prom_t *m, const oas_store_t *store, const oas_store_stat
     prom_one(m, "store_purged_total", "counter", "Expired entries purged.", st->purged);
     prom_one(m, "store_full_total", "counter", "Times the store was full (503 answers).",
              st->full);
+    prom_one(m, "store_recovered_total", "counter", "Times the memory tier was emptied "
+             "because a process died while changing it.", st->recovered);
 }
 
 static void prom_counters(prom_t *m, const oas_counters_t *c)

@@ -103,6 +103,7 @@ typedef struct sd_header_t {
     long purged;
     long full;
     long corrupt;                          /* malformed disk records dropped */
+    long recovered;                        /* tables emptied after a writer died */
     long long idle_scan_sec;               /* a full-disk scan at this second found nothing */
 } sd_header_t;
 
@@ -799,9 +800,57 @@ static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long 
 
 /* ------------------------------------------------------ the operations */
 
+/* A holder of the lock died inside sd_slot_set or sd_mem_delete (SIGKILL, a
+ * crash): seq is still odd and the table may be torn (half a slot, half a
+ * backward shift). The mutex itself survives its holder (flock and fcntl
+ * locks end with the process, APR's pthread mutexes are robust, SysV
+ * semaphores use SEM_UNDO). Lock held: empty the table. Durable entries
+ * are all on disk (the memory copy is a cache) and come back on their next
+ * use; volatile ones (pending codes, approval forms) are lost, as after a
+ * crash of the whole server. seq stays odd until the table is empty, so no
+ * lock-free reader takes a torn slot meanwhile. */
+static void sd_mem_recover(sd_store_t *sd)
+{
+    apr_uint32_t i;
+
+    OAS_LOG(&sd->log, OAS_LOG_WARNING, 0, OASLOGNO(00309)
+            "token store: a process died while changing the memory table "
+            "(%ld entries in it); emptied it: tokens are reloaded from %s, pending "
+            "codes are lost", sd->hdr->mem_live, sd->path);
+    for (i = 0; i < sd->hdr->nslots; i++) {
+        sd->slots[i].used = 0;
+    }
+    memset(sd->hdr->mem_count, 0, sizeof(sd->hdr->mem_count));
+    sd->hdr->mem_live = 0;
+    sd->hdr->hand = 0;
+    sd->hdr->recovered++;
+    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELEASE);
+}
+
 static apr_status_t sd_lock(sd_store_t *sd)
 {
-    return sd->joined ? apr_proc_mutex_lock(sd->joined) : apr_global_mutex_lock(sd->mutex);
+    apr_status_t rv;
+
+    rv = sd->joined ? apr_proc_mutex_lock(sd->joined) : apr_global_mutex_lock(sd->mutex);
+    if (rv == APR_SUCCESS && (__atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE) & 1) != 0) {
+        sd_mem_recover(sd);
+    }
+    return rv;
+}
+
+/* For tests of the above: take the lock, start changing a slot, and stay
+ * there (the caller, a forked child, then dies holding the lock). */
+apr_status_t oas_store_default_die_in_write(oas_store_t *s)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd_write_begin(sd);
+    memset(&sd->slots[0], 0xa5, offsetof(sd_slot_t, data));   /* a torn slot */
+    return APR_SUCCESS;
 }
 
 static void sd_unlock(sd_store_t *sd)
@@ -1186,6 +1235,7 @@ static apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st)
     st->disk_capacity = sd->hdr->disk_cap;
     st->purged = sd->hdr->purged;
     st->full = sd->hdr->full;
+    st->recovered = sd->hdr->recovered;
     sd_unlock(sd);
     return APR_SUCCESS;
 }

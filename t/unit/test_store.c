@@ -1,4 +1,5 @@
 /* test_store.c — the default store: shm + SDBM (SPEC §8). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -482,6 +483,69 @@ START_TEST(test_durability_crash)
     for (i = 0; i < 16; i++) {
         ck_assert_int_eq(get(s, 100 + i, OAS_KIND_CODE), APR_NOTFOUND);
     }
+}
+END_TEST
+
+/* a process killed while it held the lock and was changing the memory table
+ * (issue 5 item 2): the next holder finds seq odd, empties the table; durable
+ * entries come back from disk, volatile ones are gone, nothing torn is read,
+ * the store goes on working, and the mutex was not left held */
+static void die_in_write_case(apr_lockmech_e mech)
+{
+    long long exp = now_sec() + 100;
+    apr_global_mutex_t *m = NULL;
+    const char *lockfile = apr_pstrcat(pool, tmpdir, "/lock", NULL);
+    oas_store_default_conf_t c;
+    oas_store_t *s = NULL;
+    pid_t pid;
+    unsigned i;
+    int st = 0;
+
+    ck_assert_int_eq(apr_global_mutex_create(&m, lockfile, mech, pool), APR_SUCCESS);
+    memset(&c, 0, sizeof(c));
+    c.path = base;
+    c.mem_entries = 64;
+    c.disk_entries = 64;
+    c.mutex = m;
+    c.mutex_file = lockfile;
+    ck_assert_int_eq(oas_store_default_create(&s, &c, pool), APR_SUCCESS);
+    for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(put(s, i, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
+        ck_assert_int_eq(put(s, 100 + i, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    }
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (s->child_init(s, pool) != APR_SUCCESS
+            || oas_store_default_die_in_write(s) != APR_SUCCESS) {
+            _exit(1);
+        }
+        kill(getpid(), SIGKILL);                /* dies holding the lock, seq odd */
+        _exit(2);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    for (i = 0; i < 20; i++) {                  /* the lock is free again */
+        ck_assert_int_eq(get(s, i, OAS_KIND_ACCESS), APR_SUCCESS);
+        ck_assert_int_eq(get(s, 100 + i, OAS_KIND_CODE), APR_NOTFOUND);
+    }
+    ck_assert_int_eq(stats(s).disk_entries, 20);
+    ck_assert_int_eq(stats(s).recovered, 1);
+    ck_assert_int_eq(put(s, 500, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(get(s, 500, OAS_KIND_CODE), APR_SUCCESS);
+    ck_assert_int_eq(put(s, 501, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(get(s, 501, OAS_KIND_ACCESS), APR_SUCCESS);
+}
+
+START_TEST(test_die_in_write_flock)
+{
+    die_in_write_case(APR_LOCK_FLOCK);
+}
+END_TEST
+
+START_TEST(test_die_in_write_pthread)
+{
+    die_in_write_case(APR_LOCK_PROC_PTHREAD);
 }
 END_TEST
 
@@ -1354,6 +1418,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_volatile_not_on_disk);
     tcase_add_test(tc, test_durability_crash);
     tcase_add_test(tc, test_durability_shared);
+    tcase_add_test(tc, test_die_in_write_flock);
+    tcase_add_test(tc, test_die_in_write_pthread);
     tcase_add_test(tc, test_corrupt_record);
     tcase_add_test(tc, test_create_errors);
     tcase_add_test(tc, test_same);
