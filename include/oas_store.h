@@ -51,6 +51,7 @@ typedef struct oas_store_stats_t {
     long purged;                     /* expired entries purged since start */
     long full;                       /* times a put failed with APR_ENOSPC */
     long recovered;                  /* memory tables emptied after a writer died */
+    long corrupt;                    /* malformed records found in the store file and dropped */
 } oas_store_stats_t;
 
 typedef struct oas_store_t oas_store_t;

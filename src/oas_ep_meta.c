@@ -108,6 +108,7 @@ static json_t *store_json(const oas_store_stats_t *st)
     json_object_set_new(o, "purged", json_integer(st->purged));
     json_object_set_new(o, "full", json_integer(st->full));
     json_object_set_new(o, "recovered", json_integer(st->recovered));
+    json_object_set_new(o, "corrupt", json_integer(st->corrupt));
     return o;
 }
 
@@ -207,6 +208,8 @@ static void prom_store(prom_t *m, const oas_store_t *store, const oas_store_stat
              st->full);
     prom_one(m, "store_recovered_total", "counter", "Times the memory tier was emptied "
              "because a process died while changing it.", st->recovered);
+    prom_one(m, "store_corrupt_total", "counter", "Malformed records found in the store "
+             "file and dropped.", st->corrupt);
 }
 
 static void prom_counters(prom_t *m, const oas_counters_t *c)

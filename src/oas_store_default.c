@@ -1236,6 +1236,7 @@ static apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st)
     st->purged = sd->hdr->purged;
     st->full = sd->hdr->full;
     st->recovered = sd->hdr->recovered;
+    st->corrupt = sd->hdr->corrupt;
     sd_unlock(sd);
     return APR_SUCCESS;
 }

@@ -19,7 +19,7 @@ use Time::HiRes qw(time sleep);
 use OAS::Test;
 use OAS::TokenTest;
 
-plan tests => 4 * 9 + 3 + 15 + 5, need_module('oauth_as'), need_module('ssl');
+plan tests => 4 * 10 + 3 + 3 + 15 + 5, need_module('oauth_as'), need_module('ssl');
 
 my (@access, @cc);       # every access token that must stay active, and its origin
 
@@ -44,11 +44,21 @@ $code{graceful}  = get_code();
 $code{restart}   = get_code();     # obtained before the graceful restart, redeemed after the restart
 $code{late}      = get_code();     # obtained before the graceful restart, redeemed after it
 
+# what SIGKILL of every process leaves behind: the named shared memory (APR's, in
+# /dev/shm), PATH.info naming the dead parent, the pid file, the mutex's lock file.
+# The next start must cope with no clean-up.
+my %stale;
+my $store_base = Apache::Test::vars('t_logs') . '/store/tokens';
+sub look_at_crash {
+    my $info = do { local (@ARGV, $/) = "$store_base.info"; <> } // '';
+    ($stale{info_pid}) = $info =~ /^pid (\d+)/m;
+    $stale{pidfile} = -e OAS::Test::pid_file();
+}
 my @steps = (
     [graceful_restart    => \&graceful_restart,    1],
     [restart             => \&restart,             1],
     [stop_start          => \&stop_start,          0],
-    [kill9_all_and_start => \&kill9_all_and_start, 0],
+    [kill9_all_and_start => sub { kill9_all_and_start(before_start => \&look_at_crash) }, 0],
 );
 my $disk_before;
 for my $s (@steps) {
@@ -78,6 +88,10 @@ for my $s (@steps) {
     my $st = store_counts(oas_status());
     ok $st->{disk} >= $disk_before, "$name: /oauth/status shows the disk entries "
         . "($st->{disk}, before $disk_before)";
+    my $sj = oas_status()->{store} || {};
+    ok defined $sj->{corrupt} && $sj->{corrupt} == 0 && $sj->{recovered} == 0,
+       "$name: the store is not corrupt (corrupt records $sj->{corrupt}, "
+       . "memory table recoveries $sj->{recovered})";
 
     if ($codes_survive) {
         my $c = $name eq 'graceful_restart' ? $code{graceful} : $code{restart};
@@ -103,6 +117,12 @@ for my $s (@steps) {
 }
 
 # after kill -9, on a server that started with no clean-up
+ok $stale{pidfile}, 'kill -9 left the pid file behind (stale), and the server started '
+   . 'over it';
+ok $stale{info_pid} && !kill(0, $stale{info_pid}),
+   "... and $store_base.info naming the dead parent (pid " . ($stale{info_pid} // '?') . ')';
+my $info_now = do { local (@ARGV, $/) = "$store_base.info"; <> } // '';
+ok t_cmp(($info_now =~ /^pid (\d+)/m)[0], server_pid(), '... which now names the new parent');
 my $st = oas_status();
 ok $st->{store} && $st->{store}{disk_entries} >= @access,
    "after kill -9: /oauth/status shows the disk entries ($st->{store}{disk_entries} >= "

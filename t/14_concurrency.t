@@ -16,7 +16,7 @@ use OAS::TokenTest;
 
 my $N      = 16;
 my $ROUNDS = 5;
-plan tests => $ROUNDS * 4 + $ROUNDS * 3 + 5, need_module('oauth_as'), need_module('ssl');
+plan tests => $ROUNDS * 4 + $ROUNDS * 3 + $ROUNDS * 4 + 5, need_module('oauth_as'), need_module('ssl');
 
 my $WEBAPP = ['webapp', 'webapp-secret'];
 
@@ -73,6 +73,48 @@ for my $round (1 .. $ROUNDS) {
     my (undef, undef, $at) = split / /, ($ok->[0] // '0 - - -');
     is_deeply introspect($at), { active => JSON::PP::false() },
               "code round $round: a second use of the code revoked what it issued";
+}
+
+# --- one family, revoked and refreshed at once ---------------------------------------------
+# half the processes revoke the refresh token, half refresh with it: at most one refresh
+# wins, every revocation is answered 200, and afterwards no token of the family is
+# valid -- not the original pair, not what a winning refresh issued (SPEC §5, RFC 7009 §2.1:
+# revoking a refresh token revokes the access tokens of the same grant)
+for my $round (1 .. $ROUNDS) {
+    my $pw = password_token('webapp', 'alice', 'wonderland')->{json} || {};
+    my $rt = $pw->{refresh_token} // 'none';
+    my @res = run_together($N,
+        sub { tls_connect() },
+        sub {
+            my ($i, $sock) = @_;
+            my $r = $i % 2
+                ? raw_post($sock, '/oauth/revoke', "token=$rt&token_type_hint=refresh_token",
+                           auth => $WEBAPP)
+                : raw_post($sock, '/oauth/token', "grant_type=refresh_token&refresh_token=$rt",
+                           auth => $WEBAPP);
+            close $sock;
+            my $j = $r->{json} || {};
+            return join ' ', ($i % 2 ? 'revoke' : 'refresh'), $r->{status} || 0,
+                             $j->{error} // '-', $j->{access_token} // '-',
+                             $j->{refresh_token} // '-';
+        });
+    my @rev  = grep { /^revoke / } @res;
+    my @ref  = grep { /^refresh / } @res;
+    my @won  = grep { /^refresh 200 / } @ref;
+    my @odd  = grep { !/^refresh (200|400 invalid_grant) / } @ref;
+    ok !(grep { !/^revoke 200 / } @rev) && @rev == $N / 2,
+       "revoke/refresh round $round: all " . ($N / 2) . " revocations answered 200"
+       or diag join "\n", @rev;
+    ok @won <= 1 && !@odd, "revoke/refresh round $round: at most one refresh won ("
+       . scalar(@won) . "), the others 400 invalid_grant" or diag join "\n", @ref;
+    my @family = ($pw->{access_token}, $rt,
+                  map { (split / /)[3, 4] } @won);
+    my @alive = grep { introspect($_)->{active} } grep { defined && $_ ne '-' } @family;
+    ok !@alive, "revoke/refresh round $round: no token of the family is active afterwards ("
+       . scalar(@family) . " checked)" or diag "still active: @alive";
+    is_oauth_error(refresh('webapp', $won[0] ? (split / /, $won[0])[4] : $rt), 400,
+                   'invalid_grant', "revoke/refresh round $round: the newest refresh token "
+                   . "is refused");
 }
 
 # --- 16 x 10 client_credentials tokens at once --------------------------------------------

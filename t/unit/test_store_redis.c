@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -83,21 +84,30 @@ static int free_port(void)
     return port;
 }
 
-static int port_answers(int port)
+/* Redis answers PING with +PONG: it listens and has loaded its data (while
+ * it loads an AOF file it answers -LOADING, which a test would take for a
+ * failure of the store under a loaded machine). */
+static int redis_ready(int port)
 {
     struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    struct timeval tv = { 1, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), ok = 0;
+    char buf[16] = "";
 
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0
+        && write(fd, "PING\r\n", 6) == 6 && read(fd, buf, sizeof(buf) - 1) > 0) {
+        ok = strncmp(buf, "+PONG", 5) == 0;
+    }
     close(fd);
     return ok;
 }
 
-/* Start redis-server on srv->port in srv->dir; wait until it listens. */
+/* Start redis-server on srv->port in srv->dir; wait until it answers. */
 static void redis_start(redis_srv_t *srv)
 {
     char port[16], log[128];
@@ -113,10 +123,10 @@ static void redis_start(redis_srv_t *srv)
               "--dir", srv->dir, "--logfile", log, "--daemonize", "no", (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 500 && !port_answers(srv->port); i++) {
+    for (i = 0; i < 1000 && !redis_ready(srv->port); i++) {
         usleep(10 * 1000);
     }
-    ck_assert_msg(port_answers(srv->port), "redis-server did not start on port %d", srv->port);
+    ck_assert_msg(redis_ready(srv->port), "redis-server did not start on port %d", srv->port);
 }
 
 static void redis_stop(redis_srv_t *srv)

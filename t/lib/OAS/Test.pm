@@ -478,6 +478,7 @@ sub kill9_all_and_start {
     sleep 0.05 while kill(0, $pid) && time < $reap_end;
     unlink pid_file() if kill 0, $pid;
     return 0 unless _wait_ports_closed($end);
+    $opt{before_start}->() if $opt{before_start};     # look at what the crash left
     return start_server(timeout => $end - time);
 }
 
