@@ -56,7 +56,7 @@ all: core module tool
 
 core: $(CORE_LIB)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) $(wildcard src/oas_*.h) | $(BUILD)
 	$(CC) $(CFLAGS_CORE) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)

@@ -1,0 +1,248 @@
+/* oas_store_default_setup.c — making the default store: in httpd's parent
+ * (shared memory, the SDBM file scanned, PATH.info for oauth-as-client), and
+ * in oauth-as-client (attach to a running httpd's store through PATH.info).
+ * Also the graceful-restart helpers (rebind, same). */
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+
+#include "oas_store_sd.h"
+
+static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
+{
+    apr_uint32_t nslots = 1;
+    apr_size_t off = APR_ALIGN_DEFAULT(sizeof(sd_header_t)), size;
+    apr_status_t rv;
+    void *base;
+
+    while (nslots < 2u * (apr_uint32_t)sd->mem_entries) {
+        nslots <<= 1;
+    }
+    size = off + (apr_size_t)nslots * sizeof(sd_slot_t);
+    if (shm_file != NULL) {
+        (void)apr_shm_remove(shm_file, p);  /* left by a crash: nobody uses it */
+    }
+    if ((rv = apr_shm_create(&sd->shm, size, shm_file, p)) != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00303)
+                "token store: cannot create %" APR_SIZE_T_FMT " bytes of shared memory "
+                "for %d entries%s%s", size, sd->mem_entries, shm_file ? " named " : "",
+                shm_file ? shm_file : "");
+        return rv;
+    }
+    base = apr_shm_baseaddr_get(sd->shm);
+    memset(base, 0, size);
+    sd->hdr = base;
+    sd->hdr->magic = SD_MAGIC;
+    sd->hdr->nslots = nslots;
+    sd->hdr->slots_off = (apr_uint32_t)off;
+    sd->hdr->slot_size = (apr_uint32_t)sizeof(sd_slot_t);
+    sd->hdr->mem_cap = sd->mem_entries;
+    sd->hdr->disk_cap = sd->disk_entries;
+    sd->slots = (sd_slot_t *)((char *)base + off);
+    return APR_SUCCESS;
+}
+
+/* Count the file's live records; drop expired and corrupt ones. */
+static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
+{
+    sd_sweep_t res = { 0, 0, 0 };
+    long corrupt;
+    apr_status_t rv;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd->hdr->disk_count = 0;
+    rv = sd_disk_sweep(sd, NULL, sd_now(), 0, &res, p);
+    sd->hdr->disk_count = res.kept;
+    corrupt = sd->hdr->corrupt;
+    sd_unlock(sd);
+    if (rv != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00304)
+                "token store: cannot read the SDBM file %s", sd->path);
+        return rv;
+    }
+    OAS_LOG(&sd->log, corrupt ? OAS_LOG_WARNING : OAS_LOG_DEBUG, 0, OASLOGNO(00305)
+            "token store %s: %ld live entries on disk, dropped %d expired and %ld "
+            "malformed records", sd->path, res.kept, res.expired, corrupt);
+    return APR_SUCCESS;
+}
+
+static apr_status_t sd_conf_check(const oas_store_default_conf_t *conf)
+{
+    if (conf == NULL || conf->path == NULL || *conf->path == '\0' || conf->mutex == NULL
+        || conf->mem_entries < 1 || conf->mem_entries > SD_MEM_MAX
+        || conf->disk_entries < 1) {
+        OAS_LOG(conf ? conf->log : NULL, OAS_LOG_ERR, APR_EINVAL, OASLOGNO(00307)
+                "token store: invalid settings (path, mutex, memory 1..%d, disk >= 1)",
+                SD_MEM_MAX);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* With named memory: PATH.info tells oauth-as-client how to join. */
+static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t *conf,
+                                  apr_pool_t *p)
+{
+    oas_store_info_t info;
+    apr_status_t rv;
+
+    if (conf->shm_file == NULL) {
+        return APR_SUCCESS;
+    }
+    memset(&info, 0, sizeof(info));
+    info.pid = (long)getpid();
+    info.shm_file = conf->shm_file;
+    info.mutex = apr_global_mutex_name(conf->mutex);
+    info.lockfile = apr_global_mutex_lockfile(conf->mutex);
+    info.mem_entries = sd->mem_entries;
+    info.disk_entries = sd->disk_entries;
+    if ((rv = oas_store_info_write(sd->path, &info, p)) != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00308)
+                "token store: cannot write %s%s", sd->path, OAS_STORE_INFO_SUFFIX);
+    }
+    return rv;
+}
+
+/* Map the named memory of a running store; refuse one of another layout. */
+static apr_status_t sd_shm_attach(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
+{
+    apr_size_t size;
+    apr_status_t rv;
+    sd_header_t *h;
+
+    if ((rv = apr_shm_attach(&sd->shm, shm_file, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    size = apr_shm_size_get(sd->shm);
+    h = apr_shm_baseaddr_get(sd->shm);
+    if (size < sizeof(*h) || h->magic != SD_MAGIC || h->slot_size != sizeof(sd_slot_t)
+        || h->slots_off != APR_ALIGN_DEFAULT(sizeof(sd_header_t)) || h->nslots == 0
+        || (h->nslots & (h->nslots - 1)) != 0
+        || size < h->slots_off + (apr_size_t)h->nslots * sizeof(sd_slot_t)) {
+        apr_shm_detach(sd->shm);
+        return APR_EINVAL;
+    }
+    sd->hdr = h;
+    sd->slots = (sd_slot_t *)((char *)h + h->slots_off);
+    sd->mem_entries = (int)h->mem_cap;
+    sd->disk_entries = (int)h->disk_cap;
+    return APR_SUCCESS;
+}
+
+apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_conf_t *conf,
+                                      apr_pool_t *p)
+{
+    oas_store_t *s;
+    sd_store_t *sd;
+    apr_status_t rv;
+
+    *ps = NULL;
+    if ((rv = sd_conf_check(conf)) != APR_SUCCESS) {
+        return rv;
+    }
+    s = apr_palloc(p, sizeof(*s));
+    sd = apr_pcalloc(p, sizeof(*sd));
+    sd->path = apr_pstrdup(p, conf->path);
+    sd->mem_entries = conf->mem_entries;
+    sd->disk_entries = conf->disk_entries;
+    sd->mutex = conf->mutex;
+    sd->mutex_file = conf->mutex_file ? apr_pstrdup(p, conf->mutex_file) : NULL;
+    if (conf->log) {
+        sd->log = *conf->log;
+    }
+    sd->pool = p;
+    if ((rv = sd_shm_create(sd, conf->shm_file, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = sd_disk_open(sd)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS
+        || (rv = sd_info_write(sd, conf, p)) != APR_SUCCESS) {
+        if (sd->dbpool) {
+            apr_pool_destroy(sd->dbpool);
+        }
+        apr_shm_destroy(sd->shm);
+        return rv;
+    }
+    *s = sd_table;
+    s->baton = sd;
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
+                                      const oas_logger_t *log, apr_pool_t *p,
+                                      const char **perr)
+{
+    oas_store_info_t info;
+    oas_store_t *s;
+    sd_store_t *sd;
+    char buf[120];
+    apr_status_t rv;
+
+    *ps = NULL;
+    if ((rv = oas_store_info_read(&info, path, p, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd = apr_pcalloc(p, sizeof(*sd));
+    sd->path = apr_pstrdup(p, path);
+    sd->pool = p;
+    if (log) {
+        sd->log = *log;
+    }
+    if ((rv = oas_store_info_mutex(&sd->joined, &info, p, perr)) != APR_SUCCESS) {
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;   /* not "no httpd" */
+    }
+    if ((rv = sd_shm_attach(sd, info.shm_file, p)) != APR_SUCCESS
+        && APR_STATUS_IS_ENOENT(rv)) {
+        *perr = apr_psprintf(p, "%s is gone: process %ld no longer runs httpd",
+                             info.shm_file, info.pid);
+        return APR_ENOENT;             /* httpd removes it at exit */
+    }
+    if (rv == APR_SUCCESS) {
+        rv = sd_disk_open(sd);
+    }
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "cannot attach to the store of process %ld (%s, %s%s): %s",
+                             info.pid, info.shm_file, path, APR_SDBM_PAGFEXT,
+                             rv == APR_EINVAL ? "another version's memory layout"
+                                              : apr_strerror(rv, buf, sizeof(buf)));
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;
+    }
+    s = apr_palloc(p, sizeof(*s));
+    *s = sd_table;
+    s->baton = sd;
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+/* The table's functions (and its name) live in the module's code, which
+ * httpd unloads and loads again on a restart: take them from the code loaded
+ * now. Only the baton (pool memory) is read from the old table. */
+void oas_store_default_rebind(oas_store_t *s)
+{
+    void *baton;
+
+    if (s == NULL) {
+        return;
+    }
+    baton = s->baton;
+    *s = sd_table;
+    s->baton = baton;
+}
+
+/* s must be a default store. Nothing of s itself is read but its baton: a
+ * store kept across a restart still points at strings and functions of the
+ * module loaded before (oas_store_default_rebind mends that afterwards). */
+int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf)
+{
+    const sd_store_t *sd;
+
+    if (s == NULL || s->baton == NULL || conf == NULL || conf->path == NULL) {
+        return 0;
+    }
+    sd = s->baton;
+    return strcmp(sd->path, conf->path) == 0 && sd->mem_entries == conf->mem_entries
+           && sd->disk_entries == conf->disk_entries;
+}

@@ -1,0 +1,169 @@
+/* oas_store_sd.h — internals of the default store (not an API: that is
+ * include/oas_store.h), shared by its three files:
+ *   oas_store_default.c        the memory tier, locking, the operations
+ *   oas_store_sdbm.c           the disk tier: records in the SDBM file
+ *   oas_store_default_setup.c  creation in httpd's parent, attach (oauth-as-client)
+ * How the tiers work together: the comment at the top of oas_store_default.c. */
+#ifndef OAS_STORE_SD_H
+#define OAS_STORE_SD_H
+
+#include <string.h>
+#include <sys/types.h>
+
+#include <apr_global_mutex.h>
+#include <apr_proc_mutex.h>
+#include <apr_sdbm.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#include "oas_log.h"
+#include "oas_store.h"
+
+/* shared between the store's files, not exported from mod_oauth_as.so */
+#define SD_HIDDEN __attribute__((visibility("hidden")))
+
+#define SD_MAGIC      0x4f415344u          /* "OASD" */
+#define SD_KEY_LEN    OAS_DIGEST_LEN
+#define SD_REC_HDR    27                   /* kind 1 + exp 8 + family 16 + len 2 */
+#define SD_REC_MAX    (SD_REC_HDR + OAS_ENTRY_MAX)
+#define SD_PART_MAX   470                  /* most value bytes in one SDBM pair */
+#define SD_CONT_TAG   'c'                  /* last byte of a second part's key */
+#define SD_SUM_LEN    4                    /* the sum before a second part */
+#define SD_MEM_MAX    (1 << 22)            /* sanity bound of mem_entries */
+#define SD_PURGE_MAX  256                  /* most expired records an inline purge drops */
+#define SD_ECORRUPT   APR_EINVAL           /* internal: malformed disk record */
+#define SD_VOLATILE(k) OAS_KIND_IS_VOLATILE(k)
+
+/* two pairs of a record fit one 1024-byte SDBM page (4 bytes of offsets each,
+ * 2 for the count), so a split can always separate them */
+_Static_assert(2 * (SD_KEY_LEN + 1 + SD_PART_MAX + 4) + 2 <= 1024, "SD_PART_MAX too large");
+_Static_assert(SD_REC_MAX + SD_SUM_LEN <= 2 * SD_PART_MAX, "OAS_ENTRY_MAX too large for two pairs");
+
+/* one hash table slot in shared memory */
+typedef struct sd_slot_t {
+    long long exp;
+    apr_uint16_t len;
+    unsigned char used;
+    unsigned char kind;
+    unsigned char ref;                     /* clock: used since the hand last passed */
+    unsigned char key[SD_KEY_LEN];
+    unsigned char family[OAS_FAMILY_LEN];
+    unsigned char data[OAS_ENTRY_MAX];
+} sd_slot_t;
+
+/* the start of the shm segment */
+typedef struct sd_header_t {
+    apr_uint32_t magic;
+    apr_uint32_t nslots;                   /* table size, a power of two */
+    apr_uint32_t slots_off;                /* offset of slot 0 from the segment start */
+    apr_uint32_t hand;                     /* clock hand of the evictor */
+    apr_uint32_t slot_size;                /* sizeof(sd_slot_t): an attacher's check */
+    apr_uint32_t seq;                      /* odd while slots change (lock-free reads) */
+    long mem_cap;
+    long disk_cap;
+    long mem_count[OAS_KIND_MAX];          /* slots in use, per kind */
+    long mem_live;                         /* slots in use */
+    long disk_count;                       /* records in the SDBM file */
+    long purged;
+    long full;
+    long corrupt;                          /* malformed disk records dropped */
+    long recovered;                        /* tables emptied after a writer died */
+    long long idle_scan_sec;               /* a full-disk scan at this second found nothing */
+} sd_header_t;
+
+/* process-local state (the baton) */
+typedef struct sd_store_t {
+    const char *path;
+    int mem_entries;
+    int disk_entries;
+    apr_global_mutex_t *mutex;
+    apr_proc_mutex_t *joined;              /* instead, in oauth-as-client: httpd's, joined */
+    const char *mutex_file;
+    oas_logger_t log;
+    apr_shm_t *shm;
+    sd_header_t *hdr;
+    sd_slot_t *slots;
+    apr_pool_t *pool;                      /* parent of dbpool in this process */
+    apr_pool_t *dbpool;                    /* owns db */
+    apr_sdbm_t *db;
+    pid_t db_pid;                          /* the process that opened db */
+    int db_locked;                         /* db is locked by the current operation */
+} sd_store_t;
+
+/* an entry found by sd_find: e views the slot or buf */
+typedef struct sd_found_t {
+    oas_entry_t e;
+    long slot;                             /* -1: not in memory */
+    int on_disk;
+    unsigned char buf[SD_REC_MAX];
+} sd_found_t;
+
+/* what a sweep removed (or kept) */
+typedef struct sd_sweep_t {
+    int live;                              /* live entries removed */
+    int expired;                           /* expired entries removed */
+    long kept;                             /* disk records left in place */
+} sd_sweep_t;
+
+/* ---------------------------------------------------------------- helpers */
+
+static inline long long sd_now(void)
+{
+    return (long long)apr_time_sec(apr_time_now());
+}
+
+static inline int sd_expired(long long exp, long long now)
+{
+    return exp != 0 && exp <= now;
+}
+
+static inline int sd_kind_valid(int kind)
+{
+    return kind > OAS_KIND_NONE && kind < OAS_KIND_MAX;
+}
+
+static inline apr_status_t sd_entry_check(const oas_entry_t *e)
+{
+    if (e == NULL || !sd_kind_valid(e->kind) || e->len > OAS_ENTRY_MAX
+        || (e->len > 0 && e->data == NULL)) {
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Copy src into dst, the payload allocated from p. */
+static inline void sd_entry_copy(oas_entry_t *dst, const oas_entry_t *src, apr_pool_t *p)
+{
+    *dst = *src;
+    dst->data = apr_pmemdup(p, src->len ? src->data : "", src->len ? src->len : 1);
+}
+
+static inline int sd_family_match(const unsigned char *fam, int kind, const unsigned char *want)
+{
+    return kind != OAS_KIND_FAMILY_REVOKED && memcmp(fam, want, OAS_FAMILY_LEN) == 0;
+}
+
+/* oas_store_default.c: the operations table, the lock, a sweep of the file */
+SD_HIDDEN extern const oas_store_t sd_table;
+SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
+SD_HIDDEN void sd_unlock(sd_store_t *sd);
+SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
+                                     int max, sd_sweep_t *res, apr_pool_t *p);
+
+/* the disk tier (oas_store_sdbm.c); the lock is held around every call */
+SD_HIDDEN apr_size_t sd_rec_encode(unsigned char *buf, const oas_entry_t *e);
+SD_HIDDEN apr_status_t sd_disk_open(sd_store_t *sd);
+SD_HIDDEN apr_status_t sd_disk(sd_store_t *sd);
+SD_HIDDEN apr_sdbm_datum_t sd_datum(const void *p, apr_size_t n);
+SD_HIDDEN apr_status_t sd_disk_fetch(sd_store_t *sd, const unsigned char *key,
+                                  unsigned char *buf, oas_entry_t *e);
+SD_HIDDEN apr_status_t sd_disk_has(sd_store_t *sd, const unsigned char *key, int *phas);
+SD_HIDDEN apr_status_t sd_disk_put(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
+                                int replacing);
+SD_HIDDEN apr_status_t sd_disk_del(sd_store_t *sd, const void *key, int klen);
+SD_HIDDEN apr_status_t sd_disk_keys(sd_store_t *sd, apr_array_header_t *keys);
+SD_HIDDEN apr_status_t sd_sweep_part(sd_store_t *sd, apr_sdbm_datum_t k);
+
+#endif /* OAS_STORE_SD_H */
