@@ -103,6 +103,7 @@ typedef struct oas_http_req_t {
     const char *body;              /* NULL if none */
     apr_size_t body_len;
     int body_too_large;            /* the glue stopped reading above OAS_FORM_MAX_BODY */
+    int body_unreadable;           /* the glue could not read the body (malformed, too slow) */
     const char *query;             /* query string or NULL */
     const char *path;              /* URL-path of the request (r->uri), without query */
     const char *authorization;     /* Authorization header or NULL */

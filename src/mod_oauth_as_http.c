@@ -26,8 +26,20 @@ void oas_request_logger(oas_logger_t *lg, request_rec *r)
     lg->level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
 }
 
-/* Read the body, at most OAS_FORM_MAX_BODY bytes; above that the rest is
- * discarded and the request marked too large. */
+/* The rest of this request's body is never read: the connection closes after
+ * the answer (httpd's own discard and lingering close then skip it). */
+static int stop_reading(request_rec *r, int *flag)
+{
+    *flag = 1;
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return OK;
+}
+
+/* Read the body, at most OAS_FORM_MAX_BODY bytes. A Content-Length above that
+ * is refused before a byte is read; a chunked body is cut off at the limit.
+ * A body that cannot be read (malformed chunks, the client too slow for the
+ * server's Timeout) is left to the endpoint, which refuses it in its own
+ * format. Either way the connection closes after the answer. */
 static int read_body(request_rec *r, oas_http_req_t *req)
 {
     apr_size_t cap = OAS_FORM_MAX_BODY + 1, len = 0;
@@ -41,20 +53,18 @@ static int read_body(request_rec *r, oas_http_req_t *req)
     if (!ap_should_client_block(r)) {
         return OK;
     }
+    if (r->remaining > (apr_off_t)OAS_FORM_MAX_BODY) {
+        return stop_reading(r, &req->body_too_large);
+    }
     buf = apr_palloc(r->pool, cap + 1);
     while ((n = ap_get_client_block(r, buf + len, cap - len)) > 0) {
         len += (apr_size_t)n;
         if (len >= cap) {
-            req->body_too_large = 1;
-            break;
+            return stop_reading(r, &req->body_too_large);
         }
     }
     if (n < 0) {
-        return HTTP_BAD_REQUEST;
-    }
-    if (req->body_too_large) {
-        ap_discard_request_body(r);
-        return OK;
+        return stop_reading(r, &req->body_unreadable);
     }
     buf[len] = '\0';
     req->body = buf;

@@ -47,6 +47,10 @@ int oas_request_params(apr_table_t **pparams, oas_req_problem_t *prob, const oas
     if (is_post && req->body_too_large) {
         return refuse(prob, 400, "request body larger than 64 KiB", NULL);
     }
+    if (is_post && req->body_unreadable) {
+        return refuse(prob, 400, "the request body could not be read (malformed, or too slow)",
+                      NULL);
+    }
     if (is_post && !oas_form_is_urlencoded(req->content_type)) {
         return refuse(prob, 400, "content type must be application/x-www-form-urlencoded",
                       NULL);

@@ -495,6 +495,9 @@ START_TEST(transport_rules)
     req = areq("POST", WEB);
     req.body_too_large = 1;
     assert_page_error(oas_authorize_endpoint(&cfg, &req, pool), 400, "invalid_request");
+    req = areq("POST", WEB);
+    req.body_unreadable = 1;
+    assert_page_error(oas_authorize_endpoint(&cfg, &req, pool), 400, "invalid_request");
     assert_page_error(get(WEB "&client_id=web"), 400, "invalid_request");     /* twice */
     assert_page_error(get(WEB "&state=%zz"), 400, "invalid_request");
     assert_page_error(get(WEB "&state=a%0D%0ALocation:%20https://evil"), 400,

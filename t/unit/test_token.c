@@ -272,6 +272,10 @@ START_TEST(transport_rules)
     req.content_type = "application/x-www-form-urlencoded; charset=UTF-8";
     req.body_too_large = 1;
     assert_error(oas_token_endpoint(&cfg, &req, pool), 400, "invalid_request");
+    req.body_too_large = 0;
+    req.body_unreadable = 1;        /* malformed chunks, or too slow: the glue gave up */
+    assert_error(oas_token_endpoint(&cfg, &req, pool), 400, "invalid_request");
+    req.body_unreadable = 0;
     ck_assert_int_eq(store_total(), before);
     /* switched off: plain HTTP and GET are accepted */
     cfg.require_https = 0;
