@@ -55,6 +55,8 @@ typedef struct oas_counters_t {
     volatile apr_uint32_t bearer_ok;
     volatile apr_uint32_t bearer_refused;
     volatile apr_uint32_t purges;                     /* purge runs */
+    volatile apr_uint32_t auth_lockouts;              /* clients/users locked (limit reached) */
+    volatile apr_uint32_t auth_refused;               /* attempts refused while locked (429) */
 } oas_counters_t;
 
 /* password grant: checks username/password through httpd's authn providers */
@@ -77,6 +79,13 @@ typedef struct oas_config_t {
     int require_https;
     int require_post;
     int require_pkce;                 /* OAS_PKCE_* */
+    /* brute-force limits (OAuthASAuthFailLimit, OAuthASAuthFailLockout):
+     * fail_limit failures, each less than fail_window seconds after the one
+     * before, lock the client id or user name for fail_lockout seconds;
+     * fail_limit 0: off */
+    int fail_limit;
+    int fail_window;
+    int fail_lockout;
     /* approval page (OAuthASApprovalPage); NULL: built-in text */
     const char *page_title;
     const char *page_heading;

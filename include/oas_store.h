@@ -28,12 +28,16 @@ typedef enum {
     OAS_KIND_USED_REFRESH = 5,    /* tombstone of a rotated refresh token */
     OAS_KIND_FAMILY_REVOKED = 6,  /* marker: this family was revoked */
     OAS_KIND_CSRF = 7,            /* nonce of an approval form not yet posted: memory only */
-    OAS_KIND_MAX = 8
+    OAS_KIND_AUTH_FAILURES = 8,   /* failed authentications of one client or user (count):
+                                   * memory only, the first to go when memory is full */
+    OAS_KIND_MAX = 9
 } oas_kind_t;
 
-/* 1 for kinds that live in memory only (codes, their tombstones, CSRF nonces). */
+/* 1 for kinds that live in memory only (codes, their tombstones, CSRF
+ * nonces, failure counters). */
 #define OAS_KIND_IS_VOLATILE(k) \
-    ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF)
+    ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF \
+     || (k) == OAS_KIND_AUTH_FAILURES)
 
 typedef struct oas_entry_t {
     int kind;                                /* oas_kind_t */
@@ -97,6 +101,18 @@ struct oas_store_t {
     /* Fill *st. */
     apr_status_t (*stats)(oas_store_t *s, oas_store_stats_t *st);
 
+    /* A counter (OAS_KIND_AUTH_FAILURES, memory only; the brute-force limits).
+     * delta > 0: add delta to the count under key; its expiry moves to exp
+     * when exp is later (an absent or expired counter starts from 0 and
+     * expires at exp). delta 0, exp > 0: a live counter's expiry becomes exp
+     * (none is created). delta 0, exp 0: a plain read. *pn and *pexp (may be
+     * NULL) get the count and expiry afterwards, 0 and 0 when there is none.
+     * The default store does it atomically under its mutex (a read takes no
+     * lock); the shared stores read and write back (oas_store_kv.c). Never
+     * touches the disk tier. */
+    apr_status_t (*count)(oas_store_t *s, const unsigned char *key, long delta, long long exp,
+                          long *pn, long long *pexp, apr_pool_t *p);
+
     /* In each new process (httpd child) before first use. */
     apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
 
@@ -110,6 +126,24 @@ struct oas_store_t {
      * then log a failed operation at debug, not once per request. */
     int logs_outages;
 };
+
+/* The payload of an OAS_KIND_AUTH_FAILURES entry: the count, 4 bytes LE. */
+#define OAS_COUNT_LEN 4
+static inline void oas_count_encode(unsigned char *b, long n)
+{
+    unsigned long u = n < 0 ? 0 : (unsigned long)n > 0x7fffffffUL ? 0x7fffffffUL
+                                                                   : (unsigned long)n;
+    b[0] = (unsigned char)u;
+    b[1] = (unsigned char)(u >> 8);
+    b[2] = (unsigned char)(u >> 16);
+    b[3] = (unsigned char)(u >> 24);
+}
+static inline long oas_count_decode(const void *data, apr_size_t len)
+{
+    const unsigned char *b = data;
+    return len == OAS_COUNT_LEN ? (long)(b[0] | (b[1] << 8) | (b[2] << 16)
+                                         | ((unsigned long)(b[3] & 0x7f) << 24)) : 0;
+}
 
 /* The level at which a caller logs a failed store operation. */
 #define OAS_STORE_FAIL_LEVEL(s) ((s) && (s)->logs_outages ? OAS_LOG_DEBUG : OAS_LOG_ERR)

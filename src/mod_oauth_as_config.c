@@ -23,6 +23,11 @@ APLOG_USE_MODULE(oauth_as);
 #define DEF_REDIS_PREFIX      "oauth_as:"
 #define DEF_REDIS_TIMEOUT     2                  /* seconds per command */
 #define DEF_REDIS_CONN_TTL    60                 /* seconds an idle extra connection lives */
+#define DEF_FAIL_LIMIT        10                 /* failed authentications in a row ... */
+#define DEF_FAIL_WINDOW       60                 /* ... each within this many seconds */
+#define DEF_FAIL_LOCKOUT      60                 /* lock that long after the last of them */
+#define MAX_FAIL_LIMIT        100000
+#define MAX_FAIL_SECONDS      86400
 
 oas_srv_conf_t *oas_srv_conf(const server_rec *s)
 {
@@ -37,6 +42,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->require_https = sc->require_post = sc->require_pkce = OAS_UNSET;
     sc->code_lifetime = sc->access_lifetime = sc->refresh_lifetime = OAS_UNSET;
     sc->redis_timeout = OAS_UNSET;
+    sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     return sc;
@@ -72,6 +78,9 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->refresh_lifetime = PICK(refresh_lifetime);
     sc->page = apr_table_overlay(p, base->page, add->page);
     sc->csrf_key_file = PICKP(csrf_key_file);
+    sc->fail_limit = PICK(fail_limit);
+    sc->fail_window = PICK(fail_window);
+    sc->fail_lockout = PICK(fail_lockout);
     return sc;
 }
 
@@ -380,6 +389,41 @@ static const char *set_csrf_key_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* OAuthASAuthFailLimit N [SECONDS] | Off */
+static const char *set_fail_limit(cmd_parms *cmd, void *dc, const char *n, const char *secs)
+{
+    oas_srv_conf_t *sc = cmd_conf(cmd);
+    long long v, w = OAS_UNSET;
+    const char *err;
+
+    if (!strcasecmp(n, "off")) {
+        if (secs) {
+            return apr_psprintf(cmd->pool, "OAuthASAuthFailLimit: Off takes no seconds "
+                                "('%s')", secs);
+        }
+        sc->fail_limit = 0;
+        return NULL;
+    }
+    if ((err = parse_number(cmd, n, 1, MAX_FAIL_LIMIT, &v))
+        || (secs && (err = parse_number(cmd, secs, 1, MAX_FAIL_SECONDS, &w)))) {
+        return err;
+    }
+    sc->fail_limit = (int)v;
+    sc->fail_window = (int)w;
+    return NULL;
+}
+
+static const char *set_fail_lockout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long long v;
+    const char *err = parse_number(cmd, arg, 1, MAX_FAIL_SECONDS, &v);
+
+    if (!err) {
+        cmd_conf(cmd)->fail_lockout = (int)v;
+    }
+    return err;
+}
+
 static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
 {
     oas_dir_conf_t *dc = dcv;
@@ -434,6 +478,12 @@ const command_rec oas_cmds[] = {
     AP_INIT_TAKE1("OAuthASCSRFKeyFile", set_csrf_key_file, NULL, RSRC_CONF,
                   "file with the secret (>= 32 bytes) that signs approval-form CSRF tokens; "
                   "nodes sharing a store share it (default: random per server start)"),
+    AP_INIT_TAKE12("OAuthASAuthFailLimit", set_fail_limit, NULL, RSRC_CONF,
+                   "N [SECONDS] | Off: N failed client authentications or password checks "
+                   "of one client id or user name, each within SECONDS (default 60) of the "
+                   "one before, lock it (default 10 60)"),
+    AP_INIT_TAKE1("OAuthASAuthFailLockout", set_fail_lockout, NULL, RSRC_CONF,
+                  "seconds a client id or user name stays locked (default 60)"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
     { NULL }
@@ -585,6 +635,9 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->require_https = OR_DEFAULT(sc->require_https, 1);
     rt->require_post = OR_DEFAULT(sc->require_post, 1);
     rt->require_pkce = OR_DEFAULT(sc->require_pkce, OAS_PKCE_PUBLIC);
+    rt->fail_limit = OR_DEFAULT(sc->fail_limit, DEF_FAIL_LIMIT);
+    rt->fail_window = OR_DEFAULT(sc->fail_window, DEF_FAIL_WINDOW);
+    rt->fail_lockout = OR_DEFAULT(sc->fail_lockout, DEF_FAIL_LOCKOUT);
     rt->page_title = apr_table_get(sc->page, "title");
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");

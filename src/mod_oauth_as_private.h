@@ -33,6 +33,9 @@ typedef struct oas_srv_conf_t {
     int require_pkce;                 /* OAuthASRequirePKCE */
     apr_table_t *page;                /* OAuthASApprovalPage title|heading|logo|footer */
     const char *csrf_key_file;        /* OAuthASCSRFKeyFile */
+    int fail_limit;                   /* OAuthASAuthFailLimit N (0: Off) */
+    int fail_window;                  /* OAuthASAuthFailLimit ... SECONDS */
+    int fail_lockout;                 /* OAuthASAuthFailLockout */
     /* filled in check_config / post_config */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */

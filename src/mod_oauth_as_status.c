@@ -52,6 +52,8 @@ static void counter_lines(request_rec *r, int flags, const oas_counters_t *c)
     line(r, flags, "Revocations", (long)c->revocations);
     line(r, flags, "BearerAccepted", (long)c->bearer_ok);
     line(r, flags, "BearerRefused", (long)c->bearer_refused);
+    line(r, flags, "AuthLockouts", (long)c->auth_lockouts);
+    line(r, flags, "AuthRefused", (long)c->auth_refused);
     for (i = 0; i < OAS_ERR_MAX; i++) {
         line(r, flags, apr_pstrcat(r->pool, "Error_", oas_error_name((oas_error_t)i), NULL),
              (long)c->errors[i]);

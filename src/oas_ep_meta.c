@@ -86,7 +86,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
 
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
-    "revoked_family", "csrf"
+    "revoked_family", "csrf", "auth_failures"
 };
 
 static const char *const grant_counter_names[OAS_CNT_GRANT_MAX] = {
@@ -131,6 +131,8 @@ static json_t *counters_json(const oas_counters_t *c)
     json_object_set_new(o, "bearer_accepted", json_integer(c->bearer_ok));
     json_object_set_new(o, "bearer_refused", json_integer(c->bearer_refused));
     json_object_set_new(o, "purge_runs", json_integer(c->purges));
+    json_object_set_new(o, "auth_lockouts", json_integer(c->auth_lockouts));
+    json_object_set_new(o, "auth_refused", json_integer(c->auth_refused));
     return o;
 }
 
@@ -234,6 +236,10 @@ static void prom_counters(prom_t *m, const oas_counters_t *c)
     prom_one(m, "bearer_refused_total", "counter", "Bearer tokens refused.",
              c->bearer_refused);
     prom_one(m, "purge_runs_total", "counter", "Background purge runs.", c->purges);
+    prom_one(m, "auth_lockouts_total", "counter", "Client ids and user names locked by the "
+             "brute-force limits (OAuthASAuthFailLimit).", c->auth_lockouts);
+    prom_one(m, "auth_refused_total", "counter", "Authentications refused unchecked "
+             "while locked (429).", c->auth_refused);
 }
 
 static oas_response_t *status_prometheus(const oas_config_t *cfg, apr_pool_t *p)

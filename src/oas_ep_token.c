@@ -5,6 +5,7 @@
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
+#include "oas_ratelimit.h"
 
 typedef struct tok_req_t {
     const oas_config_t *cfg;
@@ -99,10 +100,23 @@ static oas_response_t *grant_client_credentials(tok_req_t *t)
     return issue(t, &in, OAS_GRANT_CLIENT_CREDENTIALS);
 }
 
+/* The user's password, unless the brute-force limits lock the user name
+ * (429, nothing checked). A wrong password or unknown user counts as a
+ * failure; provider errors count as nothing. */
 static oas_response_t *check_owner_password(tok_req_t *t, const char *user, const char *pw)
 {
-    int rc = t->req->check_password ? t->req->check_password(t->req->password_baton, user, pw)
-                                    : OAS_PW_NONE;
+    oas_response_t *r;
+    oas_rl_t rl;
+    int rc;
+
+    if ((r = oas_rl_check(&rl, t->cfg, t->req, OAS_RL_USER, user, t->p))) {
+        return r;
+    }
+    rc = t->req->check_password ? t->req->check_password(t->req->password_baton, user, pw)
+                                : OAS_PW_NONE;
+    if (rc == OAS_PW_GRANTED || rc == OAS_PW_DENIED) {
+        oas_rl_result(&rl, t->cfg, t->req, rc == OAS_PW_GRANTED, t->p);
+    }
     switch (rc) {
     case OAS_PW_GRANTED:
         return NULL;

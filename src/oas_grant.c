@@ -7,6 +7,7 @@
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_credcache.h"
+#include "oas_ratelimit.h"
 
 /* A bcrypt hash of nothing anybody knows: unknown clients cost the same
  * time as known ones, so response times do not tell which ids exist. */
@@ -72,14 +73,24 @@ static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_
     return oas_response_error(p, cfg, 401, OAS_ERR_INVALID_CLIENT, why);
 }
 
+/* A client id locked by the brute-force limits gets 429 before anything is
+ * checked; unknown ids count like known ones (the answer does not tell
+ * which ids exist). */
 static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *cfg,
                                   const oas_http_req_t *req, const char *user,
                                   const char *pass, apr_pool_t *p)
 {
-    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
+    const oas_client_t *c;
+    oas_response_t *r;
+    oas_rl_t rl;
 
+    if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, user, p))) {
+        return r;
+    }
+    c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
     if (!c || !c->confidential) {
         apr_password_validate(pass, DUMMY_HASH);
+        oas_rl_result(&rl, cfg, req, 0, p);
         return client_error(cfg, req, "unknown client or bad credentials",
                             c ? c->client_id : NULL, p);
     }
@@ -87,8 +98,10 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
      * before costs one HMAC (oas_credcache.h); a wrong one always the full check */
     if (oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash, pass)
         == OAS_CRED_BAD) {
+        oas_rl_result(&rl, cfg, req, 0, p);
         return client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
     }
+    oas_rl_result(&rl, cfg, req, 1, p);
     if (!c->enabled) {
         return client_error(cfg, req, "client is disabled", c->client_id, p);
     }

@@ -399,6 +399,73 @@ static apr_status_t kv_remove(oas_store_t *s, const unsigned char *key, apr_pool
     return kv_end(ks, rv, p);
 }
 
+/* A failure counter: read, add, write back with the expiry as TTL. Not
+ * atomic across processes and nodes (apr_redis has no INCR with expiry, and
+ * socache no increment at all): failures that arrive at the same moment in
+ * different processes may count once. */
+static apr_status_t kv_count_rw(kv_store_t *ks, const unsigned char *key, long delta,
+                                long long exp, long *pn, long long *pexp, apr_pool_t *p)
+{
+    unsigned char b[OAS_COUNT_LEN];
+    oas_entry_t e;
+    long long had_exp = 0;
+    long n = 0;
+    apr_status_t rv = kv_read(ks, key, OAS_KV_TAG_ENTRY, &e, p);
+
+    if (rv == APR_SUCCESS && e.kind != OAS_KIND_AUTH_FAILURES) {
+        return APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS) {
+        n = oas_count_decode(e.data, e.len);
+        had_exp = e.exp;
+    }
+    else if (rv != APR_NOTFOUND || delta == 0) {
+        return rv;
+    }
+    *pn = n + delta;
+    *pexp = (delta == 0 && exp > 0) || exp > had_exp ? exp : had_exp;
+    if (delta == 0 && *pexp == had_exp) {
+        return APR_SUCCESS;
+    }
+    memset(&e, 0, sizeof(e));
+    oas_count_encode(b, *pn);
+    e.kind = OAS_KIND_AUTH_FAILURES;
+    e.exp = *pexp;
+    e.data = b;
+    e.len = OAS_COUNT_LEN;
+    return kv_write(ks, key, OAS_KV_TAG_ENTRY, &e, p);
+}
+
+static apr_status_t kv_count(oas_store_t *s, const unsigned char *key, long delta,
+                             long long exp, long *pn, long long *pexp, apr_pool_t *p)
+{
+    kv_store_t *ks = s->baton;
+    long n = 0;
+    long long x = 0;
+    apr_status_t rv;
+
+    if (key == NULL || delta < 0 || (delta > 0 && exp <= 0)) {
+        return APR_EINVAL;
+    }
+    if ((rv = kv_begin(ks)) == APR_SUCCESS && (rv = kv_lock(ks)) == APR_SUCCESS) {
+        rv = kv_count_rw(ks, key, delta, exp, &n, &x, p);
+        kv_unlock(ks);
+        rv = kv_end(ks, rv, p);
+    }
+    if (rv == APR_NOTFOUND) {
+        rv = APR_SUCCESS;           /* no counter: 0 */
+        n = 0;
+        x = 0;
+    }
+    if (pn) {
+        *pn = rv == APR_SUCCESS ? n : 0;
+    }
+    if (pexp) {
+        *pexp = rv == APR_SUCCESS ? x : 0;
+    }
+    return rv;
+}
+
 /* Members cannot be found: the marker revokes them (families_by_marker). */
 static apr_status_t kv_remove_family(oas_store_t *s, const unsigned char *family, int *pcount,
                                      apr_pool_t *p)
@@ -464,8 +531,8 @@ static apr_status_t kv_child_init(oas_store_t *s, apr_pool_t *p)
 static const oas_store_t kv_table = {
     .get = kv_get, .put = kv_put, .consume = kv_consume, .remove = kv_remove,
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
-    .stats = kv_stats, .child_init = kv_child_init, .families_by_marker = 1,
-    .logs_outages = 1,
+    .stats = kv_stats, .child_init = kv_child_init, .count = kv_count,
+    .families_by_marker = 1, .logs_outages = 1,
 };
 
 static apr_status_t kv_shared_create(kv_store_t *ks, apr_pool_t *p)

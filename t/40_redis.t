@@ -7,6 +7,7 @@
 #     family's marker, and a family-less client_credentials token)
 #   - 32 simultaneous redemptions of one code, split across A and B: exactly one
 #     200; the same for one refresh token
+#   - brute-force limits: failures of one client id on A and on B add up in Redis
 #   - Redis stopped: the token endpoint answers 503 temporarily_unavailable and the
 #     protected page 503, within 5 s; started again: service resumes without an httpd
 #     restart, and a token issued before the outage still works (Redis persisted it)
@@ -28,7 +29,7 @@ use Time::HiRes qw(time sleep);
 
 my $REDIS = find_program('redis-server');
 plan skip_all => 'redis-server is not installed (apt-get install redis-server)' unless $REDIS;
-plan tests => 42, need_module('ssl'), need_module('oauth_as');
+plan tests => 44, need_module('ssl'), need_module('oauth_as');
 
 my $ALICE = ['alice', 'wonderland'];
 my $DIR   = Apache::Test::vars('t_logs') . '/multinode-redis';
@@ -161,6 +162,18 @@ $rt = $pw->{json}{refresh_token};
 ok($rt, 'a refresh token from B');
 one_winner(together(32, [grant_type => 'refresh_token', refresh_token => $rt]),
            '32 simultaneous refreshes on A and B: exactly one 200');
+
+# ---- brute-force limits: one count for both nodes -----------------------------------
+
+my $ghost = "bf-ghost-$$";
+my @st = map { cc_token($ghost, auth => [$ghost, 'x'], port => port($_ % 2 ? 'B' : 'A'))->{status} }
+         1 .. 10;
+ok(!grep({ $_ != 401 } @st), '10 failed authentications of one client id, 5 on A, 5 on B: 401');
+$r = cc_token($ghost, auth => [$ghost, 'x'], port => $A->{port});
+ok(t_cmp("$r->{status} " . ($r->{json}{error} // '-') . ' '
+         . ($r->{headers}->header('Retry-After') ? 'Retry-After' : '-'),
+         '429 temporarily_unavailable Retry-After',
+         'the 11th, on A: 429 (the default limit of 10, counted in Redis across nodes)'));
 
 # ---- Redis stops, and comes back ----------------------------------------------------
 

@@ -218,6 +218,42 @@ START_TEST(test_records_and_ttl)
 }
 END_TEST
 
+/* failure counters: read-add-write with the expiry as TTL; a read creates
+ * nothing; delta 0 sets the expiry; a failing service is an error, not 0 */
+START_TEST(test_count)
+{
+    oas_store_t *s = mk(0);
+    unsigned char k[32];
+    long n = -1;
+    long long x = -1, now = now_sec();
+    oas_entry_t e = entry(OAS_KIND_ACCESS, now + 100, "abc");
+
+    memset(k, 3, sizeof(k));
+    ck_assert_int_eq(s->count(s, k, 0, 0, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 0 && x == 0);
+    ck_assert_int_eq(fake.used[0], 0);                       /* a read creates nothing */
+    ck_assert_int_eq(s->count(s, k, 1, now + 60, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 1 && x == now + 60);
+    ck_assert_int_eq(fake.ttl[0], 60);
+    ck_assert_int_eq(s->count(s, k, 1, now + 30, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 2 && x == now + 60);                      /* the expiry only moves later */
+    ck_assert_int_eq(s->count(s, k, 0, now + 10, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 2 && x == now + 10);                      /* delta 0 sets it */
+    ck_assert_int_eq(s->count(s, k, 0, 0, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 2 && x == now + 10);
+    ck_assert_int_eq(s->count(s, k, 1, 0, &n, &x, pool), APR_EINVAL);
+    ck_assert_int_eq(s->count(s, k, -1, now + 5, &n, &x, pool), APR_EINVAL);
+    ck_assert_int_eq(s->remove(s, k, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->count(s, k, 0, now + 10, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 0 && x == 0);                             /* nothing to set: none made */
+    ck_assert_int_eq(s->put(s, k, &e, pool), APR_SUCCESS);   /* a key of another kind */
+    ck_assert_int_eq(s->count(s, k, 1, now + 5, &n, &x, pool), APR_EINVAL);
+    fake.fail = APR_ECONNREFUSED;
+    ck_assert_int_ne(s->count(s, k, 0, 0, &n, &x, pool), APR_SUCCESS);
+    ck_assert(n == 0 && x == 0);
+}
+END_TEST
+
 START_TEST(test_consume_tags)
 {
     oas_store_t *s = mk(0);
@@ -367,6 +403,7 @@ static Suite *kv_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_records_and_ttl);
     tcase_add_test(tc, test_consume_tags);
+    tcase_add_test(tc, test_count);
     tcase_add_test(tc, test_episode);
     tcase_add_test(tc, test_fail_fast);
     tcase_add_test(tc, test_confirm_miss);

@@ -1,0 +1,151 @@
+/* oas_ratelimit.c — brute-force limits (oas_ratelimit.h): per client id and
+ * per user name, a failure counter in the store. */
+#include <string.h>
+#include <apr_strings.h>
+#include "oas_ratelimit.h"
+#include "oas_grant.h"
+#include "oas_token.h"
+
+#define RL_PREFIX_CLIENT "fc:"
+#define RL_PREFIX_USER   "fu:"
+#define RL_LOG_NAME_MAX  64
+
+static const char *rl_what(int type)
+{
+    return type == OAS_RL_USER ? "user" : "client";
+}
+
+/* The name for a log line: printable ASCII, at most RL_LOG_NAME_MAX bytes. */
+static const char *rl_log_name(const char *name, apr_pool_t *p)
+{
+    apr_size_t i, n = strlen(name);
+    char *out;
+
+    n = n > RL_LOG_NAME_MAX ? RL_LOG_NAME_MAX : n;
+    out = apr_pstrmemdup(p, name, n);
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e) {
+            out[i] = '?';
+        }
+    }
+    return strlen(name) > n ? apr_pstrcat(p, out, "...", NULL) : out;
+}
+
+long long oas_rl_locked_for(const oas_config_t *cfg, long count, long long exp,
+                            long long now)
+{
+    if (cfg->fail_limit <= 0 || count < cfg->fail_limit || exp <= now) {
+        return 0;
+    }
+    return exp - now;
+}
+
+/* A store failure: the request goes on to the ordinary check. */
+static void rl_store_failed(const oas_config_t *cfg, const oas_http_req_t *req,
+                            apr_status_t rv, const char *what, const oas_rl_t *rl,
+                            apr_pool_t *p)
+{
+    int level = cfg->store && cfg->store->logs_outages ? OAS_LOG_DEBUG : OAS_LOG_WARNING;
+
+    OAS_LOG(&req->log, level, rv, OASLOGNO(00503)
+            "brute-force limits: %s the failures of %s '%s' failed in the store; "
+            "not limited", what, rl_what(rl->type), rl_log_name(rl->name, p));
+}
+
+static oas_response_t *rl_refuse(const oas_rl_t *rl, const oas_config_t *cfg,
+                                 const oas_http_req_t *req, long long left, apr_pool_t *p)
+{
+    oas_response_t *r;
+
+    OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00502)
+            "brute-force limits: %s '%s' is locked for %" APR_INT64_T_FMT " more seconds: "
+            "refused unchecked", rl_what(rl->type), rl_log_name(rl->name, p),
+            (apr_int64_t)left);
+    if (cfg->counters) {
+        apr_atomic_inc32(&cfg->counters->auth_refused);
+    }
+    r = oas_response_error(p, cfg, 429, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                           rl->type == OAS_RL_USER
+                           ? "too many failed sign-ins for this user; try again later"
+                           : "too many failed authentications of this client; "
+                             "try again later");
+    apr_table_setn(r->headers, "Retry-After", apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)left));
+    return r;
+}
+
+oas_response_t *oas_rl_check(oas_rl_t *rl, const oas_config_t *cfg,
+                             const oas_http_req_t *req, int type, const char *name,
+                             apr_pool_t *p)
+{
+    long long now = oas_req_now(req), exp = 0, left;
+    apr_status_t rv;
+
+    memset(rl, 0, sizeof(*rl));
+    rl->type = type;
+    rl->name = name ? name : "";
+    if (cfg->fail_limit <= 0 || !cfg->store || !cfg->store->count) {
+        return NULL;
+    }
+    oas_store_key(rl->key, type == OAS_RL_USER ? RL_PREFIX_USER : RL_PREFIX_CLIENT,
+                  apr_pstrcat(p, cfg->issuer ? cfg->issuer : "", "\n", rl->name, NULL));
+    rv = cfg->store->count(cfg->store, rl->key, 0, 0, &rl->count, &exp, p);
+    if (rv != APR_SUCCESS) {
+        rl_store_failed(cfg, req, rv, "reading", rl, p);
+        return NULL;
+    }
+    rl->active = 1;
+    if ((left = oas_rl_locked_for(cfg, rl->count, exp, now)) > 0) {
+        return rl_refuse(rl, cfg, req, left, p);
+    }
+    return NULL;
+}
+
+/* The failure that reached the limit (or came after it, in flight while the
+ * lock was set): the lock lasts fail_lockout seconds from now. */
+static void rl_lock(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req,
+                    long n, long long now, apr_pool_t *p)
+{
+    apr_status_t rv = cfg->store->count(cfg->store, rl->key, 0, now + cfg->fail_lockout,
+                                        NULL, NULL, p);
+    if (rv != APR_SUCCESS) {
+        rl_store_failed(cfg, req, rv, "locking after", rl, p);
+        return;
+    }
+    if (n != cfg->fail_limit) {
+        return;
+    }
+    if (cfg->counters) {
+        apr_atomic_inc32(&cfg->counters->auth_lockouts);
+    }
+    OAS_LOG(&req->log, OAS_LOG_WARNING, 0, OASLOGNO(00501)
+            "brute-force limits: %ld failed %s for %s '%s': locked for %d seconds",
+            n, rl->type == OAS_RL_USER ? "password checks" : "authentications",
+            rl_what(rl->type), rl_log_name(rl->name, p), cfg->fail_lockout);
+}
+
+void oas_rl_result(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req, int ok,
+                   apr_pool_t *p)
+{
+    long long now = oas_req_now(req);
+    apr_status_t rv;
+    long n = 0;
+
+    if (!rl->active) {
+        return;
+    }
+    if (ok) {
+        if (rl->count > 0
+            && (rv = cfg->store->remove(cfg->store, rl->key, p)) != APR_SUCCESS
+            && rv != APR_NOTFOUND) {
+            rl_store_failed(cfg, req, rv, "clearing", rl, p);
+        }
+        return;
+    }
+    rv = cfg->store->count(cfg->store, rl->key, 1, now + cfg->fail_window, &n, NULL, p);
+    if (rv != APR_SUCCESS) {
+        rl_store_failed(cfg, req, rv, "counting", rl, p);
+    }
+    else if (n >= cfg->fail_limit) {
+        rl_lock(rl, cfg, req, n, now, p);
+    }
+}
