@@ -269,9 +269,14 @@ static apr_status_t sd_sweep_one(sd_store_t *sd, apr_sdbm_datum_t k, const unsig
 
 /* Walk the whole disk tier, dropping corrupt and expired records and, when
  * family is set, that family's entries. Stops after max removals (0: no
- * limit). Removed records also leave the memory tier. */
+ * limit). Removed records also leave the memory tier. thorough (start-up):
+ * every record is read whole and counted in res->kept, orphaned second parts
+ * go too, and memory grows with the file; else only the records to remove
+ * are collected, in one walk that reads first parts (sd_disk_candidates), so
+ * that a purge or a family revocation costs memory for what it removes, not
+ * for the size of the file. */
 apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                                  int max, sd_sweep_t *res, apr_pool_t *p)
+                           int max, int thorough, sd_sweep_t *res, apr_pool_t *p)
 {
     apr_array_header_t *keys;
     apr_pool_t *tmp;
@@ -281,8 +286,8 @@ apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long lon
     if ((rv = apr_pool_create(&tmp, p)) != APR_SUCCESS) {
         return rv;
     }
-    keys = apr_array_make(tmp, 64, sizeof(apr_sdbm_datum_t));
-    rv = sd_disk_keys(sd, keys);
+    keys = apr_array_make(tmp, 16, sizeof(apr_sdbm_datum_t));
+    rv = thorough ? sd_disk_keys(sd, keys) : sd_disk_candidates(sd, family, now, max, keys);
     for (i = 0; rv == APR_SUCCESS && i < keys->nelts; i++) {
         if (max > 0 && res->live + res->expired >= max) {
             break;
@@ -302,7 +307,7 @@ static apr_status_t sd_disk_room(sd_store_t *sd, long long now, apr_pool_t *p)
     apr_status_t rv;
 
     if (sd->hdr->idle_scan_sec != now) {
-        if ((rv = sd_disk_sweep(sd, NULL, now, SD_PURGE_MAX, &res, p)) != APR_SUCCESS) {
+        if ((rv = sd_disk_sweep(sd, NULL, now, SD_PURGE_MAX, 0, &res, p)) != APR_SUCCESS) {
             return rv;
         }
         if (res.expired == 0) {
@@ -858,7 +863,7 @@ static apr_status_t sd_sweep(sd_store_t *sd, const unsigned char *family, sd_swe
         return rv;
     }
     sd_mem_sweep(sd, family, now, res);
-    if ((rv = sd_disk_sweep(sd, family, now, 0, res, p)) == APR_SUCCESS) {
+    if ((rv = sd_disk_sweep(sd, family, now, 0, 0, res, p)) == APR_SUCCESS) {
         sd->hdr->idle_scan_sec = 0;
     }
     sd_unlock(sd);

@@ -54,7 +54,7 @@ static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
         return rv;
     }
     sd->hdr->disk_count = 0;
-    rv = sd_disk_sweep(sd, NULL, sd_now(), 0, &res, p);
+    rv = sd_disk_sweep(sd, NULL, sd_now(), 0, 1, &res, p);
     sd->hdr->disk_count = res.kept;
     corrupt = sd->hdr->corrupt;
     sd_unlock(sd);

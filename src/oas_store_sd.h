@@ -150,7 +150,7 @@ SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                                     int max, sd_sweep_t *res, apr_pool_t *p);
+                                     int max, int thorough, sd_sweep_t *res, apr_pool_t *p);
 
 /* the disk tier (oas_store_sdbm.c); the lock is held around every call */
 SD_HIDDEN apr_size_t sd_rec_encode(unsigned char *buf, const oas_entry_t *e);
@@ -164,6 +164,8 @@ SD_HIDDEN apr_status_t sd_disk_put(sd_store_t *sd, const unsigned char *key, con
                                 int replacing);
 SD_HIDDEN apr_status_t sd_disk_del(sd_store_t *sd, const void *key, int klen);
 SD_HIDDEN apr_status_t sd_disk_keys(sd_store_t *sd, apr_array_header_t *keys);
+SD_HIDDEN apr_status_t sd_disk_candidates(sd_store_t *sd, const unsigned char *family,
+                                          long long now, int max, apr_array_header_t *keys);
 SD_HIDDEN apr_status_t sd_sweep_part(sd_store_t *sd, apr_sdbm_datum_t k);
 
 #endif /* OAS_STORE_SD_H */

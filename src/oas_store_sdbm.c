@@ -28,15 +28,13 @@ apr_size_t sd_rec_encode(unsigned char *buf, const oas_entry_t *e)
     return SD_REC_HDR + e->len;
 }
 
-/* Decode a record that buf holds; e views buf. 0 if it is malformed. */
-static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
+/* Decode a record's header (at least SD_REC_HDR bytes of buf); e views buf.
+ * 0 if the header is malformed. */
+static int sd_rec_decode_head(oas_entry_t *e, const unsigned char *buf)
 {
     unsigned long long x = 0;
     int i;
 
-    if (n < SD_REC_HDR) {
-        return 0;
-    }
     for (i = 7; i >= 0; i--) {
         x = (x << 8) | buf[1 + i];
     }
@@ -45,8 +43,13 @@ static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
     memcpy(e->family, buf + 9, OAS_FAMILY_LEN);
     e->len = (apr_size_t)buf[25] | ((apr_size_t)buf[26] << 8);
     e->data = buf + SD_REC_HDR;
-    return sd_kind_valid(e->kind) && !SD_VOLATILE(e->kind)
-           && e->len <= OAS_ENTRY_MAX && n == SD_REC_HDR + e->len;
+    return sd_kind_valid(e->kind) && !SD_VOLATILE(e->kind) && e->len <= OAS_ENTRY_MAX;
+}
+
+/* Decode a record that buf holds; e views buf. 0 if it is malformed. */
+static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
+{
+    return n >= SD_REC_HDR && sd_rec_decode_head(e, buf) && n == SD_REC_HDR + e->len;
 }
 
 /* Make sure this process has its own SDBM handle. */
@@ -243,6 +246,61 @@ apr_status_t sd_disk_del(sd_store_t *sd, const void *key, int klen)
         rv = apr_sdbm_delete(sd->db, sd_cont_key(ck, key));
     }
     return rv == APR_EGENERAL ? APR_SUCCESS : rv;
+}
+
+/* Whether the first part of a record (buf, n bytes) looks sound, and its
+ * header in e: kind, expiry, family, length (not the payload). */
+static int sd_rec_peek(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
+{
+    apr_size_t whole;
+
+    if (n < SD_REC_HDR || !sd_rec_decode_head(e, buf)) {
+        return 0;
+    }
+    whole = SD_REC_HDR + e->len;
+    return n == (whole > SD_PART_MAX ? SD_PART_MAX : whole);
+}
+
+/* The keys (copied, appended to keys) of the records a sweep would remove:
+ * expired, malformed, and with family set that family's; at most max (0: no
+ * limit). One walk of the file: a record's first part lives on the page the
+ * walk is on, so fetching it reads no other page and the walk goes on
+ * undisturbed (second parts are elsewhere and are not read: an orphaned one
+ * is left to the start-up scan). Memory grows with what is to be removed,
+ * not with the file. The file is not modified. */
+apr_status_t sd_disk_candidates(sd_store_t *sd, const unsigned char *family, long long now,
+                                int max, apr_array_header_t *keys)
+{
+    apr_sdbm_datum_t k, val, *d;
+    oas_entry_t e;
+    apr_status_t rv;
+
+    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (rv = apr_sdbm_firstkey(sd->db, &k); rv == APR_SUCCESS && k.dptr != NULL
+         && (max <= 0 || keys->nelts < max); rv = apr_sdbm_nextkey(sd->db, &k)) {
+        if (k.dsize == SD_KEY_LEN + 1 && k.dptr[SD_KEY_LEN] == SD_CONT_TAG) {
+            continue;
+        }
+        if (k.dsize == SD_KEY_LEN) {
+            val.dptr = NULL;
+            val.dsize = 0;
+            if ((rv = apr_sdbm_fetch(sd->db, &val, k)) != APR_SUCCESS) {
+                break;
+            }
+            if (val.dptr != NULL && val.dsize > 0
+                && sd_rec_peek(&e, (const unsigned char *)val.dptr, (apr_size_t)val.dsize)
+                && !sd_expired(e.exp, now)
+                && !(family != NULL && sd_family_match(e.family, e.kind, family))) {
+                continue;
+            }
+        }
+        d = apr_array_push(keys);
+        d->dsize = k.dsize;
+        d->dptr = apr_pmemdup(keys->pool, k.dptr, k.dsize > 0 ? (apr_size_t)k.dsize : 1);
+    }
+    return rv == APR_EOF ? APR_SUCCESS : rv;   /* sdbm reports the end as EOF */
 }
 
 /* Every key of the SDBM file, as copied apr_sdbm_datum_t, appended to keys.
