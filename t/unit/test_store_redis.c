@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -83,21 +84,31 @@ static int free_port(void)
     return port;
 }
 
-static int port_answers(int port)
+/* Redis answers PING with +PONG: it has loaded its data.  It listens before
+ * that, and a command sent meanwhile gets "-LOADING ...", which apr_redis
+ * reports as APR_EGENERAL. */
+static int redis_ready(int port)
 {
     struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+    struct timeval tv = { 1, 0 };
+    char buf[64];
+    ssize_t n = -1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     memset(&a, 0, sizeof(a));
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && write(fd, "PING\r\n", 6) == 6) {
+        n = read(fd, buf, sizeof(buf) - 1);
+    }
     close(fd);
-    return ok;
+    return n >= 5 && memcmp(buf, "+PONG", 5) == 0;
 }
 
-/* Start redis-server on srv->port in srv->dir; wait until it listens. */
+/* Start redis-server on srv->port in srv->dir; wait until it has loaded its
+ * data (a restart with appendonly reads the file back first). */
 static void redis_start(redis_srv_t *srv)
 {
     char port[16], log[128];
@@ -113,10 +124,10 @@ static void redis_start(redis_srv_t *srv)
               "--dir", srv->dir, "--logfile", log, "--daemonize", "no", (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 500 && !port_answers(srv->port); i++) {
+    for (i = 0; i < 500 && !redis_ready(srv->port); i++) {
         usleep(10 * 1000);
     }
-    ck_assert_msg(port_answers(srv->port), "redis-server did not start on port %d", srv->port);
+    ck_assert_msg(redis_ready(srv->port), "redis-server did not start on port %d", srv->port);
 }
 
 static void redis_stop(redis_srv_t *srv)
