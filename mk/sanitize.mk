@@ -2,7 +2,7 @@
 #
 #   make sanitize        core, module and unit tests built with clang's ASan + UBSan in
 #                        build-asan/; the unit tests, then the whole Apache::Test suite
-#                        (one MPM, SAN_MPM=event) against Debian's httpd with the ASan
+#                        (one MPM, OAS_SANITIZE_MPM=event) against Debian's httpd with the ASan
 #                        module, clang's runtime preloaded into httpd only.  Any
 #                        sanitizer report fails it.  (tools/run-tests --sanitize)
 #   make valgrind-unit   the unit tests (build/unit/) under valgrind memcheck, in-process
@@ -47,3 +47,9 @@ sanitize: deps
 
 valgrind-unit: deps
 	tools/run-tests --valgrind
+
+# make clean removes the ASan build as well
+.PHONY: sanitize-clean
+clean: sanitize-clean
+sanitize-clean:
+	rm -rf $(SAN_BUILD)
