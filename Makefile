@@ -84,8 +84,9 @@ $(TOOL): $(TOOL_SRC) src/tool/oac.h $(CORE_LIB) $(wildcard include/*.h) | $(BUIL
 	$(CC) $(CFLAGS_CORE) -Isrc/tool -o $@ $(TOOL_SRC) $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(SAN_LDFLAGS)
 
 # unit tests: each t/unit/test_*.c is a Check program linking only the core
-$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h $(CORE_LIB) | $(BUILD)/unit
-	$(CC) $(CFLAGS_CORE) $(CHECK_CFLAGS) -It/unit -o $@ $< $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(CHECK_LIBS) $(SAN_LDFLAGS)
+# (t/unit/fixture.c: what the endpoint tests share; linked into each, used by some)
+$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h t/unit/fixture.c t/unit/fixture.h $(CORE_LIB) | $(BUILD)/unit
+	$(CC) $(CFLAGS_CORE) $(CHECK_CFLAGS) -It/unit -o $@ $< t/unit/fixture.c $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(CHECK_LIBS) $(SAN_LDFLAGS)
 
 # runs every unit test program, even after a failure; fails at the end if any failed
 unit: $(UNIT_BIN)

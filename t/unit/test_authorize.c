@@ -12,6 +12,7 @@
 #include <apr_global_mutex.h>
 #include <jansson.h>
 #include "unit.h"
+#include "fixture.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_csrf.h"
@@ -23,19 +24,8 @@
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; img-src https: 'self'; " \
             "frame-ancestors 'none'"
 
-static apr_pool_t *pool;
-static oas_config_t cfg;
-static oas_counters_t counters;
-static char tmpdir[64];
 static const char *logged;          /* every log line of the test, joined */
 static int logged_err;              /* how many at OAS_LOG_ERR or worse */
-
-static const char *sha_hash(const char *secret)
-{
-    char buf[64];
-    apr_sha1_base64(secret, (int)strlen(secret), buf);
-    return apr_pstrdup(pool, buf);
-}
 
 static const char *registry_json(void)
 {
@@ -61,8 +51,8 @@ static const char *registry_json(void)
         "{\"client_id\":\"off\",\"type\":\"confidential\",\"secret\":\"%s\","
         " \"redirect_uris\":[\"https://off.example/cb\"],"
         " \"grant_types\":[\"authorization_code\"],\"scopes\":[\"read\"],\"enabled\":false}"
-        "]}", sha_hash("web-secret"), sha_hash("multi-secret"), sha_hash("qry-secret"),
-        sha_hash("cc-secret"), sha_hash("off-secret"));
+        "]}", fx_sha_hash("web-secret"), fx_sha_hash("multi-secret"), fx_sha_hash("qry-secret"),
+        fx_sha_hash("cc-secret"), fx_sha_hash("off-secret"));
 }
 
 static void capture_log(void *baton, const char *file, int line, int level, apr_status_t rv,
@@ -76,57 +66,14 @@ static void capture_log(void *baton, const char *file, int line, int level, apr_
 
 static void setup(void)
 {
-    apr_global_mutex_t *mutex;
-    oas_store_default_conf_t sc;
-    oas_registry_t *reg;
-    oas_scopes_t *scopes;
-    const char *err = NULL, *text;
-    apr_array_header_t *nopaths;
-
-    apr_pool_create(&pool, NULL);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/oas-unit-authz-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    scopes = oas_scopes_make(pool);
-    nopaths = apr_array_make(pool, 1, sizeof(const char *));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "read", "Read your data", nopaths, pool));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "write", "Change <b>your</b> data & \"more\"",
-                                      nopaths, pool));
-    text = registry_json();
-    ck_assert_int_eq(oas_registry_parse(&reg, text, strlen(text), "unit.json", scopes, pool,
-                                        &err), APR_SUCCESS);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = apr_pstrcat(pool, tmpdir, "/store", NULL);
-    sc.mem_entries = 64;
-    sc.disk_entries = 64;
-    sc.mutex = mutex;
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&counters, 0, sizeof(counters));
-    ck_assert_int_eq(oas_store_default_create(&cfg.store, &sc, pool), APR_SUCCESS);
+    fx_setup("authz", registry_json, "Change <b>your</b> data & \"more\"", 64);
     cfg.issuer = ISSUER;
-    cfg.registry = reg;
-    cfg.scopes = scopes;
-    cfg.counters = &counters;
-    cfg.code_lifetime = 600;
-    cfg.access_lifetime = 3600;
-    cfg.refresh_lifetime = 86400;
-    cfg.require_https = cfg.require_post = 1;
     cfg.require_pkce = OAS_PKCE_PUBLIC;
     cfg.csrf_key = (const unsigned char *)"0123456789abcdef0123456789abcdef";
     cfg.csrf_key_len = 32;
     logged = "";
     logged_err = 0;
 }
-
-static void teardown(void)
-{
-    char cmd[128];
-    apr_pool_destroy(pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
 /* ---- requests ------------------------------------------------------------- */
 
 static oas_http_req_t areq(const char *method, const char *data)
@@ -387,14 +334,6 @@ static oas_response_t *flow(const char *query, const char *decision)
 }
 
 /* ---- the token endpoint, to redeem codes --------------------------------------- */
-
-static const char *basic(const char *user, const char *pass)
-{
-    const char *raw = apr_pstrcat(pool, user, ":", pass, NULL);
-    char *b64 = apr_palloc(pool, apr_base64_encode_len((int)strlen(raw)));
-    apr_base64_encode(b64, raw, (int)strlen(raw));
-    return apr_pstrcat(pool, "Basic ", b64, NULL);
-}
 
 static oas_response_t *token_post(const char *auth, const char *b)
 {
@@ -792,12 +731,12 @@ START_TEST(approve_confidential_and_redeem)
     ck_assert_ptr_nonnull(strstr(logged, "OAS02009"));      /* the decision */
     redeem = apr_pstrcat(pool, "grant_type=authorization_code&code=", code, NULL);
     /* bound to the client, and to the absence of redirect_uri */
-    ck_assert_str_eq(jerror(token_post(basic("multi", "multi-secret"), redeem)), "invalid_grant");
-    ck_assert_str_eq(jerror(token_post(basic("web", "web-secret"),
+    ck_assert_str_eq(jerror(token_post(fx_basic("multi", "multi-secret"), redeem)), "invalid_grant");
+    ck_assert_str_eq(jerror(token_post(fx_basic("web", "web-secret"),
                                        apr_pstrcat(pool, redeem, "&redirect_uri="
                                                    "https%3A%2F%2Fapp.example%2Fcb", NULL))),
                      "invalid_grant");
-    r = token_post(basic("web", "web-secret"), redeem);
+    r = token_post(fx_basic("web", "web-secret"), redeem);
     ck_assert_int_eq(r->status, 200);
     j = json_of(r);
     ck_assert_str_eq(jstr(j, "scope"), "read write");
@@ -809,7 +748,7 @@ START_TEST(approve_confidential_and_redeem)
     ck_assert_uint_eq(t.grant, OAS_GRANT_AUTHORIZATION_CODE);
     json_decref(j);
     /* single use */
-    ck_assert_str_eq(jerror(token_post(basic("web", "web-secret"), redeem)), "invalid_grant");
+    ck_assert_str_eq(jerror(token_post(fx_basic("web", "web-secret"), redeem)), "invalid_grant");
 }
 END_TEST
 
@@ -839,8 +778,8 @@ START_TEST(approve_with_redirect_uri_and_query)
     ck_assert_str_eq(t.issuer, ISSUER);
     ck_assert_int_eq(t.refresh_left, 1);
 
-    ck_assert_str_eq(jerror(token_post(basic("web", "web-secret"), redeem)), "invalid_grant");
-    r = token_post(basic("web", "web-secret"),
+    ck_assert_str_eq(jerror(token_post(fx_basic("web", "web-secret"), redeem)), "invalid_grant");
+    r = token_post(fx_basic("web", "web-secret"),
                    apr_pstrcat(pool, redeem, "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
                                NULL));
     ck_assert_int_eq(r->status, 200);
@@ -956,7 +895,7 @@ START_TEST(pkce_policy)
                                  "approve");
         const char *pre = apr_pstrcat(pool, "grant_type=authorization_code&code=",
                                       code_of(r, "https://app.example/cb?", NULL), NULL);
-        ck_assert_str_eq(jerror(token_post(basic("web", "web-secret"), pre)), "invalid_grant");
+        ck_assert_str_eq(jerror(token_post(fx_basic("web", "web-secret"), pre)), "invalid_grant");
     }
 }
 END_TEST
@@ -1003,7 +942,7 @@ static Suite *authorize_suite(void)
 {
     Suite *s = suite_create("authorization endpoint");
     TCase *tc = tcase_create("authorize");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, transport_rules);
     tcase_add_test(tc, anonymous_user_is_500);

@@ -11,21 +11,11 @@
 #include <apr_global_mutex.h>
 #include <jansson.h>
 #include "unit.h"
+#include "fixture.h"
 #include "oas_grant.h"
 #include "oas_ratelimit.h"
 
-static apr_pool_t *pool;
-static oas_config_t cfg;
-static oas_counters_t counters;
-static char tmpdir[64];
 static int pw_calls;
-
-static const char *sha_hash(const char *secret)
-{
-    char buf[64];
-    apr_sha1_base64(secret, (int)strlen(secret), buf);
-    return apr_pstrdup(pool, buf);
-}
 
 static const char *registry_json(void)
 {
@@ -37,7 +27,7 @@ static const char *registry_json(void)
         " \"grant_types\":[\"client_credentials\"],\"scopes\":[\"read\"]},"
         "{\"client_id\":\"app\",\"type\":\"confidential\",\"secret\":\"%s\","
         " \"grant_types\":[\"password\"],\"scopes\":[\"read\"],\"refresh_limit\":0}"
-        "]}", sha_hash("m2m-secret"), sha_hash("other-secret"), sha_hash("app-secret"));
+        "]}", fx_sha_hash("m2m-secret"), fx_sha_hash("other-secret"), fx_sha_hash("app-secret"));
 }
 
 static int fake_password(void *baton, const char *user, const char *password)
@@ -48,83 +38,26 @@ static int fake_password(void *baton, const char *user, const char *password)
 
 static void setup(void)
 {
-    apr_global_mutex_t *mutex;
-    oas_store_default_conf_t sc;
-    oas_registry_t *reg;
-    oas_scopes_t *scopes;
-    const char *err = NULL, *text;
-
-    apr_pool_create(&pool, NULL);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/oas-unit-rl-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    scopes = oas_scopes_make(pool);
-    ck_assert_ptr_null(oas_scopes_add(scopes, "read", "Read", apr_array_make(pool, 1,
-                                      sizeof(const char *)), pool));
-    text = registry_json();
-    ck_assert_int_eq(oas_registry_parse(&reg, text, strlen(text), "unit.json", scopes, pool,
-                                        &err), APR_SUCCESS);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = apr_pstrcat(pool, tmpdir, "/store", NULL);
-    sc.mem_entries = 16;
-    sc.disk_entries = 64;
-    sc.mutex = mutex;
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&counters, 0, sizeof(counters));
-    ck_assert_int_eq(oas_store_default_create(&cfg.store, &sc, pool), APR_SUCCESS);
-    cfg.issuer = "https://as.example";
-    cfg.registry = reg;
-    cfg.scopes = scopes;
-    cfg.counters = &counters;
-    cfg.code_lifetime = 600;
-    cfg.access_lifetime = 3600;
-    cfg.require_https = cfg.require_post = 1;
+    fx_setup("rl", registry_json, NULL, 16);
+    cfg.refresh_lifetime = 0;
     cfg.fail_limit = 3;
     cfg.fail_window = 60;
     cfg.fail_lockout = 60;
     pw_calls = 0;
 }
-
-static void teardown(void)
-{
-    char cmd[128];
-    apr_pool_destroy(pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *basic(const char *user, const char *pass)
-{
-    const char *raw = apr_pstrcat(pool, user, ":", pass, NULL);
-    char *enc = apr_palloc(pool, apr_base64_encode_len((int)strlen(raw)));
-    apr_base64_encode(enc, raw, (int)strlen(raw));
-    return apr_pstrcat(pool, "Basic ", enc, NULL);
-}
-
 static oas_http_req_t form_req(const char *auth, const char *body)
 {
-    oas_http_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.is_https = 1;
-    req.content_type = "application/x-www-form-urlencoded";
-    req.body = body;
-    req.body_len = strlen(body);
-    req.authorization = auth;
-    req.check_password = fake_password;
-    return req;
+    return fx_form_req(auth, body, fake_password);
 }
-
 static oas_response_t *cc(const char *id, const char *secret)
 {
-    oas_http_req_t req = form_req(basic(id, secret), "grant_type=client_credentials");
+    oas_http_req_t req = form_req(fx_basic(id, secret), "grant_type=client_credentials");
     return oas_token_endpoint(&cfg, &req, pool);
 }
 
 static oas_response_t *pw(const char *user, const char *password)
 {
-    oas_http_req_t req = form_req(basic("app", "app-secret"),
+    oas_http_req_t req = form_req(fx_basic("app", "app-secret"),
                                   apr_psprintf(pool, "grant_type=password&username=%s"
                                                "&password=%s", user, password));
     return oas_token_endpoint(&cfg, &req, pool);
@@ -252,7 +185,7 @@ START_TEST(test_client_lockout)
     ck_assert_int_eq(counters.issued[OAS_CNT_GRANT_CLIENT_CREDENTIALS], 0);
     ck_assert_int_eq(cc("other", "other-secret")->status, 200); /* others go on */
     {   /* introspection shares the count: m2m is locked there too */
-        oas_http_req_t req = form_req(basic("m2m", "m2m-secret"), "token=x");
+        oas_http_req_t req = form_req(fx_basic("m2m", "m2m-secret"), "token=x");
         assert_locked(oas_introspect_endpoint(&cfg, &req, pool), 60);
     }
     ck_assert_int_eq(counters.auth_lockouts, 1);                /* locked once */
@@ -355,7 +288,7 @@ static Suite *rl_suite(void)
     Suite *s = suite_create("ratelimit");
     TCase *tc = tcase_create("core");
 
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_locked_for);
     tcase_add_test(tc, test_store_counter);

@@ -12,24 +12,14 @@
 #include <apr_global_mutex.h>
 #include <jansson.h>
 #include "unit.h"
+#include "fixture.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 
 #define INACTIVE "{\"active\":false}"
-#define RS_AUTH  basic("rs", "rs-secret")
+#define RS_AUTH  fx_basic("rs", "rs-secret")
 
-static apr_pool_t *pool;
-static oas_config_t cfg;
-static oas_counters_t counters;
-static char tmpdir[64];
 static const oas_registry_t *reg_disabled;   /* the same clients, app and m2m disabled */
-
-static const char *sha_hash(const char *secret)
-{
-    char buf[64];
-    apr_sha1_base64(secret, (int)strlen(secret), buf);
-    return apr_pstrdup(pool, buf);
-}
 
 /* The registry; with off set, "app" and "m2m" are disabled. */
 static const char *registry_json(int off)
@@ -56,92 +46,36 @@ static const char *registry_json(int off)
         " \"grant_types\":[\"authorization_code\"],\"scopes\":[\"read\"],\"refresh_limit\":-1},"
         "{\"client_id\":\"off\",\"type\":\"confidential\",\"secret\":\"%s\","
         " \"grant_types\":[\"client_credentials\"],\"scopes\":[\"read\"],\"enabled\":false}"
-        "]}", sha_hash("m2m-secret"), en, sha_hash("app-secret"), en, sha_hash("other-secret"),
-        sha_hash("rs-secret"), sha_hash("forever-secret"), sha_hash("off-secret"));
+        "]}", fx_sha_hash("m2m-secret"), en, fx_sha_hash("app-secret"), en, fx_sha_hash("other-secret"),
+        fx_sha_hash("rs-secret"), fx_sha_hash("forever-secret"), fx_sha_hash("off-secret"));
 }
 
 static const oas_registry_t *make_registry(int off)
 {
-    oas_registry_t *reg;
-    const char *err = NULL, *text = registry_json(off);
-    ck_assert_int_eq(oas_registry_parse(&reg, text, strlen(text), "unit.json", cfg.scopes, pool,
-                                        &err), APR_SUCCESS);
-    return reg;
+    return fx_registry(registry_json(off));
 }
-
 static int fake_password(void *baton, const char *user, const char *password)
 {
     return strcmp(user, "alice") == 0 && strcmp(password, "wonderland") == 0
            ? OAS_PW_GRANTED : OAS_PW_DENIED;
 }
 
+static const char *registry_on(void)
+{
+    return registry_json(0);
+}
+
 static void setup(void)
 {
-    apr_global_mutex_t *mutex;
-    oas_store_default_conf_t sc;
-    oas_scopes_t *scopes;
-    apr_array_header_t *nopaths;
-
-    apr_pool_create(&pool, NULL);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/oas-unit-resource-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&counters, 0, sizeof(counters));
-    scopes = oas_scopes_make(pool);
-    nopaths = apr_array_make(pool, 1, sizeof(const char *));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "read", "Read your data", nopaths, pool));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "write", "Change your data", nopaths, pool));
-    cfg.scopes = scopes;
-    cfg.registry = make_registry(0);
+    fx_setup("resource", registry_on, NULL, 64);
     reg_disabled = make_registry(1);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = apr_pstrcat(pool, tmpdir, "/store", NULL);
-    sc.mem_entries = 64;
-    sc.disk_entries = 64;
-    sc.mutex = mutex;
-    ck_assert_int_eq(oas_store_default_create(&cfg.store, &sc, pool), APR_SUCCESS);
-    cfg.issuer = "https://as.example";
-    cfg.counters = &counters;
-    cfg.code_lifetime = 600;
-    cfg.access_lifetime = 3600;
-    cfg.refresh_lifetime = 86400;
-    cfg.require_https = cfg.require_post = 1;
 }
-
-static void teardown(void)
-{
-    char cmd[128];
-    apr_pool_destroy(pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
 /* ---- requests ----------------------------------------------------------- */
-
-static const char *basic(const char *user, const char *pass)
-{
-    const char *raw = apr_pstrcat(pool, user, ":", pass, NULL);
-    char *enc = apr_palloc(pool, apr_base64_encode_len((int)strlen(raw)));
-    apr_base64_encode(enc, raw, (int)strlen(raw));
-    return apr_pstrcat(pool, "Basic ", enc, NULL);
-}
 
 static oas_http_req_t form_req(const char *auth, const char *body)
 {
-    oas_http_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.is_https = 1;
-    req.content_type = "application/x-www-form-urlencoded";
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    req.authorization = auth;
-    req.check_password = fake_password;
-    return req;
+    return fx_form_req(auth, body, fake_password);
 }
-
 static oas_http_req_t get_req(void)
 {
     oas_http_req_t req;
@@ -357,7 +291,7 @@ static oas_response_t *with_lagging_store(oas_response_t *(*fn)(const char *, co
 
 static const char *cc_token(const char *client, const char *secret, const char *extra)
 {
-    oas_response_t *r = token_post(basic(client, secret),
+    oas_response_t *r = token_post(fx_basic(client, secret),
                                    apr_pstrcat(pool, "grant_type=client_credentials", extra, NULL));
     json_t *j = body_json(r);
     const char *at = jstr(j, "access_token");
@@ -371,7 +305,7 @@ static const char *cc_token(const char *client, const char *secret, const char *
 static void pw_pair(const char *client, const char *secret, const char *extra,
                     const char **pat, const char **prt)
 {
-    oas_response_t *r = token_post(basic(client, secret),
+    oas_response_t *r = token_post(fx_basic(client, secret),
         apr_pstrcat(pool, "grant_type=password&username=alice&password=wonderland", extra, NULL));
     json_t *j = body_json(r);
     ck_assert_int_eq(r->status, 200);
@@ -449,13 +383,13 @@ START_TEST(introspect_caller_auth)
     assert_error(introspect(NULL, body), 401, "invalid_client");
     assert_error(introspect(NULL, apr_pstrcat(pool, body, "&client_id=spa", NULL)), 401,
                  "invalid_client");                              /* public client */
-    assert_error(introspect(basic("spa", ""), body), 401, "invalid_client");
-    assert_error(introspect(basic("spa", "x"), body), 401, "invalid_client");
+    assert_error(introspect(fx_basic("spa", ""), body), 401, "invalid_client");
+    assert_error(introspect(fx_basic("spa", "x"), body), 401, "invalid_client");
     assert_error(introspect(NULL, apr_pstrcat(pool, body, "&client_id=rs", NULL)), 401,
                  "invalid_client");                              /* confidential without Basic */
-    assert_error(introspect(basic("rs", "wrong"), body), 401, "invalid_client");
-    assert_error(introspect(basic("nobody", "x"), body), 401, "invalid_client");
-    assert_error(introspect(basic("off", "off-secret"), body), 401, "invalid_client");
+    assert_error(introspect(fx_basic("rs", "wrong"), body), 401, "invalid_client");
+    assert_error(introspect(fx_basic("nobody", "x"), body), 401, "invalid_client");
+    assert_error(introspect(fx_basic("off", "off-secret"), body), 401, "invalid_client");
     assert_error(introspect(NULL, apr_pstrcat(pool, body, "&client_id=rs&client_secret=rs-secret",
                                               NULL)), 401, "invalid_client");
     assert_error(introspect(RS_AUTH, apr_pstrcat(pool, body, "&client_secret=rs-secret", NULL)),
@@ -467,8 +401,8 @@ START_TEST(introspect_caller_auth)
     ck_assert_int_eq(counters.introspections, 0);
     /* any confidential client may introspect any token */
     ck_assert_int_eq(introspect(RS_AUTH, body)->status, 200);
-    ck_assert(strstr(introspect(basic("other", "other-secret"), body)->body, "\"active\":true"));
-    ck_assert(strstr(introspect(basic("m2m", "m2m-secret"), body)->body, "\"active\":true"));
+    ck_assert(strstr(introspect(fx_basic("other", "other-secret"), body)->body, "\"active\":true"));
+    ck_assert(strstr(introspect(fx_basic("m2m", "m2m-secret"), body)->body, "\"active\":true"));
     ck_assert_int_eq(counters.introspections, 3);
 }
 END_TEST
@@ -697,15 +631,15 @@ START_TEST(introspect_inactive)
     /* expired, though a backend with a lagging TTL still hands it out */
     assert_inactive(with_lagging_store(introspect, RS_AUTH, tok_param(soon)));
     /* a used (rotated) refresh token */
-    refresh(basic("app", "app-secret"), rt, &at2, &rt2);
+    refresh(fx_basic("app", "app-secret"), rt, &at2, &rt2);
     assert_inactive(introspect(RS_AUTH, tok_param(rt)));
     assert_inactive(introspect(RS_AUTH, apr_pstrcat(pool, tok_param(rt),
                                                     "&token_type_hint=refresh_token", NULL)));
     ck_assert(is_active(rt2));
     /* revoked */
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), tok_param(cc)));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), tok_param(cc)));
     assert_inactive(introspect(RS_AUTH, tok_param(cc)));
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(at2)));
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(at2)));
     assert_inactive(introspect(RS_AUTH, tok_param(at2)));
     assert_inactive(introspect(RS_AUTH, tok_param(rt2)));
     assert_inactive(introspect(RS_AUTH, tok_param(at)));
@@ -726,7 +660,7 @@ START_TEST(introspect_disabled_client)
     assert_inactive(introspect(RS_AUTH, tok_param(rt)));
     ck_assert(is_active(oc));                    /* other clients are unaffected */
     /* a disabled client can no longer introspect either */
-    assert_error(introspect(basic("m2m", "m2m-secret"), tok_param(oc)), 401, "invalid_client");
+    assert_error(introspect(fx_basic("m2m", "m2m-secret"), tok_param(oc)), 401, "invalid_client");
     /* a token of a client the registry no longer has */
     cfg.registry = make_registry(0);
     ck_assert(is_active(cc));
@@ -754,7 +688,7 @@ START_TEST(revoke_client_credentials)
     oas_response_t *r;
 
     ck_assert(bearer_ok(cc1));
-    r = revocation(basic("m2m", "m2m-secret"), tok_param(cc1));
+    r = revocation(fx_basic("m2m", "m2m-secret"), tok_param(cc1));
     assert_revoke_ok(r);
     ck_assert_str_eq(r->body, "{}");
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Bearer ", cc1, NULL)), OAS_BEARER_INVALID);
@@ -764,10 +698,10 @@ START_TEST(revoke_client_credentials)
     ck_assert(is_active(cc2));
     ck_assert_int_eq(counters.revocations, 1);
     /* revoking it again: unknown now, still 200 */
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), tok_param(cc1)));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), tok_param(cc1)));
     ck_assert_int_eq(counters.revocations, 1);
     /* a hint of the wrong kind does not stop it */
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"),
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"),
                             apr_pstrcat(pool, tok_param(cc2), "&token_type_hint=refresh_token",
                                         NULL)));
     ck_assert(!bearer_ok(cc2));
@@ -781,13 +715,13 @@ START_TEST(revoke_access_takes_refresh)
 
     pw_pair("app", "app-secret", "", &at, &rt);
     pw_pair("app", "app-secret", "", &at_b, &rt_b);     /* another family of the same client */
-    assert_revoke_ok(revocation(basic("app", "app-secret"),
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"),
                             apr_pstrcat(pool, tok_param(at), "&token_type_hint=access_token",
                                         NULL)));
     ck_assert(!is_active(at));
     ck_assert(!is_active(rt));
     ck_assert(!bearer_ok(at));
-    r = token_post(basic("app", "app-secret"),
+    r = token_post(fx_basic("app", "app-secret"),
                    apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=", rt, NULL));
     assert_error(r, 400, "invalid_grant");
     ck_assert(is_active(at_b));
@@ -802,7 +736,7 @@ START_TEST(revoke_refresh_takes_access)
 
     pw_pair("app", "app-secret", "", &at, &rt);
     ck_assert(bearer_ok(at));
-    assert_revoke_ok(revocation(basic("app", "app-secret"),
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"),
                             apr_pstrcat(pool, tok_param(rt), "&token_type_hint=refresh_token",
                                         NULL)));
     ck_assert(!is_active(rt));
@@ -811,10 +745,10 @@ START_TEST(revoke_refresh_takes_access)
     ck_assert_int_eq(counters.revocations, 1);
     /* without a hint, and with the wrong one */
     pw_pair("app", "app-secret", "", &at, &rt);
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(rt)));
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(rt)));
     ck_assert(!bearer_ok(at));
     pw_pair("app", "app-secret", "", &at, &rt);
-    assert_revoke_ok(revocation(basic("app", "app-secret"),
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"),
                             apr_pstrcat(pool, tok_param(rt), "&token_type_hint=access_token",
                                         NULL)));
     ck_assert(!bearer_ok(at));
@@ -828,22 +762,22 @@ START_TEST(revoke_family_after_refresh)
     const char *at1, *rt1, *at2, *rt2, *at3, *rt3;
 
     pw_pair("app", "app-secret", "", &at1, &rt1);
-    refresh(basic("app", "app-secret"), rt1, &at2, &rt2);
-    refresh(basic("app", "app-secret"), rt2, &at3, &rt3);
+    refresh(fx_basic("app", "app-secret"), rt1, &at2, &rt2);
+    refresh(fx_basic("app", "app-secret"), rt2, &at3, &rt3);
     ck_assert(bearer_ok(at1) && bearer_ok(at2) && bearer_ok(at3));
     /* the oldest access token takes every later member of its family */
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(at1)));
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(at1)));
     ck_assert(!bearer_ok(at1));
     ck_assert(!bearer_ok(at2));
     ck_assert(!bearer_ok(at3));
     ck_assert(!is_active(rt3));
-    assert_error(token_post(basic("app", "app-secret"),
+    assert_error(token_post(fx_basic("app", "app-secret"),
                             apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=", rt3,
                                         NULL)), 400, "invalid_grant");
     /* and the current refresh token takes the older access tokens */
     pw_pair("app", "app-secret", "", &at1, &rt1);
-    refresh(basic("app", "app-secret"), rt1, &at2, &rt2);
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(rt2)));
+    refresh(fx_basic("app", "app-secret"), rt1, &at2, &rt2);
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(rt2)));
     ck_assert(!bearer_ok(at1));
     ck_assert(!bearer_ok(at2));
 }
@@ -856,10 +790,10 @@ START_TEST(revoke_other_clients_token)
 
     pw_pair("app", "app-secret", "", &at, &rt);
     before = stats();
-    assert_revoke_ok(revocation(basic("other", "other-secret"), tok_param(at)));
-    assert_revoke_ok(revocation(basic("other", "other-secret"), tok_param(rt)));
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), tok_param(rt)));
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(cc)));
+    assert_revoke_ok(revocation(fx_basic("other", "other-secret"), tok_param(at)));
+    assert_revoke_ok(revocation(fx_basic("other", "other-secret"), tok_param(rt)));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), tok_param(rt)));
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(cc)));
     assert_revoke_ok(revocation(NULL, apr_pstrcat(pool, tok_param(at), "&client_id=spa", NULL)));
     assert_same_stats(&before);
     ck_assert(bearer_ok(at));
@@ -874,10 +808,10 @@ START_TEST(revoke_unknown)
     const char *at = cc_token("m2m", "m2m-secret", "");
     oas_store_stats_t before = stats();
 
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), "token=no-such-token"));
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"),
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), "token=no-such-token"));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"),
                             "token=no-such-token&token_type_hint=refresh_token"));
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), "token=a+b%22%7D"));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), "token=a+b%22%7D"));
     assert_revoke_ok(revocation(NULL, "token=nope&client_id=spa"));
     assert_same_stats(&before);
     ck_assert(bearer_ok(at));
@@ -893,7 +827,7 @@ START_TEST(revoke_public_client)
     ck_assert(bearer_ok(at));
     /* a public client identifies itself with client_id */
     assert_error(revocation(NULL, tok_param(rt)), 401, "invalid_client");
-    assert_error(revocation(basic("spa", ""), tok_param(rt)), 401, "invalid_client");
+    assert_error(revocation(fx_basic("spa", ""), tok_param(rt)), 401, "invalid_client");
     ck_assert(is_active(rt));
     assert_revoke_ok(revocation(NULL, apr_pstrcat(pool, tok_param(rt), "&client_id=spa", NULL)));
     ck_assert(!is_active(rt));
@@ -917,19 +851,19 @@ START_TEST(revoke_auth_failures)
     assert_error(revocation(NULL, body), 401, "invalid_client");
     assert_error(revocation(NULL, apr_pstrcat(pool, body, "&client_id=app", NULL)), 401,
                  "invalid_client");                   /* confidential without Basic */
-    assert_error(revocation(basic("app", "wrong"), body), 401, "invalid_client");
-    assert_error(revocation(basic("nobody", "x"), body), 401, "invalid_client");
-    assert_error(revocation(basic("off", "off-secret"), body), 401, "invalid_client");
+    assert_error(revocation(fx_basic("app", "wrong"), body), 401, "invalid_client");
+    assert_error(revocation(fx_basic("nobody", "x"), body), 401, "invalid_client");
+    assert_error(revocation(fx_basic("off", "off-secret"), body), 401, "invalid_client");
     assert_error(revocation(NULL, apr_pstrcat(pool, body, "&client_id=app&client_secret=app-secret",
                                           NULL)), 401, "invalid_client");
-    assert_error(revocation(basic("app", "app-secret"), apr_pstrcat(pool, body,
+    assert_error(revocation(fx_basic("app", "app-secret"), apr_pstrcat(pool, body,
                                                                 "&client_id=other", NULL)),
                  401, "invalid_client");              /* client_id not the Basic user */
     assert_error(revocation(NULL, apr_pstrcat(pool, body, "&client_id=nobody", NULL)), 401,
                  "invalid_client");
     assert_error(revocation("Basic !!!", body), 401, "invalid_client");
     cfg.registry = reg_disabled;                      /* app itself disabled */
-    assert_error(revocation(basic("app", "app-secret"), body), 401, "invalid_client");
+    assert_error(revocation(fx_basic("app", "app-secret"), body), 401, "invalid_client");
     cfg.registry = make_registry(0);
     assert_same_stats(&before);
     ck_assert(bearer_ok(at));
@@ -942,7 +876,7 @@ END_TEST
 START_TEST(revoke_transport)
 {
     const char *at = cc_token("m2m", "m2m-secret", "");
-    transport_rules(oas_revoke_endpoint, basic("m2m", "m2m-secret"), at);
+    transport_rules(oas_revoke_endpoint, fx_basic("m2m", "m2m-secret"), at);
     ck_assert(!bearer_ok(at));
     ck_assert_int_eq(counters.revocations, 1);
 }
@@ -967,7 +901,7 @@ START_TEST(store_failure_is_503)
     broken.get = failing_get;
     cfg.store = &broken;
     assert_error(introspect(RS_AUTH, tok_param(at)), 503, "temporarily_unavailable");
-    assert_error(revocation(basic("m2m", "m2m-secret"), tok_param(at)), 503,
+    assert_error(revocation(fx_basic("m2m", "m2m-secret"), tok_param(at)), 503,
                  "temporarily_unavailable");
     oas_bearer_check(&b, &cfg, apr_pstrcat(pool, "Bearer ", at, NULL), NULL, pool);
     ck_assert_int_eq(b.result, OAS_BEARER_UNAVAILABLE);
@@ -1120,10 +1054,10 @@ START_TEST(status_figures)
     cc1 = cc_token("m2m", "m2m-secret", "");
     cc2 = cc_token("other", "other-secret", "");
     pw_pair("app", "app-secret", "", &at, &rt);
-    refresh(basic("app", "app-secret"), rt, &at2, &rt2);
-    assert_error(token_post(basic("app", "wrong"), "grant_type=password"), 401, "invalid_client");
+    refresh(fx_basic("app", "app-secret"), rt, &at2, &rt2);
+    assert_error(token_post(fx_basic("app", "wrong"), "grant_type=password"), 401, "invalid_client");
     ck_assert(is_active(at2));
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), tok_param(cc1)));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), tok_param(cc1)));
     tokens[0] = cc1; tokens[1] = cc2; tokens[2] = at; tokens[3] = rt;
     tokens[4] = at2; tokens[5] = rt2; tokens[6] = NULL;
 
@@ -1170,7 +1104,7 @@ START_TEST(status_figures)
     }
     for (i = 0; secrets[i]; i++) {
         ck_assert_ptr_null(strstr(r->body, secrets[i]));
-        ck_assert_ptr_null(strstr(r->body, sha_hash(secrets[i])));
+        ck_assert_ptr_null(strstr(r->body, fx_sha_hash(secrets[i])));
     }
     ck_assert_ptr_null(strstr(r->body, "alice"));
     /* without counters or store, still a document */
@@ -1206,7 +1140,7 @@ START_TEST(bearer_none)
     /* an empty header carries no credentials: RFC 6750 §3.1, no error code */
     ck_assert_int_eq(bearer_result(""), OAS_BEARER_NONE);
     ck_assert_int_eq(bearer_result("   "), OAS_BEARER_NONE);
-    ck_assert_int_eq(bearer_result(basic("m2m", "m2m-secret")), OAS_BEARER_NONE);
+    ck_assert_int_eq(bearer_result(fx_basic("m2m", "m2m-secret")), OAS_BEARER_NONE);
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Basic ", at, NULL)), OAS_BEARER_NONE);
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Digest ", at, NULL)), OAS_BEARER_NONE);
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Bearer2 ", at, NULL)), OAS_BEARER_NONE);
@@ -1317,9 +1251,9 @@ START_TEST(bearer_refused_tokens)
     ck_assert(bearer_ok(put_token(OAS_KIND_ACCESS, "m2m", NULL, now, now + 60)));
     ck_assert(bearer_ok(put_token(OAS_KIND_ACCESS, "m2m", NULL, now, 0)));
     /* revoked */
-    assert_revoke_ok(revocation(basic("m2m", "m2m-secret"), tok_param(cc)));
+    assert_revoke_ok(revocation(fx_basic("m2m", "m2m-secret"), tok_param(cc)));
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Bearer ", cc, NULL)), OAS_BEARER_INVALID);
-    assert_revoke_ok(revocation(basic("app", "app-secret"), tok_param(rt)));
+    assert_revoke_ok(revocation(fx_basic("app", "app-secret"), tok_param(rt)));
     ck_assert_int_eq(bearer_result(apr_pstrcat(pool, "Bearer ", at, NULL)), OAS_BEARER_INVALID);
 }
 END_TEST
@@ -1355,7 +1289,7 @@ static Suite *resource_suite(void)
     TCase *tm = tcase_create("metadata and status");
     TCase *tb = tcase_create("bearer check");
 
-    tcase_add_checked_fixture(ti, setup, teardown);
+    tcase_add_checked_fixture(ti, setup, fx_teardown);
     tcase_set_timeout(ti, 30);
     tcase_add_test(ti, introspect_caller_auth);
     tcase_add_test(ti, introspect_transport);
@@ -1369,7 +1303,7 @@ static Suite *resource_suite(void)
     tcase_add_test(ti, store_failure_is_503);
     suite_add_tcase(s, ti);
 
-    tcase_add_checked_fixture(tr, setup, teardown);
+    tcase_add_checked_fixture(tr, setup, fx_teardown);
     tcase_set_timeout(tr, 30);
     tcase_add_test(tr, revoke_client_credentials);
     tcase_add_test(tr, revoke_access_takes_refresh);
@@ -1382,7 +1316,7 @@ static Suite *resource_suite(void)
     tcase_add_test(tr, revoke_transport);
     suite_add_tcase(s, tr);
 
-    tcase_add_checked_fixture(tm, setup, teardown);
+    tcase_add_checked_fixture(tm, setup, fx_teardown);
     tcase_set_timeout(tm, 30);
     tcase_add_test(tm, metadata_fields);
     tcase_add_test(tm, metadata_unmapped);
@@ -1391,7 +1325,7 @@ static Suite *resource_suite(void)
     tcase_add_test(tm, status_transport);
     suite_add_tcase(s, tm);
 
-    tcase_add_checked_fixture(tb, setup, teardown);
+    tcase_add_checked_fixture(tb, setup, fx_teardown);
     tcase_set_timeout(tb, 30);
     tcase_add_test(tb, bearer_none);
     tcase_add_test(tb, bearer_malformed);

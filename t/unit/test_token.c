@@ -10,21 +10,11 @@
 #include <apr_global_mutex.h>
 #include <jansson.h>
 #include "unit.h"
+#include "fixture.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 
-static apr_pool_t *pool;
-static oas_config_t cfg;
-static oas_counters_t counters;
-static char tmpdir[64];
 static int pw_answer;
-
-static const char *sha_hash(const char *secret)
-{
-    char buf[64];
-    apr_sha1_base64(secret, (int)strlen(secret), buf);
-    return apr_pstrdup(pool, buf);
-}
 
 static const char *registry_json(void)
 {
@@ -45,8 +35,8 @@ static const char *registry_json(void)
         " \"grant_types\":[\"authorization_code\"],\"scopes\":[\"read\"],\"refresh_limit\":-1},"
         "{\"client_id\":\"off\",\"type\":\"confidential\",\"secret\":\"%s\","
         " \"grant_types\":[\"client_credentials\"],\"scopes\":[\"read\"],\"enabled\":false}"
-        "]}", sha_hash("m2m-secret"), sha_hash("app-secret"), sha_hash("other-secret"),
-        sha_hash("off-secret"));
+        "]}", fx_sha_hash("m2m-secret"), fx_sha_hash("app-secret"), fx_sha_hash("other-secret"),
+        fx_sha_hash("off-secret"));
 }
 
 static int fake_password(void *baton, const char *user, const char *password)
@@ -60,74 +50,13 @@ static int fake_password(void *baton, const char *user, const char *password)
 
 static void setup(void)
 {
-    apr_global_mutex_t *mutex;
-    oas_store_default_conf_t sc;
-    oas_registry_t *reg;
-    oas_scopes_t *scopes;
-    const char *err = NULL, *text;
-    apr_array_header_t *nopaths;
-
-    apr_pool_create(&pool, NULL);
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/oas-unit-token-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    scopes = oas_scopes_make(pool);
-    nopaths = apr_array_make(pool, 1, sizeof(const char *));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "read", "Read your data", nopaths, pool));
-    ck_assert_ptr_null(oas_scopes_add(scopes, "write", "Change your data", nopaths, pool));
-    text = registry_json();
-    ck_assert_int_eq(oas_registry_parse(&reg, text, strlen(text), "unit.json", scopes, pool,
-                                        &err), APR_SUCCESS);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = apr_pstrcat(pool, tmpdir, "/store", NULL);
-    sc.mem_entries = 64;
-    sc.disk_entries = 64;
-    sc.mutex = mutex;
-    memset(&cfg, 0, sizeof(cfg));
-    memset(&counters, 0, sizeof(counters));
-    ck_assert_int_eq(oas_store_default_create(&cfg.store, &sc, pool), APR_SUCCESS);
-    cfg.issuer = "https://as.example";
-    cfg.registry = reg;
-    cfg.scopes = scopes;
-    cfg.counters = &counters;
-    cfg.code_lifetime = 600;
-    cfg.access_lifetime = 3600;
-    cfg.refresh_lifetime = 86400;
-    cfg.require_https = cfg.require_post = 1;
+    fx_setup("token", registry_json, NULL, 64);
     pw_answer = OAS_PW_GRANTED;
 }
-
-static void teardown(void)
-{
-    char cmd[128];
-    apr_pool_destroy(pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *basic(const char *user, const char *pass)
-{
-    const char *raw = apr_pstrcat(pool, user, ":", pass, NULL);
-    char *enc = apr_palloc(pool, apr_base64_encode_len((int)strlen(raw)));
-    apr_base64_encode(enc, raw, (int)strlen(raw));
-    return apr_pstrcat(pool, "Basic ", enc, NULL);
-}
-
 static oas_http_req_t form_req(const char *auth, const char *body)
 {
-    oas_http_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.is_https = 1;
-    req.content_type = "application/x-www-form-urlencoded";
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
-    req.authorization = auth;
-    req.check_password = fake_password;
-    return req;
+    return fx_form_req(auth, body, fake_password);
 }
-
 static oas_response_t *post(const char *auth, const char *body)
 {
     oas_http_req_t req = form_req(auth, body);
@@ -181,7 +110,7 @@ static int token_active(const char *prefix, const char *token)
 
 START_TEST(client_credentials_ok)
 {
-    oas_response_t *r = post(basic("m2m", "m2m-secret"), "grant_type=client_credentials");
+    oas_response_t *r = post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials");
     json_t *j = body_json(r);
     ck_assert_int_eq(r->status, 200);
     ck_assert_str_eq(jstr(j, "token_type"), "Bearer");
@@ -198,15 +127,15 @@ END_TEST
 
 START_TEST(client_credentials_scope)
 {
-    oas_response_t *r = post(basic("m2m", "m2m-secret"),
+    oas_response_t *r = post(fx_basic("m2m", "m2m-secret"),
                              "grant_type=client_credentials&scope=write");
     json_t *j = body_json(r);
     ck_assert_int_eq(r->status, 200);
     ck_assert_str_eq(jstr(j, "scope"), "write");
     json_decref(j);
-    assert_error(post(basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=admin"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=admin"),
                  400, "invalid_scope");
-    assert_error(post(basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=read%20%20write"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=read%20%20write"),
                  400, "invalid_scope");
 }
 END_TEST
@@ -217,17 +146,17 @@ START_TEST(client_auth_failures)
     oas_response_t *r = post(NULL, "grant_type=client_credentials&client_id=m2m");
     assert_error(r, 401, "invalid_client");
     ck_assert_str_eq(apr_table_get(r->headers, "WWW-Authenticate"), "Basic realm=\"oauth\"");
-    assert_error(post(basic("m2m", "wrong"), "grant_type=client_credentials"), 401,
+    assert_error(post(fx_basic("m2m", "wrong"), "grant_type=client_credentials"), 401,
                  "invalid_client");
-    assert_error(post(basic("nobody", "x"), "grant_type=client_credentials"), 401,
+    assert_error(post(fx_basic("nobody", "x"), "grant_type=client_credentials"), 401,
                  "invalid_client");
-    assert_error(post(basic("off", "off-secret"), "grant_type=client_credentials"), 401,
+    assert_error(post(fx_basic("off", "off-secret"), "grant_type=client_credentials"), 401,
                  "invalid_client");
     assert_error(post(NULL, "grant_type=client_credentials&client_id=m2m&client_secret=m2m-secret"),
                  401, "invalid_client");
     assert_error(post("Basic !!!notbase64", "grant_type=client_credentials"), 401,
                  "invalid_client");
-    assert_error(post(basic("spa", ""), "grant_type=client_credentials"), 401,
+    assert_error(post(fx_basic("spa", ""), "grant_type=client_credentials"), 401,
                  "invalid_client");
     ck_assert_int_eq(store_total(), before);
     ck_assert_int_eq(counters.errors[OAS_ERR_INVALID_CLIENT], 7);
@@ -237,17 +166,17 @@ END_TEST
 START_TEST(grant_rules)
 {
     long before = store_total();
-    assert_error(post(basic("app", "app-secret"), "grant_type=client_credentials"), 400,
+    assert_error(post(fx_basic("app", "app-secret"), "grant_type=client_credentials"), 400,
                  "unauthorized_client");
-    assert_error(post(basic("m2m", "m2m-secret"), "grant_type=urn:x"), 400,
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "grant_type=urn:x"), 400,
                  "unsupported_grant_type");
-    assert_error(post(basic("m2m", "m2m-secret"), "scope=read"), 400, "invalid_request");
-    assert_error(post(basic("m2m", "m2m-secret"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "scope=read"), 400, "invalid_request");
+    assert_error(post(fx_basic("m2m", "m2m-secret"),
                       "grant_type=client_credentials&grant_type=client_credentials"), 400,
                  "invalid_request");
-    assert_error(post(basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=%zz"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=%zz"),
                  400, "invalid_request");
-    assert_error(post(basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=a%00b"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials&scope=a%00b"),
                  400, "invalid_request");
     ck_assert_int_eq(store_total(), before);
 }
@@ -255,7 +184,7 @@ END_TEST
 
 START_TEST(transport_rules)
 {
-    oas_http_req_t req = form_req(basic("m2m", "m2m-secret"), "grant_type=client_credentials");
+    oas_http_req_t req = form_req(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials");
     oas_response_t *r;
     long before = store_total();
 
@@ -296,7 +225,7 @@ END_TEST
 
 static json_t *password_grant(const char *extra)
 {
-    oas_response_t *r = post(basic("app", "app-secret"),
+    oas_response_t *r = post(fx_basic("app", "app-secret"),
                              apr_pstrcat(pool, "grant_type=password&username=alice&password=wonderland",
                                          extra, NULL));
     ck_assert_int_eq(r->status, 200);
@@ -316,19 +245,19 @@ END_TEST
 START_TEST(password_grant_failures)
 {
     long before = store_total();
-    assert_error(post(basic("app", "app-secret"),
+    assert_error(post(fx_basic("app", "app-secret"),
                       "grant_type=password&username=alice&password=nope"), 400, "invalid_grant");
-    assert_error(post(basic("app", "app-secret"), "grant_type=password&username=alice"), 400,
+    assert_error(post(fx_basic("app", "app-secret"), "grant_type=password&username=alice"), 400,
                  "invalid_request");
-    assert_error(post(basic("m2m", "m2m-secret"),
+    assert_error(post(fx_basic("m2m", "m2m-secret"),
                       "grant_type=password&username=alice&password=wonderland"), 400,
                  "unauthorized_client");
     pw_answer = OAS_PW_NONE;
-    assert_error(post(basic("app", "app-secret"),
+    assert_error(post(fx_basic("app", "app-secret"),
                       "grant_type=password&username=alice&password=wonderland"), 500,
                  "server_error");
     pw_answer = OAS_PW_ERROR;
-    assert_error(post(basic("app", "app-secret"),
+    assert_error(post(fx_basic("app", "app-secret"),
                       "grant_type=password&username=alice&password=wonderland"), 503,
                  "temporarily_unavailable");
     ck_assert_int_eq(store_total(), before);
@@ -338,7 +267,7 @@ END_TEST
 static oas_response_t *refresh(const char *who, const char *secret, const char *rt,
                                const char *extra)
 {
-    return post(basic(who, secret), apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=",
+    return post(fx_basic(who, secret), apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=",
                                                 rt, extra, NULL));
 }
 
@@ -398,7 +327,7 @@ START_TEST(refresh_other_client)
     assert_error(refresh("other", "other-secret", rt1, ""), 400, "invalid_grant");
     ck_assert(token_active(OAS_PREFIX_REFRESH, rt1));  /* not consumed by the wrong client */
     assert_error(refresh("app", "app-secret", "no-such-token", ""), 400, "invalid_grant");
-    assert_error(post(basic("app", "app-secret"), "grant_type=refresh_token"), 400,
+    assert_error(post(fx_basic("app", "app-secret"), "grant_type=refresh_token"), 400,
                  "invalid_request");
 }
 END_TEST
@@ -435,7 +364,7 @@ START_TEST(code_redeem_once)
     const char *code = make_code("app", "https://app.example/cb", NULL, NULL);
     const char *body = apr_pstrcat(pool, "grant_type=authorization_code&code=", code,
                                    "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", NULL);
-    oas_response_t *r = post(basic("app", "app-secret"), body);
+    oas_response_t *r = post(fx_basic("app", "app-secret"), body);
     json_t *j = body_json(r);
     const char *at = jstr(j, "access_token"), *rt = jstr(j, "refresh_token");
 
@@ -444,7 +373,7 @@ START_TEST(code_redeem_once)
     ck_assert(token_active(OAS_PREFIX_ACCESS, at));
     json_decref(j);
     /* the second use fails and revokes what the first produced */
-    assert_error(post(basic("app", "app-secret"), body), 400, "invalid_grant");
+    assert_error(post(fx_basic("app", "app-secret"), body), 400, "invalid_grant");
     ck_assert(!token_active(OAS_PREFIX_ACCESS, at));
     ck_assert(!token_active(OAS_PREFIX_REFRESH, rt));
 }
@@ -454,24 +383,24 @@ START_TEST(code_bindings)
 {
     const char *code = make_code("app", "https://app.example/cb", NULL, NULL);
     const char *pre = apr_pstrcat(pool, "grant_type=authorization_code&code=", code, NULL);
-    assert_error(post(basic("app", "app-secret"), pre), 400, "invalid_grant");
-    assert_error(post(basic("app", "app-secret"),
+    assert_error(post(fx_basic("app", "app-secret"), pre), 400, "invalid_grant");
+    assert_error(post(fx_basic("app", "app-secret"),
                       apr_pstrcat(pool, pre, "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%2F",
                                   NULL)), 400, "invalid_grant");
-    assert_error(post(basic("other", "other-secret"),
+    assert_error(post(fx_basic("other", "other-secret"),
                       apr_pstrcat(pool, pre, "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
                                   NULL)), 400, "invalid_grant");
     /* none of those consumed it */
-    ck_assert_int_eq(post(basic("app", "app-secret"),
+    ck_assert_int_eq(post(fx_basic("app", "app-secret"),
                           apr_pstrcat(pool, pre, "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
                                       NULL))->status, 200);
     /* a code issued without redirect_uri must be redeemed without one */
     code = make_code("app", NULL, NULL, NULL);
     pre = apr_pstrcat(pool, "grant_type=authorization_code&code=", code, NULL);
-    assert_error(post(basic("app", "app-secret"),
+    assert_error(post(fx_basic("app", "app-secret"),
                       apr_pstrcat(pool, pre, "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
                                   NULL)), 400, "invalid_grant");
-    ck_assert_int_eq(post(basic("app", "app-secret"), pre)->status, 200);
+    ck_assert_int_eq(post(fx_basic("app", "app-secret"), pre)->status, 200);
 }
 END_TEST
 
@@ -515,7 +444,7 @@ START_TEST(store_full_is_503)
 
     for (i = 0; i < 200; i++) {
         json_t *j;
-        r = post(basic("m2m", "m2m-secret"), "grant_type=client_credentials");
+        r = post(fx_basic("m2m", "m2m-secret"), "grant_type=client_credentials");
         if (r->status != 200) {
             break;
         }
@@ -538,7 +467,7 @@ static Suite *token_suite(void)
 {
     Suite *s = suite_create("token endpoint");
     TCase *tc = tcase_create("grants");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, fx_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, client_credentials_ok);
     tcase_add_test(tc, client_credentials_scope);
