@@ -427,7 +427,11 @@ static oas_response_t *issue_implicit(az_t *z)
     in.scope = z->a.scope;
     in.grant = OAS_GRANT_IMPLICIT;
     in.with_refresh = 0;
-    if ((rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p)) != APR_SUCCESS) {
+    rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p);
+    if (rv == OAS_ISSUE_TOO_LONG) {     /* as for a code (README "Limits") */
+        return redirect_error(z, OAS_ERR_SERVER_ERROR, "the user name or scope is too long");
+    }
+    if (rv != APR_SUCCESS) {
         return store_failed(z, rv, "issuing an access token");
     }
     oas_count_issued(z->cfg, OAS_GRANT_IMPLICIT);
