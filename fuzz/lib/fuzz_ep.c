@@ -231,7 +231,8 @@ int fuzz_ep_request(oas_http_req_t *req, oas_config_t *c, const uint8_t *data, s
             ct_set = 1;
         }
     }
-    if (strcmp(req->method, "POST") == 0) {
+    if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "INTROSPECT") == 0
+        || strcmp(req->method, "REVOKE") == 0) {
         req->body = rest ? fuzz_cstr(p, rest, restlen) : NULL;
         req->body_len = rest ? restlen : 0;
         if (!ct_set) {

@@ -5,7 +5,8 @@
  *   METHOD [http] [getok] [pkce-all|pkce-off] [big] [user=NAME]\n
  *   Header: value\n          (Authorization, Content-Type; any number)
  *   \n
- *   body (POST) or query string (other methods)
+ *   body (POST, and INTROSPECT and REVOKE of fuzz/resource.c) or query
+ *   string (other methods)
  *
  * "http": not HTTPS; "getok": OAuthASRequirePost Off; "big": the glue saw
  * a body over the limit. Without a Content-Type header a POST gets the
