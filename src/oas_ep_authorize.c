@@ -379,7 +379,7 @@ static apr_status_t code_entry(az_t *z, oas_entry_t *e)
     t.code_challenge = z->a.code_challenge;
     t.code_challenge_method = z->a.code_challenge_method;
     t.issuer = z->cfg->issuer;
-    return oas_token_encode(e, &t, z->p);
+    return oas_token_encode(e, &t, z->p) == APR_SUCCESS ? APR_SUCCESS : OAS_ISSUE_TOO_LONG;
 }
 
 static oas_response_t *issue_code(az_t *z)
@@ -390,10 +390,13 @@ static oas_response_t *issue_code(az_t *z)
     oas_entry_t e;
     apr_status_t rv = code ? code_entry(z, &e) : APR_EGENERAL;
 
+    if (rv == OAS_ISSUE_TOO_LONG) {     /* the request's own, not the server's (README "Limits") */
+        return redirect_error(z, OAS_ERR_SERVER_ERROR,
+                              "the user name, scope and redirect URI are too long for a code");
+    }
     if (rv != APR_SUCCESS) {
         OAS_LOG(&z->req->log, OAS_LOG_ERR, rv, OASLOGNO(02006)
-                "could not make an authorization code for client '%s' (no randomness, or "
-                "user name, scope and redirect URI too long for a store entry)",
+                "could not make an authorization code for client '%s' (no randomness)",
                 client_id_of(z));
         return redirect_error(z, OAS_ERR_SERVER_ERROR, "the authorization code could not be made");
     }
