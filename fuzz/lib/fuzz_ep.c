@@ -1,4 +1,6 @@
 /* fuzz_ep.c — see fuzz_ep.h. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -163,6 +165,13 @@ oas_config_t *fuzz_ep_config(void)
 static void count_errors(void *baton, const char *file, int line, int level, apr_status_t rv,
                          const char *msg)
 {
+    static int show = -1;
+    if (show < 0) {
+        show = getenv("FUZZ_LOG") != NULL;     /* FUZZ_LOG=1: print the core's log */
+    }
+    if (show) {
+        fprintf(stderr, "log %d: %s\n", level, msg);
+    }
     if (level <= OAS_LOG_ERR) {
         fuzz_ep_errors++;
     }
