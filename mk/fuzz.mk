@@ -15,7 +15,7 @@ FUZZ_NAMES    = $(sort $(basename $(notdir $(wildcard fuzz/*.c))))
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
 FUZZ_LIB_SRC  = $(wildcard fuzz/lib/*.c)
 
-.PHONY: fuzz fuzz-build FORCE_FUZZ
+.PHONY: fuzz fuzz-build fuzz-clean FORCE_FUZZ
 
 # (the recursive make below builds with BUILD=$(FUZZ_BUILD): the rules of this file
 # are for the outer make only)
@@ -39,4 +39,9 @@ $(FUZZ_BUILD)/fuzz-%: fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard fuzz/lib/*.h) \
 
 fuzz: fuzz-build
 	tools/fuzz --no-build --seconds $(FUZZ_SECONDS) $(FUZZ)
+
+# `make clean` removes the fuzz build too (corpora found and artifacts are in build/)
+clean: fuzz-clean
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
 endif
