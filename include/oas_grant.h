@@ -30,8 +30,11 @@ long long oas_req_now(const oas_http_req_t *req);
 
 /* Issue an access token (and a refresh token) into the store. When the
  * family turns out to be revoked meanwhile, the new tokens are removed and
- * APR_EACCES is returned. Store errors (APR_ENOSPC, ...) are returned as is;
- * nothing is left half-issued. */
+ * APR_EACCES is returned. OAS_ISSUE_TOO_LONG when user name, client id and
+ * scope do not fit a store entry (OAS_ENTRY_MAX): the request's fault, not
+ * the store's. Store errors (APR_ENOSPC, ...) are returned as is; nothing
+ * is left half-issued. */
+#define OAS_ISSUE_TOO_LONG APR_ENAMETOOLONG
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
                               const oas_http_req_t *req, apr_pool_t *p);
 

@@ -379,7 +379,7 @@ static apr_status_t code_entry(az_t *z, oas_entry_t *e)
     t.code_challenge = z->a.code_challenge;
     t.code_challenge_method = z->a.code_challenge_method;
     t.issuer = z->cfg->issuer;
-    return oas_token_encode(e, &t, z->p);
+    return oas_token_encode(e, &t, z->p) == APR_SUCCESS ? APR_SUCCESS : OAS_ISSUE_TOO_LONG;
 }
 
 static oas_response_t *issue_code(az_t *z)
@@ -390,10 +390,13 @@ static oas_response_t *issue_code(az_t *z)
     oas_entry_t e;
     apr_status_t rv = code ? code_entry(z, &e) : APR_EGENERAL;
 
+    if (rv == OAS_ISSUE_TOO_LONG) {     /* the request's own, not the server's (README "Limits") */
+        return redirect_error(z, OAS_ERR_SERVER_ERROR,
+                              "the user name, scope and redirect URI are too long for a code");
+    }
     if (rv != APR_SUCCESS) {
         OAS_LOG(&z->req->log, OAS_LOG_ERR, rv, OASLOGNO(02006)
-                "could not make an authorization code for client '%s' (no randomness, or "
-                "user name, scope and redirect URI too long for a store entry)",
+                "could not make an authorization code for client '%s' (no randomness)",
                 client_id_of(z));
         return redirect_error(z, OAS_ERR_SERVER_ERROR, "the authorization code could not be made");
     }
@@ -427,7 +430,11 @@ static oas_response_t *issue_implicit(az_t *z)
     in.scope = z->a.scope;
     in.grant = OAS_GRANT_IMPLICIT;
     in.with_refresh = 0;
-    if ((rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p)) != APR_SUCCESS) {
+    rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p);
+    if (rv == OAS_ISSUE_TOO_LONG) {     /* as for a code (README "Limits") */
+        return redirect_error(z, OAS_ERR_SERVER_ERROR, "the user name or scope is too long");
+    }
+    if (rv != APR_SUCCESS) {
         return store_failed(z, rv, "issuing an access token");
     }
     oas_count_issued(z->cfg, OAS_GRANT_IMPLICIT);

@@ -7,6 +7,9 @@
 #include "oas_json.h"
 #include "oas_ratelimit.h"
 
+/* README "Limits": what does not fit a store entry is the request's fault */
+#define TOO_LONG "the user name or scope is too long"
+
 typedef struct tok_req_t {
     const oas_config_t *cfg;
     const oas_http_req_t *req;
@@ -79,6 +82,9 @@ static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant
 
     if (rv == APR_EACCES) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
+    }
+    if (rv == OAS_ISSUE_TOO_LONG) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, TOO_LONG);
     }
     if (rv != APR_SUCCESS) {
         return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
@@ -251,6 +257,9 @@ static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char
 
     if (rv == APR_EACCES) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
+    }
+    if (rv == OAS_ISSUE_TOO_LONG) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, TOO_LONG);
     }
     if (rv != APR_SUCCESS) {
         return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);

@@ -199,8 +199,8 @@ static apr_status_t put_token(const char **ptoken, const oas_config_t *cfg,
     if (!token) {
         return APR_EGENERAL;
     }
-    if ((rv = oas_token_encode(&e, t, p)) != APR_SUCCESS) {
-        return rv;
+    if (oas_token_encode(&e, t, p) != APR_SUCCESS) {
+        return OAS_ISSUE_TOO_LONG;      /* the only way encoding fails */
     }
     oas_store_key(key, prefix, token);
     if ((rv = cfg->store->put(cfg->store, key, &e, p)) == APR_SUCCESS) {

@@ -835,6 +835,57 @@ START_TEST(deny)
 }
 END_TEST
 
+/* Found by fuzz/authorize_endpoint.c: a user name too long for a code's
+ * store entry logged OAS02006 at error level, on every try of that user;
+ * the server is not at fault: server_error to the client, info in the log. */
+START_TEST(code_user_too_long)
+{
+    char name[1001];
+    oas_http_req_t req;
+    oas_response_t *r;
+
+    memset(name, 'u', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    req = areq("GET", WEB "&state=s");
+    req.user = name;
+    r = oas_authorize_endpoint(&cfg, &req, pool);
+    ck_assert_int_eq(r->status, 200);
+    logged_err = 0;
+    r = post_as(name, form_body(body(r), "approve"));
+    assert_redirect_error(r, 303, "https://app.example/cb", 0, "server_error", "s");
+    ck_assert_int_eq(mem_kind(OAS_KIND_CODE), 0);
+    ck_assert_int_eq(counters.codes_issued, 0);
+    ck_assert_int_eq(logged_err, 0);
+    ck_assert_ptr_null(strstr(logged, "OAS02006"));
+    ck_assert_ptr_nonnull(strstr(logged, "OAS02001"));
+}
+END_TEST
+
+/* A user name too long for a store entry: the implicit grant answered with
+ * temporarily_unavailable and an error-level "the token store failed" (the
+ * fix of fuzz/token_endpoint.c's finding); README "Limits" says
+ * server_error, as for a code, and the store is not to blame. */
+START_TEST(implicit_user_too_long)
+{
+    char name[1001];
+    oas_http_req_t req;
+    oas_response_t *r;
+
+    memset(name, 'u', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    req = areq("GET", "response_type=token&client_id=spa&state=s");
+    req.user = name;
+    r = oas_authorize_endpoint(&cfg, &req, pool);
+    ck_assert_int_eq(r->status, 200);
+    logged_err = 0;
+    r = post_as(name, form_body(body(r), "approve"));
+    assert_redirect_error(r, 303, "https://spa.example/cb", 1, "server_error", "s");
+    ck_assert_int_eq(mem_kind(OAS_KIND_ACCESS), 0);
+    ck_assert_int_eq(counters.errors[OAS_ERR_TEMPORARILY_UNAVAILABLE], 0);
+    ck_assert_int_eq(logged_err, 0);
+}
+END_TEST
+
 START_TEST(implicit_grant)
 {
     oas_response_t *r = flow("response_type=token&client_id=spa&state=s", "approve");
@@ -960,6 +1011,8 @@ static Suite *authorize_suite(void)
     tcase_add_test(tc, approve_public_pkce);
     tcase_add_test(tc, deny);
     tcase_add_test(tc, implicit_grant);
+    tcase_add_test(tc, implicit_user_too_long);
+    tcase_add_test(tc, code_user_too_long);
     tcase_add_test(tc, pkce_policy);
     tcase_add_test(tc, post_rechecks_the_request);
     tcase_add_test(tc, store_full_is_temporarily_unavailable);

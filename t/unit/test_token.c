@@ -15,6 +15,7 @@
 #include "oas_form.h"
 
 static int pw_answer;
+static const char *pw_user;         /* the one user fake_password knows */
 
 static const char *registry_json(void)
 {
@@ -44,7 +45,7 @@ static int fake_password(void *baton, const char *user, const char *password)
     if (pw_answer != OAS_PW_GRANTED) {
         return pw_answer;
     }
-    return strcmp(user, "alice") == 0 && strcmp(password, "wonderland") == 0
+    return strcmp(user, pw_user) == 0 && strcmp(password, "wonderland") == 0
            ? OAS_PW_GRANTED : OAS_PW_DENIED;
 }
 
@@ -52,6 +53,7 @@ static void setup(void)
 {
     fx_setup("token", registry_json, NULL, 64);
     pw_answer = OAS_PW_GRANTED;
+    pw_user = "alice";
 }
 static oas_http_req_t form_req(const char *auth, const char *body)
 {
@@ -435,6 +437,38 @@ START_TEST(code_pkce_public)
 }
 END_TEST
 
+/* Found by fuzz/token_endpoint.c: a user name the password provider accepts
+ * but that does not fit a store entry got 503 temporarily_unavailable and an
+ * error-level "the token store failed"; README "Limits" promises
+ * invalid_request, and the store was never at fault. */
+START_TEST(password_grant_user_too_long)
+{
+    char name[1001];
+    long before = store_total();
+    oas_response_t *r;
+    json_t *j;
+
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    pw_user = name;
+    r = post(basic("app", "app-secret"),
+             apr_pstrcat(pool, "grant_type=password&username=", name,
+                         "&password=wonderland", NULL));
+    assert_error(r, 400, "invalid_request");
+    j = body_json(r);
+    ck_assert_str_eq(jstr(j, "error_description"), "the user name or scope is too long");
+    json_decref(j);
+    ck_assert_int_eq(store_total(), before);
+    ck_assert_int_eq(counters.errors[OAS_ERR_TEMPORARILY_UNAVAILABLE], 0);
+    /* a long name that does fit is still served */
+    name[300] = '\0';
+    r = post(basic("app", "app-secret"),
+             apr_pstrcat(pool, "grant_type=password&username=", name,
+                         "&password=wonderland", NULL));
+    ck_assert_int_eq(r->status, 200);
+}
+END_TEST
+
 START_TEST(store_full_is_503)
 {
     const char *issued[64];
@@ -476,6 +510,7 @@ static Suite *token_suite(void)
     tcase_add_test(tc, transport_rules);
     tcase_add_test(tc, password_grant_ok);
     tcase_add_test(tc, password_grant_failures);
+    tcase_add_test(tc, password_grant_user_too_long);
     tcase_add_test(tc, refresh_rotation_and_limit);
     tcase_add_test(tc, refresh_replay_revokes_family);
     tcase_add_test(tc, refresh_other_client);
