@@ -451,7 +451,7 @@ START_TEST(password_grant_user_too_long)
     memset(name, 'a', sizeof(name) - 1);
     name[sizeof(name) - 1] = '\0';
     pw_user = name;
-    r = post(basic("app", "app-secret"),
+    r = post(fx_basic("app", "app-secret"),
              apr_pstrcat(pool, "grant_type=password&username=", name,
                          "&password=wonderland", NULL));
     assert_error(r, 400, "invalid_request");
@@ -462,7 +462,7 @@ START_TEST(password_grant_user_too_long)
     ck_assert_int_eq(counters.errors[OAS_ERR_TEMPORARILY_UNAVAILABLE], 0);
     /* a long name that does fit is still served */
     name[300] = '\0';
-    r = post(basic("app", "app-secret"),
+    r = post(fx_basic("app", "app-secret"),
              apr_pstrcat(pool, "grant_type=password&username=", name,
                          "&password=wonderland", NULL));
     ck_assert_int_eq(r->status, 200);
