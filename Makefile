@@ -36,10 +36,16 @@ OPT      ?= -O2 -g
 CFLAGS_CORE = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_CFLAGS) -Iinclude $(APR_CFLAGS) $(DEP_CFLAGS)
 
 BUILD     = build
-CORE_SRC  = $(sort $(wildcard src/oas_*.c))
-CORE_OBJ  = $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+# src/ by concern (docs/architecture.md): the core library is src/core (protocol
+# pieces), src/endpoints (one file per endpoint) and src/store (the store and its
+# backends); src/httpd is the glue, src/tool the admin tool; include/ the core's API.
+CORE_DIRS = src/core src/endpoints src/store
+CORE_SRC  = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/oas_*.c)))
+CORE_HDR  = $(wildcard include/*.h) $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.h))
+CORE_OBJ  = $(addprefix $(BUILD)/,$(notdir $(CORE_SRC:.c=.o)))
+CORE_INC  = $(foreach d,$(CORE_DIRS),-I$(d))
 CORE_LIB  = $(BUILD)/liboas_core.a
-GLUE_SRC  = mod_oauth_as.c $(sort $(wildcard src/mod_oauth_as_*.c))
+GLUE_SRC  = mod_oauth_as.c $(sort $(wildcard src/httpd/mod_oauth_as_*.c))
 MODULE    = $(BUILD)/mod_oauth_as.so
 TOOL_SRC  = $(sort $(wildcard src/tool/*.c))
 TOOL      = $(BUILD)/oauth-as-client
@@ -56,8 +62,9 @@ all: core module tool
 
 core: $(CORE_LIB)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) $(wildcard src/oas_*.h) | $(BUILD)
-	$(CC) $(CFLAGS_CORE) -c -o $@ $<
+vpath oas_%.c $(CORE_DIRS)
+$(BUILD)/%.o: %.c $(CORE_HDR) | $(BUILD)
+	$(CC) $(CFLAGS_CORE) $(CORE_INC) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -71,8 +78,8 @@ $(BUILD)/unit:
 # the module: thin glue + the core library, linked by apxs
 module: $(MODULE)
 
-$(MODULE): $(GLUE_SRC) $(CORE_LIB) $(wildcard src/*.h) $(wildcard include/*.h)
-	$(APXS) -c -o $(BUILD)/mod_oauth_as.la -Wc,"-std=c11 $(WARN) $(SAN_CFLAGS) -Iinclude -Isrc $(DEP_CFLAGS)" \
+$(MODULE): $(GLUE_SRC) $(CORE_LIB) $(wildcard src/httpd/*.h) $(wildcard include/*.h)
+	$(APXS) -c -o $(BUILD)/mod_oauth_as.la -Wc,"-std=c11 $(WARN) $(SAN_CFLAGS) -Iinclude -Isrc/httpd $(DEP_CFLAGS)" \
 	    -Wl,"$(SAN_LDFLAGS)" $(GLUE_SRC) $(CORE_LIB) $(DEP_LIBS)
 	cp $(BUILD)/.libs/mod_oauth_as.so $@
 
@@ -158,7 +165,7 @@ help:
 	@sed -n '2,10p' Makefile
 
 clean:
-	rm -rf $(BUILD) *.lo *.la *.slo .libs src/*.lo src/*.slo src/.libs
+	rm -rf $(BUILD) *.lo *.la *.slo .libs src/*.lo src/*.slo src/.libs src/httpd/*.lo src/httpd/*.slo src/httpd/.libs
 
 distclean: clean
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi

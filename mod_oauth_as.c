@@ -1,8 +1,9 @@
 /* mod_oauth_as — Apache httpd as an OAuth 2.0 Authorization Server.
  *
  * This file registers the hooks and nothing else. The protocol, the store
- * and the client registry live in the core (include/, src/oas_*.c), which
- * knows nothing of httpd; src/mod_oauth_as_*.c is the glue.
+ * and the client registry live in the core (include/, src/core, src/endpoints,
+ * src/store), which knows nothing of httpd; src/httpd/ is the glue
+ * (docs/architecture.md).
  */
 #include <httpd.h>
 #include <http_config.h>

@@ -1,5 +1,5 @@
 /* mod_oauth_as_private.h — what the glue files share. Only the glue
- * (mod_oauth_as.c, src/mod_oauth_as_*.c) includes httpd headers. */
+ * (mod_oauth_as.c, src/httpd/mod_oauth_as_*.c) includes httpd headers. */
 #ifndef MOD_OAUTH_AS_PRIVATE_H
 #define MOD_OAUTH_AS_PRIVATE_H
 
