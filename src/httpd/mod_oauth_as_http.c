@@ -13,19 +13,6 @@
 
 APLOG_USE_MODULE(oauth_as);
 
-static void log_cb(void *baton, const char *file, int line, int level, apr_status_t rv,
-                   const char *msg)
-{
-    ap_log_rerror_(file, line, APLOG_MODULE_INDEX, level, rv, (request_rec *)baton, "%s", msg);
-}
-
-void oas_request_logger(oas_logger_t *lg, request_rec *r)
-{
-    lg->cb = log_cb;
-    lg->baton = r;
-    lg->level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
-}
-
 /* The rest of this request's body is never read: the connection closes after
  * the answer (httpd's own discard and lingering close then skip it). */
 static int stop_reading(request_rec *r, int *flag)

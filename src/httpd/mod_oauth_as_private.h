@@ -61,12 +61,15 @@ void oas_redis_settings(const oas_srv_conf_t *sc, apr_pool_t *p, oas_store_redis
 apr_status_t oas_load_csrf_key(server_rec *s, oas_srv_conf_t *sc, oas_config_t *rt,
                                apr_pool_t *p);
 
+/* mod_oauth_as_log.c: the core's logger on httpd's error log */
+void oas_server_logger(oas_logger_t *lg, server_rec *s);
+void oas_request_logger(oas_logger_t *lg, request_rec *r);
+
 /* mod_oauth_as_store.c */
 int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void oas_child_init(apr_pool_t *p, server_rec *s);
 int oas_monitor(apr_pool_t *p, server_rec *s);
-void oas_server_logger(oas_logger_t *lg, server_rec *s);
 
 /* mod_oauth_as_socache.c: the store of OAuthASStore socache:PROVIDER[:ARGS],
  * made in post_config for this generation; NULL (logged) on failure */
@@ -85,7 +88,6 @@ void oas_register_status_hook(void);
 
 /* mod_oauth_as_http.c */
 int oas_handler(request_rec *r);
-void oas_request_logger(oas_logger_t *lg, request_rec *r);
 int oas_send_response(request_rec *r, const oas_response_t *resp);
 
 #endif

@@ -133,19 +133,6 @@ static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pte
 
 static apr_hash_t *shared_made;           /* settings -> oas_store_t *, this generation */
 
-static void srv_log_cb(void *baton, const char *file, int line, int level, apr_status_t rv,
-                       const char *msg)
-{
-    ap_log_error_(file, line, APLOG_MODULE_INDEX, level, rv, (server_rec *)baton, "%s", msg);
-}
-
-void oas_server_logger(oas_logger_t *lg, server_rec *s)
-{
-    lg->cb = srv_log_cb;
-    lg->baton = s;
-    lg->level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
-}
-
 static void redis_check(server_rec *s, const oas_store_redis_conf_t *c, apr_pool_t *ptemp)
 {
     const char *note = NULL;
