@@ -2,7 +2,7 @@
 # ./configure writes config.mk (tool paths and flags); this file does the rest.
 #   make            core library, module, admin tool
 #   make unit       C unit tests of the core (Check), no server
-#   make test       unit tests + Apache::Test suite against a real httpd (see README)
+#   make test       unit tests + Apache::Test suite against a real httpd (docs/development.md)
 #   make deps       apt-get install what the build, the tests and the demo need (if missing)
 #   make demo       a demo AS in the foreground on https://localhost:8443 (tools/demo)
 #   make bench      wrk against a real httpd, ratios to httpd's own ceiling (bench/run)
@@ -107,7 +107,7 @@ config.mk: configure config.mk.in
 	@if [ -x config.status ]; then ./config.status --recheck && ./config.status; \
 	 else ./configure $(CONFIGURE_FLAGS); fi
 
-# --- the one test command (README): build, unit tests, Apache::Test per MPM --------
+# --- the one test command (README, docs/development.md "Tests") ------------------
 # tools/run-tests does the work: as root it runs the Apache::Test part as an
 # unprivileged user (Apache::Test refuses root).  MPMS="prefork event" narrows it,
 # TESTS="t/00_smoke.t ..." runs some .t files only.
@@ -117,7 +117,7 @@ test: deps
 deps:
 	tools/install-deps
 
-# --- benchmarks (README "Performance"); not part of `make test` ---------------------
+# --- benchmarks (docs/performance.md); not part of `make test` ----------------------
 bench: deps
 	BUILD="$(BUILD)" bench/run
 

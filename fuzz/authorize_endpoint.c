@@ -159,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *loc = apr_table_get(r->headers, "Location");
             FUZZ_CHECK(loc != NULL);
             /* a code or token; server_error only when the user name cannot fit a
-             * store entry (README "Limits") */
+             * store entry (docs/security-and-reliability.md "Limits") */
             FUZZ_CHECK(strstr(loc, "code=") != NULL || strstr(loc, "#access_token=") != NULL
                        || (strstr(loc, "error=server_error") != NULL && strlen(post.user) > 200));
         }

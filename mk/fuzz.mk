@@ -1,4 +1,4 @@
-# mk/fuzz.mk — libFuzzer harnesses of the core parsers (README "Fuzzing").
+# mk/fuzz.mk — libFuzzer harnesses of the core parsers (docs/security-and-reliability.md "Fuzzing").
 #   make fuzz-build     the core again with clang's fuzzer instrumentation, ASan and
 #                       UBSan (build-fuzz/liboas_core.a) and one binary per fuzz/*.c
 #   make fuzz           build, then run each harness FUZZ_SECONDS (default 600) on its

@@ -1,4 +1,4 @@
-# mk/sanitize.mk — sanitizers and valgrind (README "Sanitizers and valgrind").
+# mk/sanitize.mk — sanitizers and valgrind (docs/security-and-reliability.md "Sanitizers and valgrind").
 #
 #   make sanitize        core, module and unit tests built with clang's ASan + UBSan in
 #                        build-asan/; the unit tests, then the whole Apache::Test suite

@@ -1,4 +1,4 @@
-# make soak — the long form of the soak (README "Soak"; the short form is t/70_soak.t in
+# make soak — the long form of the soak (docs/security-and-reliability.md "Soak"; the short form is t/70_soak.t in
 # `make test`): t/70_soak.t alone for SOAK_SECONDS (default 600) through tools/run-tests,
 # in the MPMs of MPMS (default: event only), then the figures of each run.
 #   make soak                          10 minutes, event MPM

@@ -150,7 +150,8 @@ attack("RFC 9700 §4.1 redirect_uri swapped in the approval form for another reg
 # ============================================================================
 # 2. Authorization code injection / substitution: a code works only for its client,
 #    its redirect URI and its PKCE verifier.  A refused attempt does not use the code
-#    up: its own client still redeems it afterwards (README, Hostile input).
+#    up: its own client still redeems it afterwards (docs/security-and-reliability.md,
+#    Hostile input).
 #    RFC 9700 §4.5 (authorization code injection); RFC 6819 §4.4.1.13 (code
 #    substitution), §5.2.4.4 (binding of authorization code to client_id).
 # ============================================================================
@@ -215,7 +216,7 @@ attack('RFC 6749 §3.1 code given twice in one token request',
 #    code whose request had no code_challenge is refused; a public client without a
 #    code_challenge is refused at the authorization endpoint (OAuthASRequirePKCE
 #    public).  SPEC §4 accepts the plain method (RFC 7636 §4.2), so "plain where
-#    S256 is required" does not apply here (README).
+#    S256 is required" does not apply here (docs/security-and-reliability.md).
 # ============================================================================
 attack('RFC 9700 §4.8 PKCE downgrade: code_verifier for a code issued without a challenge',
        prepare => sub { { code => code_for() } },
@@ -507,7 +508,7 @@ attack('SPEC §9 a refresh token with %00 and more appended',
 
 # ============================================================================
 # 11. Oversized requests.  RFC 6819 §4.4.1.11 (DoS attacks that exhaust resources);
-#     SPEC §5 (64 KiB bodies, a parameter given twice), README Limits.
+#     SPEC §5 (64 KiB bodies, a parameter given twice), docs/security-and-reliability.md "Limits".
 # ============================================================================
 my $pad = '&' . ('p' x 70000) . '=1';
 attack('RFC 6819 §4.4.1.11 a body over 64 KiB at the revocation endpoint (with a live token)',

@@ -863,7 +863,7 @@ END_TEST
 
 /* A user name too long for a store entry: the implicit grant answered with
  * temporarily_unavailable and an error-level "the token store failed" (the
- * fix of fuzz/token_endpoint.c's finding); README "Limits" says
+ * fix of fuzz/token_endpoint.c's finding); docs/security-and-reliability.md "Limits" says
  * server_error, as for a code, and the store is not to blame. */
 START_TEST(implicit_user_too_long)
 {

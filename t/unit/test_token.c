@@ -439,7 +439,7 @@ END_TEST
 
 /* Found by fuzz/token_endpoint.c: a user name the password provider accepts
  * but that does not fit a store entry got 503 temporarily_unavailable and an
- * error-level "the token store failed"; README "Limits" promises
+ * error-level "the token store failed"; docs/security-and-reliability.md "Limits" promises
  * invalid_request, and the store was never at fault. */
 START_TEST(password_grant_user_too_long)
 {
