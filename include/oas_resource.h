@@ -15,6 +15,8 @@
 
 #define OAS_RESOURCE_MAX_LEN    255   /* bytes of one resource URI */
 #define OAS_RESOURCE_MAX_COUNT  4     /* distinct resources one request may name */
+#define OAS_AUDIENCE_MAX        512   /* bytes of those together (space-separated): the
+                                       * audience must fit a store record (OAS_ENTRY_MAX) */
 
 #define OAS_PRM_WELL_KNOWN "/.well-known/oauth-protected-resource"
 
@@ -37,7 +39,8 @@ apr_array_header_t *oas_resource_params(apr_table_t *params, apr_pool_t *p);
 /* Check the resources a request names (NULL or empty: none) against the
  * syntax, the declared resources (cfg->resources) and the client's
  * `resources` (NULL: every declared one), and, when within is not NULL,
- * against that earlier grant's audience (narrowing only). On success NULL,
+ * against that earlier grant's audience (narrowing only), and the bounds
+ * (OAS_RESOURCE_MAX_COUNT, OAS_AUDIENCE_MAX). On success NULL,
  * and *paud is the audience as stored: the named URIs joined by spaces, or
  * NULL when none was named. Otherwise the error_description of an
  * invalid_target answer (safe to show; it never echoes a value). */

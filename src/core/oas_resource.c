@@ -166,7 +166,7 @@ const char *oas_resource_check(const char **paud, const oas_config_t *cfg,
                                const char *within, apr_pool_t *p)
 {
     apr_array_header_t *grant = within ? aud_split(within, p) : NULL;
-    const char *why;
+    const char *why, *aud;
     int i;
 
     *paud = NULL;
@@ -181,7 +181,11 @@ const char *oas_resource_check(const char **paud, const oas_config_t *cfg,
             return why;
         }
     }
-    *paud = apr_array_pstrcat(p, named, AUD_SEP);
+    aud = apr_array_pstrcat(p, named, AUD_SEP);
+    if (strlen(aud) > OAS_AUDIENCE_MAX) {
+        return "the resources are too long together (at most 512 bytes)";
+    }
+    *paud = aud;
     return NULL;
 }
 

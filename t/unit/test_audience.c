@@ -124,6 +124,20 @@ START_TEST(check_rules)
                                              list(A, B, C, "urn:d", "urn:e", NULL), NULL, pool));
     ck_assert_ptr_null(oas_resource_check(&aud, &cfg, &client, list(A, B, C, "urn:d", NULL),
                                           NULL, pool));
+    /* three of 199 bytes each: over OAS_AUDIENCE_MAX together, two are not */
+    {
+        const char *pad = apr_psprintf(pool, "%0*d", 180, 0);
+        const char *l1 = apr_pstrcat(pool, "https://l.example/1", pad, NULL);
+        const char *l2 = apr_pstrcat(pool, "https://l.example/2", pad, NULL);
+        const char *l3 = apr_pstrcat(pool, "https://l.example/3", pad, NULL);
+
+        cfg.resources = list(l1, l2, l3, NULL);
+        ck_assert_ptr_null(oas_resource_check(&aud, &cfg, &client, list(l1, l2, NULL), NULL,
+                                              pool));
+        ck_assert_ptr_nonnull(oas_resource_check(&aud, &cfg, &client, list(l1, l2, l3, NULL),
+                                                 NULL, pool));
+        ck_assert_ptr_null(aud);
+    }
     /* nothing declared: every resource is unknown */
     cfg.resources = NULL;
     ck_assert_ptr_nonnull(oas_resource_check(&aud, &cfg, &client, list(A, NULL), NULL, pool));
