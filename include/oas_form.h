@@ -17,7 +17,8 @@
  * treated as omitted (RFC 6749 §3.1). Fails with APR_EINVAL and a message in
  * *perr (safe to show to a client, never echoes values) when: a parameter
  * name appears twice (even if one of them is empty; except OAS_FORM_REPEATABLE,
- * whose values are all kept, in order), percent-encoding is bad,
+ * whose values are all kept, in order, under any spelling of its case, as
+ * apr tables match names), percent-encoding is bad,
  * a decoded name or value contains NUL or other control characters
  * (except none: all of 0x00-0x1F and 0x7F are refused), a value is longer
  * than OAS_PARAM_MAX_LEN, there are more than OAS_PARAM_MAX_COUNT parameters,

@@ -5,6 +5,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "oas_resource.h"
+#include "oas_form.h"
 
 #define AUD_SEP ' '
 
@@ -91,7 +92,7 @@ static int collect_one(void *baton, const char *key, const char *value)
     collect_t *c = baton;
     int i;
 
-    if (strcmp(key, "resource") != 0 || !value) {
+    if (strcasecmp(key, OAS_FORM_REPEATABLE) != 0 || !value) {   /* as the table matches */
         return 1;
     }
     for (i = 0; i < c->out->nelts; i++) {

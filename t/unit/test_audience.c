@@ -94,6 +94,12 @@ START_TEST(repeated_parameter)
     ck_assert_int_eq(r->nelts, 2);                            /* duplicates dropped */
     ck_assert_str_eq(APR_ARRAY_IDX(r, 0, const char *), A);
     ck_assert_str_eq(APR_ARRAY_IDX(r, 1, const char *), C);
+    /* apr tables match names ignoring case: Resource is one more value, and
+     * another name spelled twice still replaces (fuzz/form.c found this) */
+    body = "resource=" A "&Resource=" B "&Scope=x&scope=y";
+    ck_assert_int_eq(oas_form_parse(&t, body, strlen(body), pool, &err), APR_SUCCESS);
+    ck_assert_int_eq(oas_resource_params(t, pool)->nelts, 2);
+    ck_assert_str_eq(apr_table_get(t, "scope"), "y");
     body = "scope=a&scope=b";
     ck_assert_int_eq(oas_form_parse(&t, body, strlen(body), pool, &err), APR_EINVAL);
     body = "grant_type=x&resource=";
