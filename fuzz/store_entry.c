@@ -7,7 +7,8 @@
  * Input: byte 0 the entry's kind, byte 1 its family (0: none, 4: the
  * seeded rt-web's, 7: a revoked one, other: that byte 16 times), then the
  * payload (at most OAS_ENTRY_MAX bytes are used).
- * Properties: a payload that decodes encodes back to the same bytes; the
+ * Properties: a payload that decodes encodes back to the same bytes (one of
+ * the layout before the audience: plus the absent audience); the
  * bearer check says OK only for a decodable access token of an enabled
  * client; every JSON answer is well-formed and never a 5xx. */
 #include <string.h>
@@ -57,7 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (decoded) {
         FUZZ_CHECK(t.client_id != NULL && t.kind == e.kind);
         FUZZ_CHECK(oas_token_encode(&again, &t, p) == APR_SUCCESS);
-        FUZZ_CHECK(again.len == e.len && memcmp(again.data, e.data, e.len) == 0);
+        /* a record of the layout before the audience (oas_token.c) encodes back
+         * with the absent audience appended (2 bytes: NULL) */
+        FUZZ_CHECK((again.len == e.len || (!t.audience && again.len == e.len + 2))
+                   && memcmp(again.data, e.data, e.len) == 0);
     }
     put(cfg, OAS_PREFIX_CODE, "code-fuzz", &e, p);
     put(cfg, OAS_PREFIX_REFRESH, "rt-fuzz", &e, p);

@@ -4,7 +4,8 @@
  *
  * token = base64url(nonce[16] || exp[8, big-endian] || HMAC-SHA-256(key,
  *         nonce || exp || user \0 response_type \0 client_id \0
- *         ('1' redirect_uri | '0') \0 scope \0 state \0 code_challenge \0 method))
+ *         ('1' redirect_uri | '0') \0 scope \0 state \0 code_challenge \0 method \0
+ *         resource))
  *
  * The nonce is kept in the store (OAS_KIND_CSRF, memory only) until the form
  * is posted, so each form is accepted once. */
@@ -25,6 +26,7 @@ typedef struct oas_authz_t {
     const char *state;                  /* NULL if none */
     const char *code_challenge;         /* NULL if none (always NULL for "token") */
     const char *code_challenge_method;  /* "S256" | "plain" with a challenge, else NULL */
+    const char *resource;               /* the named resources, space-separated; NULL: none */
 } oas_authz_t;
 
 /* results of oas_csrf_check */

@@ -10,12 +10,15 @@
 #define OAS_FORM_MAX_BODY   (64 * 1024)   /* bodies above this are refused */
 #define OAS_PARAM_MAX_LEN   4096          /* a single decoded value above this is refused */
 #define OAS_PARAM_MAX_COUNT 64            /* more parameters than this are refused */
+#define OAS_FORM_REPEATABLE "resource"    /* the one parameter that may be repeated (RFC 8707) */
 
 /* Parse application/x-www-form-urlencoded data (a body or a query string).
  * '+' is a space, %XX is decoded. Parameters sent without a value are
  * treated as omitted (RFC 6749 §3.1). Fails with APR_EINVAL and a message in
  * *perr (safe to show to a client, never echoes values) when: a parameter
- * name appears twice (even if one of them is empty), percent-encoding is bad,
+ * name appears twice (even if one of them is empty; except OAS_FORM_REPEATABLE,
+ * whose values are all kept, in order, under any spelling of its case, as
+ * apr tables match names), percent-encoding is bad,
  * a decoded name or value contains NUL or other control characters
  * (except none: all of 0x00-0x1F and 0x7F are refused), a value is longer
  * than OAS_PARAM_MAX_LEN, there are more than OAS_PARAM_MAX_COUNT parameters,

@@ -15,6 +15,8 @@ typedef struct oas_issue_t {
     int with_refresh;              /* issue a refresh token too */
     int refresh_left;              /* for that refresh token; -1 unlimited */
     const unsigned char *family;   /* NULL: a new family (or none without refresh) */
+    const char *audience;          /* the access token's (oas_resource.h); NULL: the default */
+    const char *refresh_audience;  /* the refresh token's (the grant's); NULL: as audience */
 } oas_issue_t;
 
 /* What was issued. */

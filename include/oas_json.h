@@ -8,6 +8,7 @@
 #define OAS_JSON_H
 
 #include <apr_pools.h>
+#include <jansson.h>
 
 typedef struct oas_jw_t {
     apr_pool_t *p;
@@ -26,6 +27,10 @@ void oas_jw_str(oas_jw_t *w, const char *name, const char *value);
 /* Append "name":123 / "name":true|false. */
 void oas_jw_int(oas_jw_t *w, const char *name, long long value);
 void oas_jw_bool(oas_jw_t *w, const char *name, int value);
+
+/* Append "name":<v written by jansson, compact>; takes the reference to v
+ * (NULL: nothing appended). For the few members that are not flat. */
+void oas_jw_json(oas_jw_t *w, const char *name, json_t *v);
 
 /* Close the object; the NUL-terminated text, from the pool. */
 const char *oas_jw_end(oas_jw_t *w);

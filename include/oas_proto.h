@@ -32,6 +32,7 @@ typedef enum {
     OAS_ERR_TEMPORARILY_UNAVAILABLE,
     OAS_ERR_INVALID_TOKEN,
     OAS_ERR_INSUFFICIENT_SCOPE,
+    OAS_ERR_INVALID_TARGET,          /* RFC 8707 §2 */
     OAS_ERR_MAX
 } oas_error_t;
 
@@ -102,6 +103,12 @@ typedef struct oas_config_t {
     const char *url_revoke;
     const char *url_metadata;
     const char *url_status;
+    /* resource indicators (SPEC §11, oas_resource.h) */
+    const apr_array_header_t *resources;   /* const char *: every URI of OAuthASResource
+                                            * and OAuthASProtectedResource; NULL: none */
+    const char *default_resource;          /* OAuthASDefaultResource; NULL: the issuer */
+    const apr_array_header_t *protected_resources;  /* const char *: OAuthASProtectedResource
+                                                     * URIs of this server; NULL: none */
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -137,6 +144,8 @@ typedef struct oas_response_t {
 /* An OAuth JSON error answer (RFC 6749 §5.2): the one error writer. */
 oas_response_t *oas_response_error(apr_pool_t *p, const oas_config_t *cfg, int status,
                                    oas_error_t err, const char *description);
+/* 404 without a body: the glue answers with httpd's own Not Found page. */
+oas_response_t *oas_response_not_found(apr_pool_t *p);
 /* A JSON answer with Cache-Control: no-store. */
 oas_response_t *oas_response_json(apr_pool_t *p, int status, const char *json);
 
@@ -157,6 +166,10 @@ oas_response_t *oas_revoke_endpoint(const oas_config_t *cfg, const oas_http_req_
 /* metadata, RFC 8414 */
 oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                       apr_pool_t *p);
+/* protected resource metadata, RFC 9728: the document of the
+ * OAuthASProtectedResource whose well-known path is req->path, else 404 */
+oas_response_t *oas_resource_metadata_endpoint(const oas_config_t *cfg,
+                                               const oas_http_req_t *req, apr_pool_t *p);
 /* status: store and counters as JSON */
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);

@@ -28,6 +28,8 @@ typedef struct oas_client_t {
     long long access_token_lifetime;     /* seconds; -1 = not set (use the server's); 0 = never */
     int refresh_limit;                   /* 0 none, -1 unlimited, N */
     int enabled;                         /* default 1 */
+    apr_array_header_t *resources;       /* const char *: resources it may name (RFC 8707);
+                                          * NULL: every declared one */
 } oas_client_t;
 
 typedef struct oas_registry_t oas_registry_t;

@@ -29,6 +29,8 @@ typedef struct oas_token_t {
     const char *code_challenge;  /* NULL when none */
     const char *code_challenge_method;  /* "S256" | "plain" */
     const char *issuer;          /* codes only: the issuer that issued it (mix-up defence) */
+    const char *audience;        /* resource URIs separated by spaces; NULL in records made
+                                  * before audiences existed: read it with oas_token_aud() */
 } oas_token_t;
 
 /* Encode t into e (kind, exp, family copied; payload allocated from p).

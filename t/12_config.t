@@ -95,6 +95,14 @@ my @directives = (
     ['OAuthASRedisPrefix "a b"',                         'OAuthASRedisPrefix', 'a b'],
     ['OAuthASRequireHTTPS maybe',                        'OAuthASRequireHTTPS', 'maybe'],
     ['OAuthASRequirePost perhaps',                       'OAuthASRequirePost', 'perhaps'],
+    ['OAuthASResource relative/path',                    'OAuthASResource', 'relative/path'],
+    ['OAuthASResource https://api.example/a#f',          'OAuthASResource', 'fragment'],
+    ['OAuthASDefaultResource "not a uri"',               'OAuthASDefaultResource', 'not a uri'],
+    ["<Location /cfgtest>\nOAuthASProtectedResource urn:example:c\n</Location>",
+                                                         'OAuthASProtectedResource', 'urn:example:c'],
+    ["<Location /cfgtest>\nOAuthASProtectedResource https://h.example/x?q=1\n</Location>",
+                                                         'OAuthASProtectedResource', 'query'],
+    ['OAuthASProtectedResource https://h.example/x',     'OAuthASProtectedResource', 'not allowed'],
 );
 
 # a valid registry, and registries that break one rule each:
@@ -135,6 +143,8 @@ my @registries = (
     ['notype.json', reg({ %$good, client_id => 'nt', type => 'trusted' }), "'nt'", 'type'],
     ['enabled.json', reg({ %$good, client_id => 'en', enabled => 'yes' }), "'en'", 'enabled'],
     ['top.json', '[]', qr/top level|object/i],
+    ['resources.json', reg({ %$good, client_id => 'res', resources => ['https://a.example/x#y'] }),
+     "'res'", 'resources', 'fragment'],
 );
 
 plan tests => 2 + @directives + 2 + @registries + 19, need_module('oauth_as');

@@ -1,7 +1,8 @@
 # Token introspection (RFC 7662) and revocation (RFC 7009), SPEC section 6:
 # the exact fields of an active token (client credentials, password grant, refresh
 # token, a token that never expires), exactly {"active":false} for everything else
-# (unknown, expired, revoked, disabled client, a code), caller authentication,
+# (unknown, expired, revoked, disabled client, a code), aud (the default resource: the
+# issuer, SPEC section 11), caller authentication,
 # POST only; revocation of a client's own tokens, of both tokens of a pair whichever
 # is revoked, never of another client's token; Cache-Control: no-store everywhere.
 use strict;
@@ -131,19 +132,19 @@ ok($short && $short_rt && $cc && $forever && $pw && $pw_rt, 'tokens issued');
 
 is_active(introspect_raw($cc),
           { scope => 'read write', client_id => 'm2m', sub => 'm2m', token_type => 'Bearer',
-            exp => undef, iat => undef, iss => $ISSUER },
+            exp => undef, iat => undef, iss => $ISSUER, aud => $ISSUER },
           'client credentials: active, sub is the client id, no username', exp_minus_iat => 3600);
 is_active(introspect_raw($pw),
           { scope => 'read write', client_id => 'webapp', username => 'alice', sub => 'alice',
-            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER },
+            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER, aud => $ISSUER },
           'password grant: username and sub are the resource owner', exp_minus_iat => 3600);
 is_active(introspect_raw($forever),
           { scope => 'read', client_id => 'forever', sub => 'forever', token_type => 'Bearer',
-            iat => undef, iss => $ISSUER },
+            iat => undef, iss => $ISSUER, aud => $ISSUER },
           'a token that never expires: no exp');
 is_active(introspect_raw($short),
           { scope => 'read', client_id => 'shortlived', username => 'alice', sub => 'alice',
-            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER },
+            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER, aud => $ISSUER },
           'access_token_lifetime 2: exp = iat + 2', exp_minus_iat => 2);
 my $rt_info = introspect_raw($pw_rt);
 ok t_cmp($rt_info->{status}, 200, 'a refresh token introspects');
@@ -170,7 +171,7 @@ ok t_cmp(active_of(introspect_raw($pw, hint => 'something_else')), 1,
 # any confidential client may introspect any token
 is_active(post_form('/oauth/introspect', [token => $pw], auth => ['m2m', 'm2m-secret']),
           { scope => 'read write', client_id => 'webapp', username => 'alice', sub => 'alice',
-            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER },
+            token_type => 'Bearer', exp => undef, iat => undef, iss => $ISSUER, aud => $ISSUER },
           'another confidential client (m2m) may introspect webapp\'s token');
 
 # the issuer is the one of the metadata document
@@ -346,7 +347,7 @@ is_oauth_error(refresh('webapp', $r8), 401, 'invalid_client', 'disabled client: 
 is_oauth_error(revoke('webapp', $a8), 401, 'invalid_client', 'disabled client: cannot call revoke');
 is_active(introspect_raw($cc8),
           { scope => 'read write admin', client_id => 'm2m', sub => 'm2m', token_type => 'Bearer',
-            exp => undef, iat => undef, iss => $ISSUER },
+            exp => undef, iat => undef, iss => $ISSUER, aud => $ISSUER },
           'another client\'s token is still active');
 ok restore_registry(), 'clients.json restored, graceful restart';
 my ($a9) = pair();

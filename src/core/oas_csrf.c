@@ -9,7 +9,7 @@
 #define CSRF_EXP_LEN    8
 #define CSRF_HEAD_LEN   (CSRF_NONCE_LEN + CSRF_EXP_LEN)
 #define CSRF_RAW_LEN    (CSRF_HEAD_LEN + OAS_DIGEST_LEN)
-#define CSRF_NFIELDS    8
+#define CSRF_NFIELDS    9
 
 static void put_be64(unsigned char *b, long long v)
 {
@@ -44,6 +44,7 @@ static void mac_fields(const char *f[CSRF_NFIELDS], const char *user, const oas_
     f[5] = a->state;
     f[6] = a->code_challenge;
     f[7] = a->code_challenge_method;
+    f[8] = a->resource;
 }
 
 static void csrf_mac(unsigned char out[OAS_DIGEST_LEN], const oas_config_t *cfg,

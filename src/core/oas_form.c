@@ -147,12 +147,16 @@ static apr_status_t form_piece(form_ctx_t *ctx, const char *s, apr_size_t len)
         ctx->err = param_error(ctx->p, name, "is too long");
         return APR_EINVAL;
     }
-    if (apr_hash_get(ctx->seen, name, APR_HASH_KEY_STRING) != NULL) {
+    if (apr_hash_get(ctx->seen, name, APR_HASH_KEY_STRING) != NULL
+        && strcasecmp(name, OAS_FORM_REPEATABLE) != 0) {
         ctx->err = param_error(ctx->p, name, "is given more than once");
         return APR_EINVAL;
     }
     apr_hash_set(ctx->seen, name, APR_HASH_KEY_STRING, name);
-    if (vlen > 0) {
+    if (vlen > 0 && strcasecmp(name, OAS_FORM_REPEATABLE) == 0) {
+        apr_table_addn(ctx->t, name, value);      /* every value kept, in order */
+    }
+    else if (vlen > 0) {
         apr_table_setn(ctx->t, name, value);
     }
     return APR_SUCCESS;

@@ -8,6 +8,7 @@
 #include "oas_form.h"
 #include "oas_credcache.h"
 #include "oas_ratelimit.h"
+#include "oas_resource.h"
 
 /* A bcrypt hash of nothing anybody knows: unknown clients cost the same
  * time as known ones, so response times do not tell which ids exist. */
@@ -242,6 +243,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->username = in->username;
     t->scope = in->scope;
     t->refresh_left = in->refresh_left;
+    t->audience = in->audience ? in->audience : oas_default_resource(cfg);
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
@@ -266,6 +268,7 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
     if (in->with_refresh) {
         t.kind = OAS_KIND_REFRESH;
         t.exp = cfg->refresh_lifetime ? now + cfg->refresh_lifetime : 0;
+        t.audience = in->refresh_audience ? in->refresh_audience : t.audience;
         rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH, p);
     }
     if (rv == APR_SUCCESS && !oas_family_none(out->family)

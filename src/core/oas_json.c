@@ -95,6 +95,21 @@ void oas_jw_bool(oas_jw_t *w, const char *name, int value)
     jw_put(w, value ? "true" : "false", value ? 4 : 5);
 }
 
+void oas_jw_json(oas_jw_t *w, const char *name, json_t *v)
+{
+    char *q;
+
+    if (v == NULL) {
+        return;
+    }
+    if ((q = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)) != NULL) {
+        jw_name(w, name);
+        jw_put(w, q, strlen(q));
+        free(q);
+    }
+    json_decref(v);
+}
+
 const char *oas_jw_end(oas_jw_t *w)
 {
     jw_put(w, "}", 1);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "oas_registry.h"
+#include "oas_resource.h"
 
 #define REGISTRY_MAX_FILE (16 * 1024 * 1024)
 #define SHOW_MAX 64
@@ -76,15 +77,7 @@ static int set_why(const char **pwhy, const char *why)
 /* Length of the scheme of uri (up to the ':'), 0 if it has none. */
 static apr_size_t uri_scheme_len(const char *uri)
 {
-    apr_size_t n = 0;
-
-    if (!apr_isalpha(uri[0])) {
-        return 0;
-    }
-    while (apr_isalnum(uri[n]) || uri[n] == '+' || uri[n] == '.' || uri[n] == '-') {
-        ++n;
-    }
-    return uri[n] == ':' ? n : 0;
+    return oas_uri_scheme_len(uri);
 }
 
 static int scheme_is(const char *uri, apr_size_t n, const char *scheme)
@@ -319,6 +312,14 @@ static const char *elem_scope(reg_ctx_t *ctx, const char *s)
     return NULL;
 }
 
+static const char *elem_resource(reg_ctx_t *ctx, const char *s)
+{
+    const char *why;
+
+    return oas_resource_uri_valid(s, &why) ? NULL
+           : apr_pstrcat(ctx->p, "is not a resource URI: it ", why, NULL);
+}
+
 /* ---- the fields ------------------------------------------------------- */
 
 typedef const char *field_fn(reg_ctx_t *ctx, json_t *v);   /* v NULL: absent */
@@ -481,6 +482,12 @@ static const char *f_enabled(reg_ctx_t *ctx, json_t *v)
     return NULL;
 }
 
+/* Absent: every declared resource (NULL); [] : none. */
+static const char *f_resources(reg_ctx_t *ctx, json_t *v)
+{
+    return v ? string_array(ctx, v, elem_resource, &ctx->c->resources) : NULL;
+}
+
 /* Cross-field rules, reported on the field that has to change. */
 static const char *f_needs_redirect(reg_ctx_t *ctx, json_t *v)
 {
@@ -508,6 +515,7 @@ static const struct {
     { "access_token_lifetime", f_access_token_lifetime, NULL },
     { "refresh_limit",         f_refresh_limit,         NULL },
     { "enabled",               f_enabled,               NULL },
+    { "resources",             f_resources,             NULL },
     { "comment",               NULL,                    NULL },
     { NULL,                    f_needs_redirect,        "redirect_uris" },
 };

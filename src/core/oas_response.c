@@ -8,7 +8,7 @@ static const char *const error_names[OAS_ERR_MAX] = {
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope", "access_denied",
     "unsupported_response_type", "server_error", "temporarily_unavailable",
-    "invalid_token", "insufficient_scope"
+    "invalid_token", "insufficient_scope", "invalid_target"
 };
 
 const char *oas_error_name(oas_error_t e)
@@ -59,6 +59,16 @@ oas_response_t *oas_response_error(apr_pool_t *p, const oas_config_t *cfg, int s
     if (cfg) {
         oas_count_error(cfg, err);
     }
+    return r;
+}
+
+oas_response_t *oas_response_not_found(apr_pool_t *p)
+{
+    oas_response_t *r = apr_pcalloc(p, sizeof(*r));
+
+    r->status = 404;
+    r->headers = apr_table_make(p, 1);
+    r->error = OAS_ERR_MAX;
     return r;
 }
 

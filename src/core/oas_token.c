@@ -5,6 +5,11 @@
  *   7 strings, each u16 length (0xFFFF = NULL) + bytes:
  *   client_id, username, scope, redirect_uri, code_challenge,
  *   code_challenge_method, issuer
+ * then the optional fields, each a string as above, in this order:
+ *   audience
+ * A record ends after any whole field: records written before a field was
+ * added decode with that field NULL (so records of earlier versions stay
+ * readable). A field added later goes at the end of this list.
  * kind, exp and family travel in the entry header, not the payload.
  */
 #include <string.h>
@@ -108,6 +113,7 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
     for (i = 0; i < TOK_NSTR; i++) {
         put_str(&w, strs[i]);
     }
+    put_str(&w, t->audience);
     if (w.overflow) {
         return APR_EINVAL;
     }
@@ -137,6 +143,9 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
     t->iat = (long long)get_uint(&r, 8);
     for (i = 0; i < TOK_NSTR; i++) {
         *strs[i] = get_str(&r, p);
+    }
+    if (!r.bad && r.pos < r.len) {
+        t->audience = get_str(&r, p);
     }
     if (r.bad || r.pos != r.len || !t->client_id) {
         return APR_EINVAL;

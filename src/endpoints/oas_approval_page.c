@@ -180,6 +180,27 @@ static void hidden(html_t *h, const char *name, const char *value)
     }
 }
 
+/* One hidden input per space-separated value (the repeatable `resource`). */
+static void hidden_list(html_t *h, const char *name, const char *values)
+{
+    const char *s = values, *sp;
+
+    while (s && *s) {
+        sp = strchr(s, ' ');
+        hidden(h, name, sp ? apr_pstrndup(h->p, s, (apr_size_t)(sp - s)) : s);
+        s = sp ? sp + 1 : NULL;
+    }
+}
+
+/* The resources the token will be for (RFC 8707), when the request named any. */
+static void resource_list(html_t *h, const char *resources)
+{
+    if (resources && *resources) {
+        addn(h, "<p id=\"resources\">For use at: <code>",
+             oas_html_escape(h->p, resources), "</code></p>\n", NULL);
+    }
+}
+
 static void approval_form(html_t *h, const oas_http_req_t *req, const oas_authz_t *a,
                           const char *csrf)
 {
@@ -192,6 +213,7 @@ static void approval_form(html_t *h, const oas_http_req_t *req, const oas_authz_
     hidden(h, "state", a->state);
     hidden(h, "code_challenge", a->code_challenge);
     hidden(h, "code_challenge_method", a->code_challenge_method);
+    hidden_list(h, "resource", a->resource);
     hidden(h, "csrf", csrf);
     add(h, "<div class=\"actions\">\n"
         "<button type=\"submit\" name=\"decision\" value=\"approve\" autofocus>Approve</button>\n"
@@ -220,6 +242,7 @@ oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t 
          "</strong>. The application <strong>", name,
          "</strong> asks to access your account.</p>\n", NULL);
     scope_list(h, cfg, a->scope);
+    resource_list(h, a->resource);
     addn(h, "<p>If you approve, you will be sent back to <code>",
          oas_html_escape(p, a->redirect_to), "</code>.</p>\n", NULL);
     approval_form(h, req, a, csrf);

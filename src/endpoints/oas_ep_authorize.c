@@ -11,6 +11,7 @@
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_approval_page.h"
+#include "oas_resource.h"
 
 #define CODE_LIFETIME_DEFAULT 600
 
@@ -309,6 +310,10 @@ static oas_response_t *check_request(az_t *z)
     if ((why = oas_scope_resolve(&z->a.scope, z->cfg, z->a.client, param(z, "scope"), z->p))) {
         return redirect_error(z, OAS_ERR_INVALID_SCOPE, why);
     }
+    if ((why = oas_resource_check(&z->a.resource, z->cfg, z->a.client,
+                                  oas_resource_params(z->params, z->p), NULL, z->p))) {
+        return redirect_error(z, OAS_ERR_INVALID_TARGET, why);
+    }
     return check_pkce(z);
 }
 
@@ -379,6 +384,7 @@ static apr_status_t code_entry(az_t *z, oas_entry_t *e)
     t.code_challenge = z->a.code_challenge;
     t.code_challenge_method = z->a.code_challenge_method;
     t.issuer = z->cfg->issuer;
+    t.audience = z->a.resource ? z->a.resource : oas_default_resource(z->cfg);
     return oas_token_encode(e, &t, z->p) == APR_SUCCESS ? APR_SUCCESS : OAS_ISSUE_TOO_LONG;
 }
 
@@ -430,6 +436,7 @@ static oas_response_t *issue_implicit(az_t *z)
     in.scope = z->a.scope;
     in.grant = OAS_GRANT_IMPLICIT;
     in.with_refresh = 0;
+    in.audience = z->a.resource;
     rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p);
     if (rv == OAS_ISSUE_TOO_LONG) {     /* as for a code (README "Limits") */
         return redirect_error(z, OAS_ERR_SERVER_ERROR, "the user name or scope is too long");

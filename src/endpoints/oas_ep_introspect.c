@@ -5,6 +5,7 @@
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
+#include "oas_resource.h"
 
 typedef struct tk_lookup_t {
     int found;
@@ -102,6 +103,7 @@ static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, a
     }
     oas_jw_int(&o, "iat", t->iat);
     oas_jw_str(&o, "iss", cfg->issuer);
+    oas_jw_json(&o, "aud", oas_aud_json(oas_token_aud(t, cfg, p)));
     return oas_jw_end(&o);
 }
 

@@ -4,6 +4,9 @@
 #include <apr_strings.h>
 #include "oas_form.h"
 #include "oas_grant.h"
+#include "oas_resource.h"
+
+#define AS_WELL_KNOWN "/.well-known/oauth-authorization-server"
 
 /* GET or HEAD, HTTPS: the shared rules; the query's parameters when pparams. */
 static oas_response_t *check_get(apr_table_t **pparams, const oas_config_t *cfg,
@@ -46,6 +49,21 @@ static json_t *scopes_supported(const oas_config_t *cfg)
     return a;
 }
 
+/* A path below the well-known URL names an issuer by its path (RFC 8414 §3.1):
+ * only ours (or the Location the handler is mapped at) gets the document. */
+static int metadata_path_ok(const oas_config_t *cfg, const oas_http_req_t *req, apr_pool_t *p)
+{
+    const char *mapped = cfg->url_metadata ? oas_uri_path(cfg->url_metadata, p) : NULL;
+    const char *ipath = oas_uri_path(cfg->issuer, p);
+
+    if (!req->path || strncmp(req->path, AS_WELL_KNOWN "/", sizeof(AS_WELL_KNOWN)) != 0
+        || (mapped && strcmp(req->path, mapped) == 0)) {
+        return 1;
+    }
+    return ipath && strcmp(ipath, "/") != 0
+           && strcmp(req->path, apr_pstrcat(p, AS_WELL_KNOWN, ipath, NULL)) == 0;
+}
+
 oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                       apr_pool_t *p)
 {
@@ -61,6 +79,9 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
 
     if ((r = check_get(NULL, cfg, req, p))) {
         return r;
+    }
+    if (!metadata_path_ok(cfg, req, p)) {
+        return oas_response_not_found(p);
     }
     o = json_object();
     json_object_set_new(o, "issuer", json_string(cfg->issuer));
@@ -79,6 +100,75 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
                         string_array(token_auth));
     json_object_set_new(o, "code_challenge_methods_supported", string_array(pkce));
     json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    return oas_response_json(p, 200, oas_json_dump(o, p));
+}
+
+/* ---- protected resource metadata (RFC 9728) ------------------------------ */
+
+/* The OAuthASProtectedResource whose document lives at path, or NULL. */
+static const char *protected_at(const oas_config_t *cfg, const char *path, apr_pool_t *p)
+{
+    const apr_array_header_t *list = cfg->protected_resources;
+    int i;
+
+    for (i = 0; path && list && i < list->nelts; i++) {
+        const char *uri = APR_ARRAY_IDX(list, i, const char *);
+        const char *at = oas_prm_path(uri, p);
+        if (at && strcmp(at, path) == 0) {
+            return uri;
+        }
+    }
+    return NULL;
+}
+
+/* The scopes whose OAuthASScope paths cover the resource's path; none: all. */
+static json_t *resource_scopes(const oas_config_t *cfg, const char *uri, apr_pool_t *p)
+{
+    const apr_array_header_t *defs = cfg->scopes ? oas_scopes_list(cfg->scopes) : NULL;
+    const char *path = oas_uri_path(uri, p);
+    json_t *a = json_array();
+    int i, j;
+
+    for (i = 0; defs && i < defs->nelts; i++) {
+        const oas_scope_def_t *d = APR_ARRAY_IDX(defs, i, const oas_scope_def_t *);
+        for (j = 0; d->paths && j < d->paths->nelts; j++) {
+            if (oas_path_covers(APR_ARRAY_IDX(d->paths, j, const char *), path)) {
+                json_array_append_new(a, json_string(d->name));
+                break;
+            }
+        }
+    }
+    if (json_array_size(a) == 0) {
+        json_decref(a);
+        return scopes_supported(cfg);
+    }
+    return a;
+}
+
+oas_response_t *oas_resource_metadata_endpoint(const oas_config_t *cfg,
+                                               const oas_http_req_t *req, apr_pool_t *p)
+{
+    static const char *const bearer_methods[] = { "header", NULL };
+    const char *uri;
+    json_t *o, *servers;
+    oas_response_t *r;
+
+    if ((r = check_get(NULL, cfg, req, p))) {
+        return r;
+    }
+    if (!(uri = protected_at(cfg, req->path, p))) {
+        OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(07600)
+                "resource metadata: no OAuthASProtectedResource has its document at %s",
+                req->path ? req->path : "-");
+        return oas_response_not_found(p);
+    }
+    o = json_object();
+    servers = json_array();
+    json_array_append_new(servers, json_string(cfg->issuer));
+    json_object_set_new(o, "resource", json_string(uri));
+    json_object_set_new(o, "authorization_servers", servers);
+    json_object_set_new(o, "scopes_supported", resource_scopes(cfg, uri, p));
+    json_object_set_new(o, "bearer_methods_supported", string_array(bearer_methods));
     return oas_response_json(p, 200, oas_json_dump(o, p));
 }
 

@@ -6,6 +6,7 @@
 #include "oas_form.h"
 #include "oas_json.h"
 #include "oas_ratelimit.h"
+#include "oas_resource.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -75,6 +76,21 @@ static oas_response_t *token_answer(tok_req_t *t, const oas_issued_t *is, const 
     return oas_response_json(t->p, 200, oas_jw_end(&o));
 }
 
+/* The `resource` parameters (RFC 8707 §2): declared, allowed to the client and,
+ * with within (the grant's audience), a part of it. *paud: the named ones;
+ * when none was named, within (NULL: the default resource). */
+static oas_response_t *target(tok_req_t *t, const char *within, const char **paud)
+{
+    const char *why = oas_resource_check(paud, t->cfg, t->client,
+                                         oas_resource_params(t->params, t->p), within, t->p);
+
+    if (why) {
+        return bad(t, 400, OAS_ERR_INVALID_TARGET, why);
+    }
+    *paud = *paud ? *paud : within;
+    return NULL;
+}
+
 static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
 {
     oas_issued_t is;
@@ -95,11 +111,15 @@ static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant
 static oas_response_t *grant_client_credentials(tok_req_t *t)
 {
     oas_issue_t in;
+    oas_response_t *r;
     const char *why;
 
     memset(&in, 0, sizeof(in));
     if ((why = oas_scope_resolve(&in.scope, t->cfg, t->client, param(t, "scope"), t->p))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
+    }
+    if ((r = target(t, NULL, &in.audience))) {
+        return r;
     }
     in.client = t->client;
     in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
@@ -154,7 +174,7 @@ static oas_response_t *grant_password(tok_req_t *t)
     if ((why = oas_scope_resolve(&in.scope, t->cfg, t->client, param(t, "scope"), t->p))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
     }
-    if ((r = check_owner_password(t, user, pw))) {
+    if ((r = target(t, NULL, &in.audience)) || (r = check_owner_password(t, user, pw))) {
         return r;
     }
     in.client = t->client;
@@ -329,6 +349,10 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if (old.refresh_left == 0) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "refresh limit reached");
     }
+    in.refresh_audience = oas_token_aud_string(&old, t->cfg);
+    if ((r = target(t, in.refresh_audience, &in.audience))) {
+        return r;
+    }
     in.client = t->client;
     in.username = old.username;
     in.grant = old.grant;
@@ -386,6 +410,10 @@ static oas_response_t *grant_code(tok_req_t *t)
         return r;
     }
     memset(&in, 0, sizeof(in));
+    in.refresh_audience = oas_token_aud_string(&code, t->cfg);
+    if ((r = target(t, in.refresh_audience, &in.audience))) {
+        return r;
+    }
     in.client = t->client;
     in.username = code.username;
     in.scope = code.scope;

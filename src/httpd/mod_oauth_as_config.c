@@ -8,6 +8,7 @@
 #include <ap_mpm.h>
 #include <mod_auth.h>
 #include "mod_oauth_as_private.h"
+#include "oas_resource.h"
 
 APLOG_USE_MODULE(oauth_as);
 
@@ -48,6 +49,25 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
+/* base's strings, then add's that base lacks; NULL when both are NULL */
+static apr_array_header_t *union_of(apr_pool_t *p, const apr_array_header_t *base,
+                                    const apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i;
+
+    if (!base || !add) {
+        return base ? (apr_array_header_t *)base : (apr_array_header_t *)add;
+    }
+    out = apr_array_copy(p, base);
+    for (i = 0; i < add->nelts; i++) {
+        if (!oas_scope_in(out, APR_ARRAY_IDX(add, i, const char *))) {
+            APR_ARRAY_PUSH(out, const char *) = APR_ARRAY_IDX(add, i, const char *);
+        }
+    }
+    return out;
+}
+
 #define PICK(f) (add->f != OAS_UNSET ? add->f : base->f)
 #define PICKP(f) (add->f ? add->f : base->f)
 
@@ -81,6 +101,9 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->fail_limit = PICK(fail_limit);
     sc->fail_window = PICK(fail_window);
     sc->fail_lockout = PICK(fail_lockout);
+    sc->resources = union_of(p, base->resources, add->resources);
+    sc->default_resource = PICKP(default_resource);
+    sc->protected = union_of(p, base->protected, add->protected);
     return sc;
 }
 
@@ -94,6 +117,8 @@ void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     const oas_dir_conf_t *base = basev, *add = addv;
     oas_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
     dc->pw_providers = add->pw_providers ? add->pw_providers : base->pw_providers;
+    dc->protected_resource = PICKP(protected_resource);
+    dc->prm_url = add->protected_resource ? add->prm_url : base->prm_url;
     return dc;
 }
 
@@ -439,6 +464,69 @@ static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* A resource URI (RFC 8707 §2) for OAuthASResource, OAuthASDefaultResource and
+ * OAuthASProtectedResource: NULL or why not. */
+static const char *check_resource(cmd_parms *cmd, const char *uri)
+{
+    const char *why;
+
+    if (!oas_resource_uri_valid(uri, &why)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a resource URI: it %s",
+                            cmd->directive->directive, uri, why);
+    }
+    return NULL;
+}
+
+static void add_unique(apr_array_header_t **plist, apr_pool_t *p, const char *s)
+{
+    if (!*plist) {
+        *plist = apr_array_make(p, 2, sizeof(const char *));
+    }
+    if (!oas_scope_in(*plist, s)) {
+        APR_ARRAY_PUSH(*plist, const char *) = s;
+    }
+}
+
+static const char *add_resource(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = check_resource(cmd, arg);
+
+    if (!err) {
+        add_unique(&cmd_conf(cmd)->resources, cmd->pool, arg);
+    }
+    return err;
+}
+
+static const char *set_default_resource(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = check_resource(cmd, arg);
+
+    if (!err) {
+        cmd_conf(cmd)->default_resource = arg;
+    }
+    return err;
+}
+
+/* Directory context; recorded in the server's list too, so that the
+ * oauth-as-resource-metadata handler knows every protected resource. */
+static const char *set_protected_resource(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    oas_dir_conf_t *dc = dcv;
+    const char *err = check_resource(cmd, arg);
+
+    if (err) {
+        return err;
+    }
+    if (!oas_prm_url(arg, cmd->pool) || strchr(arg, '?')) {
+        return apr_psprintf(cmd->pool, "OAuthASProtectedResource: '%s' is not an http(s) URL "
+                            "without query", arg);
+    }
+    dc->protected_resource = arg;
+    dc->prm_url = oas_prm_url(arg, cmd->pool);
+    add_unique(&cmd_conf(cmd)->protected, cmd->pool, arg);
+    return NULL;
+}
+
 const command_rec oas_cmds[] = {
     AP_INIT_TAKE1("OAuthASIssuer", set_issuer, NULL, RSRC_CONF,
                   "issuer identifier URL (default: https:// + ServerName)"),
@@ -486,6 +574,15 @@ const command_rec oas_cmds[] = {
                   "seconds a client id or user name stays locked (default 60)"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
+    AP_INIT_TAKE1("OAuthASResource", add_resource, NULL, RSRC_CONF,
+                  "URI: a resource server clients may name with resource (RFC 8707); "
+                  "repeatable"),
+    AP_INIT_TAKE1("OAuthASDefaultResource", set_default_resource, NULL, RSRC_CONF,
+                  "URI: the audience of tokens whose request named no resource "
+                  "(default: the issuer)"),
+    AP_INIT_TAKE1("OAuthASProtectedResource", set_protected_resource, NULL, ACCESS_CONF,
+                  "URI: this section is that protected resource: tokens must be for it, "
+                  "challenges carry its resource_metadata URL (RFC 9728)"),
     { NULL }
 };
 
@@ -642,6 +739,9 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");
     rt->page_footer = apr_table_get(sc->page, "footer");
+    rt->resources = union_of(p, sc->resources, sc->protected);
+    rt->default_resource = sc->default_resource;
+    rt->protected_resources = sc->protected;
     return rt;
 }
 

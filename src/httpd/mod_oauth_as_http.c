@@ -144,12 +144,14 @@ static const struct {
     { "oauth-as-revoke", oas_revoke_endpoint },
     { "oauth-as-metadata", oas_metadata_endpoint },
     { "oauth-as-status", oas_status_endpoint },
+    { "oauth-as-resource-metadata", oas_resource_metadata_endpoint },
 };
 
 int oas_handler(request_rec *r)
 {
     oas_srv_conf_t *sc;
     oas_http_req_t req;
+    const oas_response_t *resp;
     size_t i;
     int rc;
 
@@ -170,5 +172,9 @@ int oas_handler(request_rec *r)
     if ((rc = fill_request(r, &req)) != OK) {
         return rc;
     }
-    return oas_send_response(r, endpoints[i].fn(sc->rt, &req, r->pool));
+    resp = endpoints[i].fn(sc->rt, &req, r->pool);
+    if (resp->status == HTTP_NOT_FOUND && !resp->body) {
+        return HTTP_NOT_FOUND;          /* httpd's own page (and ErrorDocument) */
+    }
+    return oas_send_response(r, resp);
 }

@@ -36,6 +36,10 @@ typedef struct oas_srv_conf_t {
     int fail_limit;                   /* OAuthASAuthFailLimit N (0: Off) */
     int fail_window;                  /* OAuthASAuthFailLimit ... SECONDS */
     int fail_lockout;                 /* OAuthASAuthFailLockout */
+    apr_array_header_t *resources;    /* OAuthASResource: const char *, merged (union) */
+    const char *default_resource;     /* OAuthASDefaultResource */
+    apr_array_header_t *protected;    /* every OAuthASProtectedResource of this server's
+                                       * sections (recorded when read), merged (union) */
     /* filled in check_config / post_config */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */
@@ -44,6 +48,8 @@ typedef struct oas_srv_conf_t {
 /* Directory settings. */
 typedef struct oas_dir_conf_t {
     apr_array_header_t *pw_providers; /* OAuthASPasswordProvider: const char * */
+    const char *protected_resource;   /* OAuthASProtectedResource URI */
+    const char *prm_url;              /* ... and the URL of its metadata document */
 } oas_dir_conf_t;
 
 /* mod_oauth_as_config.c */

@@ -11,6 +11,7 @@
 #include <mod_auth.h>
 #include "mod_oauth_as_private.h"
 #include "oas_form.h"
+#include "oas_resource.h"
 
 APLOG_USE_MODULE(oauth_as);
 
@@ -23,14 +24,25 @@ static int is_bearer(request_rec *r)
     return type && !strcasecmp(type, "Bearer");
 }
 
-/* WWW-Authenticate: Bearer realm="...", error=..., ... (RFC 6750 §3) */
+static const oas_dir_conf_t *dir_conf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &oauth_as_module);
+}
+
+/* WWW-Authenticate: Bearer realm="...", error=..., ... (RFC 6750 §3), and
+ * resource_metadata where the section is an OAuthASProtectedResource
+ * (RFC 9728 §5.1) */
 static void challenge(request_rec *r, const char *error, const char *extra)
 {
     const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth";
     const char *h = apr_psprintf(r->pool, "Bearer realm=\"%s\"", ap_escape_quotes(r->pool, realm));
+    const oas_dir_conf_t *dc = dir_conf(r);
 
     if (error) {
         h = apr_psprintf(r->pool, "%s, error=\"%s\"%s", h, error, extra ? extra : "");
+    }
+    if (dc && dc->prm_url) {
+        h = apr_psprintf(r->pool, "%s, resource_metadata=\"%s\"", h, dc->prm_url);
     }
     apr_table_setn(r->err_headers_out, "WWW-Authenticate", h);
 }
@@ -68,6 +80,25 @@ static void count(const oas_config_t *rt, int ok)
     }
 }
 
+/* OAuthASProtectedResource: the token must be meant for this resource
+ * (RFC 8707; SPEC §7). OK or 401 invalid_token. */
+static int check_audience(request_rec *r, const oas_config_t *rt, const oas_token_t *t)
+{
+    const oas_dir_conf_t *dc = dir_conf(r);
+
+    if (!dc || !dc->protected_resource
+        || oas_token_aud_has(t, rt, dc->protected_resource, r->pool)) {
+        return OK;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(07601)
+                  "bearer: token of client '%s' refused: its audience '%s' does not hold %s",
+                  t->client_id, oas_token_aud_string(t, rt), dc->protected_resource);
+    challenge(r, "invalid_token", ", error_description=\"the token is not meant for this "
+              "resource\"");
+    count(rt, 0);
+    return HTTP_UNAUTHORIZED;
+}
+
 static int bearer_authn(request_rec *r)
 {
     oas_config_t *rt;
@@ -90,6 +121,9 @@ static int bearer_authn(request_rec *r)
     oas_bearer_check(&b, rt, apr_table_get(r->headers_in, "Authorization"), &lg, r->pool);
     switch (b.result) {
     case OAS_BEARER_OK:
+        if (check_audience(r, rt, &b.token) != OK) {
+            return HTTP_UNAUTHORIZED;
+        }
         r->user = (char *)(b.token.username ? b.token.username : b.token.client_id);
         r->ap_auth_type = "Bearer";
         set_env(r, &b.token);

@@ -35,8 +35,13 @@ static oas_counters_t *shared_counters(server_rec *s)
     apr_pool_t *pp = s->process->pool;
     apr_shm_t *shm = NULL;
     void *d = NULL;
+    /* keyed by the size: a graceful restart into a module with more counters
+     * (a new error code) makes new ones instead of writing past the old */
+    char key[64];
 
-    apr_pool_userdata_get(&d, "oauth_as:counters", pp);
+    apr_snprintf(key, sizeof(key), "oauth_as:counters:%lu",
+                 (unsigned long)sizeof(oas_counters_t));
+    apr_pool_userdata_get(&d, key, pp);
     if (d) {
         return d;
     }
@@ -45,7 +50,7 @@ static oas_counters_t *shared_counters(server_rec *s)
     }
     d = apr_shm_baseaddr_get(shm);
     memset(d, 0, sizeof(oas_counters_t));
-    apr_pool_userdata_set(d, "oauth_as:counters", apr_pool_cleanup_null, pp);
+    apr_pool_userdata_set(d, key, apr_pool_cleanup_null, pp);
     return d;
 }
 

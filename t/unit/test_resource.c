@@ -490,7 +490,7 @@ END_TEST
 START_TEST(introspect_client_credentials)
 {
     static const char *const keys[] = { "active", "scope", "client_id", "sub", "token_type",
-                                        "exp", "iat", "iss", NULL };
+                                        "exp", "iat", "iss", "aud", NULL };
     long long t0 = now_sec();
     const char *at = cc_token("m2m", "m2m-secret", "&scope=write");
     oas_response_t *r = introspect(RS_AUTH, tok_param(at));
@@ -510,6 +510,7 @@ START_TEST(introspect_client_credentials)
     ck_assert_int_le(jint(j, "iat"), now_sec());
     ck_assert_int_eq(jint(j, "exp"), jint(j, "iat") + 3600);
     ck_assert_str_eq(jstr(j, "iss"), "https://as.example");
+    ck_assert_str_eq(jstr(j, "aud"), "https://as.example");   /* the default resource */
     json_decref(j);
     /* the hint only orders the search */
     j = body_json(introspect(RS_AUTH, apr_pstrcat(pool, tok_param(at),
@@ -528,7 +529,7 @@ END_TEST
 START_TEST(introspect_password)
 {
     static const char *const keys[] = { "active", "scope", "client_id", "username", "sub",
-                                        "token_type", "exp", "iat", "iss", NULL };
+                                        "token_type", "exp", "iat", "iss", "aud", NULL };
     const char *at, *rt;
     oas_response_t *r;
     json_t *j;
@@ -555,7 +556,7 @@ END_TEST
 START_TEST(introspect_never_expires)
 {
     static const char *const keys[] = { "active", "scope", "client_id", "sub", "token_type",
-                                        "iat", "iss", NULL };
+                                        "iat", "iss", "aud", NULL };
     const char *at = cc_token("forever", "forever-secret", "");
     oas_response_t *r = introspect(RS_AUTH, tok_param(at));
     json_t *j = body_json(r);
