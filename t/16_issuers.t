@@ -8,6 +8,7 @@
 #  - A's code redeemed at B: invalid_grant, and the code is not consumed (it is still
 #    good at A); presented at B again after A redeemed it: invalid_grant, and no
 #    code-reuse revocation of A's tokens
+#  - an approval form of A (its CSRF token) posted at B: 403, and still good at A
 #  - A's access token at B's protected resource: 401 invalid_token; introspected at B:
 #    exactly {"active":false}; revoked at B (access and refresh token): 200 and nothing
 #    changes, it still works at A
@@ -28,7 +29,7 @@ use OAS::Test;
 use OAS::TokenTest;
 use OAS::RSTest;
 
-plan tests => 36, need_module('oauth_as'), need_module('ssl');
+plan tests => 38, need_module('oauth_as'), need_module('ssl');
 
 my %PORT = (A => Apache::Test::vars('oas_issa_port'), B => Apache::Test::vars('oas_issb_port'));
 my %SECRET = (A => 'twin-a-secret', B => 'twin-b-secret');
@@ -89,6 +90,24 @@ ok active_at('A', $cat), '... its access token is active at A';
 $r = redeem_at('B', $code);
 is_oauth_error($r, 400, 'invalid_grant', "A's used code at B: invalid_grant");
 ok active_at('A', $cat), "... no code-reuse revocation: A's token is still active at A";
+
+# --- an approval form of A posted at B -------------------------------------------------
+# Both vhosts share the CSRF key (OAuthASCSRFKeyFile of the main server) and the store.
+my %q = (response_type => 'code', client_id => 'twin', redirect_uri => $CB, state => 'f1');
+my $page = get('/oauth/authorize?' . form_encode(\%q), auth => ['alice', 'wonderland'],
+               port => $PORT{A});
+my ($form) = ($page->{body} // '') =~ m{<form method="post"[^>]*>(.*?)</form>}s;
+my @fields;
+while (($form // '') =~ m{<input type="hidden" name="([^"]*)" value="([^"]*)"}g) {
+    push @fields, html_unescape($1), html_unescape($2);
+}
+$r = post_form('/oauth/authorize', [@fields, decision => 'approve'],
+               auth => ['alice', 'wonderland'], port => $PORT{B});
+ok t_cmp($r->{status}, 403, "A's approval form posted at B: 403 (no code from B)")
+    or diag('Location: ' . ($r->{headers}->header('Location') // ''));
+$r = post_form('/oauth/authorize', [@fields, decision => 'approve'],
+               auth => ['alice', 'wonderland'], port => $PORT{A});
+ok t_cmp($r->{status}, 303, '... and it still works at A, once');
 
 # Each part below starts from a pair of its own (password grant at A): a defect in one
 # part does not hide the next one.
