@@ -14,6 +14,9 @@
 #define OAS_PREFIX_FAMILY   "fr:"
 #define OAS_PREFIX_CSRF     "cs:"
 
+/* the longest issuer (OAuthASIssuer): every record carries it */
+#define OAS_ISSUER_MAX      255
+
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */
     long long iat;               /* issued at, seconds */
