@@ -5,7 +5,7 @@
  * token = base64url(nonce[16] || exp[8, big-endian] || HMAC-SHA-256(key,
  *         nonce || exp || user \0 response_type \0 client_id \0
  *         ('1' redirect_uri | '0') \0 scope \0 state \0 code_challenge \0 method \0
- *         resource))
+ *         resource \0 issuer))
  *
  * The nonce is kept in the store (OAS_KIND_CSRF, memory only) until the form
  * is posted, so each form is accepted once. */

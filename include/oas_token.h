@@ -14,6 +14,9 @@
 #define OAS_PREFIX_FAMILY   "fr:"
 #define OAS_PREFIX_CSRF     "cs:"
 
+/* the longest issuer (OAuthASIssuer): every record carries it */
+#define OAS_ISSUER_MAX      255
+
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */
     long long iat;               /* issued at, seconds */
@@ -28,7 +31,8 @@ typedef struct oas_token_t {
     const char *redirect_uri;    /* NULL when the request had none */
     const char *code_challenge;  /* NULL when none */
     const char *code_challenge_method;  /* "S256" | "plain" */
-    const char *issuer;          /* codes only: the issuer that issued it (mix-up defence) */
+    const char *issuer;          /* the issuer (OAuthASIssuer) that issued it; NULL only in
+                                  * tokens written before the issuer was recorded */
     const char *audience;        /* resource URIs separated by spaces; NULL in records made
                                   * before audiences existed: read it with oas_token_aud() */
 } oas_token_t;
@@ -39,6 +43,18 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
 
 /* Decode an entry; APR_EINVAL if the payload is corrupt. */
 apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *p);
+
+/* Look up the code or token (or its tombstone) stored under key, for the
+ * issuer of the asking virtual host (SPEC §8): a record of another issuer
+ * is APR_NOTFOUND, exactly as if it were absent, and so is a record that
+ * does not decode. A record without an issuer (written before issuers were
+ * recorded) belongs to every issuer. APR_SUCCESS: e and t are filled (a
+ * tombstone without a payload gives t->kind, t->exp and t->family only).
+ * Other statuses: the store failed. Virtual hosts with different issuers
+ * may share one store: every redemption, bearer check, introspection and
+ * revocation reads codes and tokens through this one function. */
+apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
+                              const unsigned char *key, const char *issuer, apr_pool_t *p);
 
 /* 1 if the family is all zero. */
 int oas_family_none(const unsigned char *family);

@@ -74,6 +74,7 @@ my @directives = (
     ['OAuthASIssuer ftp://x',                            'OAuthASIssuer', 'ftp://x'],
     ['OAuthASIssuer https://as.example/?q=1',            'OAuthASIssuer', 'https://as.example/?q=1'],
     ['OAuthASIssuer https://as.example/#f',              'OAuthASIssuer', 'https://as.example/#f'],
+    ['OAuthASIssuer https://as.example/' . ('p' x 240),  'OAuthASIssuer', '255 bytes'],
     ['OAuthASCodeLifetime 0',                            'OAuthASCodeLifetime', "'0'"],
     ['OAuthASCodeLifetime 1.5',                          'OAuthASCodeLifetime', "'1.5'"],
     ['OAuthASAccessTokenLifetime -1',                    'OAuthASAccessTokenLifetime', "'-1'"],

@@ -43,7 +43,8 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         return;
     }
     oas_store_key(key, OAS_PREFIX_ACCESS, value);
-    rv = cfg->store->get(cfg->store, key, &e, p);
+    /* a token of another issuer sharing the store is unknown here (SPEC §7) */
+    rv = oas_token_lookup(&e, &out->token, cfg->store, key, cfg->issuer, p);
     if (rv != APR_SUCCESS) {
         refuse(out, rv == APR_NOTFOUND ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
                rv == APR_NOTFOUND ? "unknown, expired or revoked token" : "token store failed");
@@ -52,7 +53,7 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         }
         return;
     }
-    if (e.kind != OAS_KIND_ACCESS || oas_token_decode(&out->token, &e, p) != APR_SUCCESS) {
+    if (e.kind != OAS_KIND_ACCESS) {
         refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
         return;
     }

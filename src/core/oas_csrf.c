@@ -9,7 +9,7 @@
 #define CSRF_EXP_LEN    8
 #define CSRF_HEAD_LEN   (CSRF_NONCE_LEN + CSRF_EXP_LEN)
 #define CSRF_RAW_LEN    (CSRF_HEAD_LEN + OAS_DIGEST_LEN)
-#define CSRF_NFIELDS    9
+#define CSRF_NFIELDS    10
 
 static void put_be64(unsigned char *b, long long v)
 {
@@ -33,8 +33,8 @@ static long long get_be64(const unsigned char *b)
 
 /* The MAC input after nonce||exp: the fields, NUL-separated (form values
  * never contain NUL: the form parser refuses control characters). */
-static void mac_fields(const char *f[CSRF_NFIELDS], const char *user, const oas_authz_t *a,
-                       apr_pool_t *p)
+static void mac_fields(const char *f[CSRF_NFIELDS], const oas_config_t *cfg, const char *user,
+                       const oas_authz_t *a, apr_pool_t *p)
 {
     f[0] = user;
     f[1] = a->response_type;
@@ -45,6 +45,7 @@ static void mac_fields(const char *f[CSRF_NFIELDS], const char *user, const oas_
     f[6] = a->code_challenge;
     f[7] = a->code_challenge_method;
     f[8] = a->resource;
+    f[9] = cfg->issuer;       /* a form of one issuer is no form at another (SPEC §8) */
 }
 
 static void csrf_mac(unsigned char out[OAS_DIGEST_LEN], const oas_config_t *cfg,
@@ -56,7 +57,7 @@ static void csrf_mac(unsigned char out[OAS_DIGEST_LEN], const oas_config_t *cfg,
     unsigned char *buf;
     int i;
 
-    mac_fields(f, user, a, p);
+    mac_fields(f, cfg, user, a, p);
     for (i = 0; i < CSRF_NFIELDS; i++) {
         len += (f[i] ? strlen(f[i]) : 0) + 1;
     }

@@ -244,6 +244,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->scope = in->scope;
     t->refresh_left = in->refresh_left;
     t->audience = in->audience ? in->audience : oas_default_resource(cfg);
+    t->issuer = cfg->issuer;
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,

@@ -156,6 +156,45 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
     return APR_SUCCESS;
 }
 
+/* A tombstone of the version before tombstones kept the record: no payload. */
+static int bare_tombstone(const oas_entry_t *e)
+{
+    return e->len == 0 && (e->kind == OAS_KIND_USED_CODE || e->kind == OAS_KIND_USED_REFRESH);
+}
+
+/* Nothing of a record the caller may not see stays in e or t. */
+static apr_status_t unknown(oas_entry_t *e, oas_token_t *t, apr_status_t rv)
+{
+    memset(e, 0, sizeof(*e));
+    memset(t, 0, sizeof(*t));
+    return rv;
+}
+
+apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
+                              const unsigned char *key, const char *issuer, apr_pool_t *p)
+{
+    apr_status_t rv = s->get(s, key, e, p);
+
+    if (rv != APR_SUCCESS) {
+        return unknown(e, t, rv);
+    }
+    if (bare_tombstone(e)) {
+        memset(t, 0, sizeof(*t));
+        t->kind = e->kind;
+        t->exp = e->exp;
+        memcpy(t->family, e->family, OAS_FAMILY_LEN);
+        return APR_SUCCESS;
+    }
+    if (oas_token_decode(t, e, p) != APR_SUCCESS) {
+        return unknown(e, t, APR_NOTFOUND);
+    }
+    /* exact: no case folding, no trailing-slash games */
+    if (t->issuer && (!issuer || strcmp(t->issuer, issuer) != 0)) {
+        return unknown(e, t, APR_NOTFOUND);
+    }
+    return APR_SUCCESS;
+}
+
 int oas_family_none(const unsigned char *family)
 {
     int i;

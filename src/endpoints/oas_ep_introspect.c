@@ -37,9 +37,10 @@ static apr_status_t lookup_one(tk_lookup_t *lk, const oas_config_t *cfg, const c
     int want = strcmp(prefix, OAS_PREFIX_ACCESS) == 0 ? OAS_KIND_ACCESS : OAS_KIND_REFRESH;
 
     oas_store_key(key, prefix, value);
-    rv = cfg->store->get(cfg->store, key, &lk->entry, p);
-    if (rv == APR_SUCCESS && lk->entry.kind == want
-        && oas_token_decode(&lk->token, &lk->entry, p) == APR_SUCCESS) {
+    /* a token of another issuer sharing the store is unknown here: inactive,
+     * and a revocation leaves it alone (SPEC §8) */
+    rv = oas_token_lookup(&lk->entry, &lk->token, cfg->store, key, cfg->issuer, p);
+    if (rv == APR_SUCCESS && lk->entry.kind == want) {
         /* a store that cannot remove a family's members keeps them: the
          * family's revocation marker says they are gone */
         rv = oas_store_family_revoked(cfg->store, lk->entry.family, p);

@@ -159,6 +159,10 @@ static const char *set_issuer(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "OAuthASIssuer: '%s' is not an https URL without "
                             "query or fragment (RFC 8414 §2)", arg);
     }
+    if (strlen(arg) > OAS_ISSUER_MAX) {
+        return apr_psprintf(cmd->pool, "OAuthASIssuer: longer than %d bytes (every token "
+                            "and code records its issuer)", OAS_ISSUER_MAX);
+    }
     cmd_conf(cmd)->issuer = arg[strlen(arg) - 1] == '/'
                             ? apr_pstrndup(cmd->pool, arg, strlen(arg) - 1) : arg;
     return NULL;

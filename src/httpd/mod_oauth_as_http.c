@@ -114,11 +114,22 @@ int oas_send_response(request_rec *r, const oas_response_t *resp)
     return OK;
 }
 
+int oas_request_is_https(request_rec *r)
+{
+    const char *scheme;
+
+    if (ap_ssl_conn_is_ssl(r->connection)) {
+        return 1;
+    }
+    scheme = ap_http_scheme(r);
+    return scheme && strcmp(scheme, "https") == 0;
+}
+
 static int fill_request(request_rec *r, oas_http_req_t *req)
 {
     memset(req, 0, sizeof(*req));
     req->method = r->method;
-    req->is_https = ap_ssl_conn_is_ssl(r->connection);
+    req->is_https = oas_request_is_https(r);
     req->content_type = apr_table_get(r->headers_in, "Content-Type");
     req->query = r->args;
     req->path = r->uri;

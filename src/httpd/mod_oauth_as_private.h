@@ -93,6 +93,11 @@ void oas_register_rs_hooks(apr_pool_t *p);
 void oas_register_status_hook(void);
 
 /* mod_oauth_as_http.c */
+/* 1 when the client reached this request over TLS: the connection is TLS
+ * (mod_ssl), or the server says its scheme is https (ServerName https://...,
+ * TLS terminated in front of httpd). What OAuthASRequireHTTPS asks for, at
+ * the endpoints and at the access hook alike. */
+int oas_request_is_https(request_rec *r);
 int oas_handler(request_rec *r);
 int oas_send_response(request_rec *r, const oas_response_t *resp);
 

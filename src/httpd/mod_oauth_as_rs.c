@@ -1,7 +1,8 @@
 /* mod_oauth_as_rs.c — httpd as resource server (SPEC §7): AuthType Bearer
  * (an authn step reading Authorization: Bearer and checking the shared
  * store), the authz providers "oauth-scope" and "oauth-scope-path", and
- * the RFC 6750 §3 challenges. */
+ * the RFC 6750 §3 challenges. With OAuthASRequireHTTPS On (the default) a
+ * plain-HTTP request gets 400 invalid_request (RFC 6750 §5.3). */
 #include <string.h>
 #include <apr_strings.h>
 #include <http_core.h>
@@ -99,6 +100,15 @@ static int check_audience(request_rec *r, const oas_config_t *rt, const oas_toke
     return HTTP_UNAUTHORIZED;
 }
 
+/* 400 invalid_request (RFC 6750 §3.1), before any token is looked at */
+static int bad_request(request_rec *r, const oas_config_t *rt, const char *why)
+{
+    challenge(r, "invalid_request",
+              apr_psprintf(r->pool, ", error_description=\"%s\"", why));
+    count(rt, 0);
+    return HTTP_BAD_REQUEST;
+}
+
 static int bearer_authn(request_rec *r)
 {
     oas_config_t *rt;
@@ -110,13 +120,17 @@ static int bearer_authn(request_rec *r)
     }
     rt = oas_srv_conf(r->server)->rt;
     oas_request_logger(&lg, r);
+    /* RFC 6750 §5.3: TLS (OAuthASRequireHTTPS, as at the endpoints) */
+    if (rt->require_https && !oas_request_is_https(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(07101)
+                      "bearer: plain-HTTP request refused (OAuthASRequireHTTPS On)");
+        return bad_request(r, rt, "bearer tokens are accepted over HTTPS only");
+    }
     if (token_in_query(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(03001)
                       "bearer: token in the query string refused");
-        challenge(r, "invalid_request", ", error_description=\"send the token in the "
-                  "Authorization header, not the query string\"");
-        count(rt, 0);
-        return HTTP_BAD_REQUEST;
+        return bad_request(r, rt, "send the token in the Authorization header, "
+                           "not the query string");
     }
     oas_bearer_check(&b, rt, apr_table_get(r->headers_in, "Authorization"), &lg, r->pool);
     switch (b.result) {

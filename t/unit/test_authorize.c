@@ -685,6 +685,9 @@ START_TEST(csrf_refusals)
     assert_page_error(post(form_with(page, "approve", "csrf", "AAAA")), 403, "invalid_request");
     assert_page_error(post(form_with(page, "approve", "csrf", "!!")), 403, "invalid_request");
     assert_page_error(post_as("mallory", form_body(page, "approve")), 403, "invalid_request");
+    cfg.issuer = "https://other.example";      /* a virtual host sharing key and store */
+    assert_page_error(post(form_body(page, "approve")), 403, "invalid_request");
+    cfg.issuer = ISSUER;
     assert_page_error(post(form_with(page, "approve", "scope", "read write")), 403,
                       "invalid_request");
     assert_page_error(post(form_with(page, "approve", "state", "other")), 403,

@@ -277,6 +277,40 @@ START_TEST(test_consume_tags)
 }
 END_TEST
 
+/* SPEC section 8 on a shared store: the record keeps its issuer, and so
+ * does the tombstone the token endpoint leaves (the record, kind changed). */
+START_TEST(test_issuer_in_record)
+{
+    oas_store_t *s = mk(0);
+    unsigned char k[32];
+    oas_token_t t, got_t;
+    oas_entry_t e, tomb, got;
+
+    memset(&t, 0, sizeof(t));
+    t.kind = OAS_KIND_REFRESH;
+    t.exp = now_sec() + 100;
+    memset(t.family, 5, OAS_FAMILY_LEN);
+    t.client_id = "twin";
+    t.issuer = "https://a.example";
+    ck_assert_int_eq(oas_token_encode(&e, &t, pool), APR_SUCCESS);
+    memset(k, 3, sizeof(k));
+    ck_assert_int_eq(s->put(s, k, &e, pool), APR_SUCCESS);
+    ck_assert_int_eq(oas_token_lookup(&got, &got_t, s, k, "https://a.example", pool),
+                     APR_SUCCESS);
+    ck_assert_str_eq(got_t.issuer, "https://a.example");
+    ck_assert_int_eq(oas_token_lookup(&got, &got_t, s, k, "https://b.example", pool),
+                     APR_NOTFOUND);
+    tomb = e;
+    tomb.kind = OAS_KIND_USED_REFRESH;
+    ck_assert_int_eq(s->consume(s, k, &got, &tomb, pool), APR_SUCCESS);
+    ck_assert_int_eq(oas_token_lookup(&got, &got_t, s, k, "https://a.example", pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(got.kind, OAS_KIND_USED_REFRESH);
+    ck_assert_int_eq(oas_token_lookup(&got, &got_t, s, k, "https://b.example", pool),
+                     APR_NOTFOUND);
+}
+END_TEST
+
 /* an error begins an episode (one ERR line); success ends it (one NOTICE) */
 START_TEST(test_episode)
 {
@@ -403,6 +437,7 @@ static Suite *kv_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_records_and_ttl);
     tcase_add_test(tc, test_consume_tags);
+    tcase_add_test(tc, test_issuer_in_record);
     tcase_add_test(tc, test_count);
     tcase_add_test(tc, test_episode);
     tcase_add_test(tc, test_fail_fast);

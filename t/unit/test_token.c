@@ -497,6 +497,94 @@ START_TEST(store_full_is_503)
 }
 END_TEST
 
+/* A record of kind under prefix+value, of issuer (NULL: none, as written
+ * before issuers were recorded); bare: a tombstone without a payload. */
+static void put_record(const char *prefix, const char *value, int kind, const char *issuer,
+                       int bare)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_token_t t;
+    oas_entry_t e;
+
+    memset(&t, 0, sizeof(t));
+    t.kind = kind;
+    t.iat = apr_time_sec(apr_time_now());
+    t.exp = t.iat + 600;
+    t.grant = OAS_GRANT_AUTHORIZATION_CODE;
+    t.client_id = "app";
+    t.scope = "read";
+    t.redirect_uri = "https://app.example/cb";
+    t.issuer = issuer;
+    ck_assert_int_eq(oas_token_encode(&e, &t, pool), APR_SUCCESS);
+    if (bare) {
+        e.data = "";
+        e.len = 0;
+    }
+    oas_store_key(key, prefix, value);
+    ck_assert_int_eq(cfg.store->put(cfg.store, key, &e, pool), APR_SUCCESS);
+}
+
+static apr_status_t lookup_as(const char *prefix, const char *value, const char *issuer,
+                              oas_entry_t *e, oas_token_t *t)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_store_key(key, prefix, value);
+    return oas_token_lookup(e, t, cfg.store, key, issuer, pool);
+}
+
+/* SPEC §8: a record of another issuer is unknown, compared exactly; one
+ * without an issuer (older version) and a bare tombstone belong to all. */
+START_TEST(issuer_lookup)
+{
+    oas_entry_t e;
+    oas_token_t t;
+
+    put_record(OAS_PREFIX_ACCESS, "mine", OAS_KIND_ACCESS, cfg.issuer, 0);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "mine", cfg.issuer, &e, &t), APR_SUCCESS);
+    ck_assert_str_eq(t.issuer, cfg.issuer);
+    ck_assert_str_eq(t.client_id, "app");
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "mine", "https://AS.example", &e, &t),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(e.kind, OAS_KIND_NONE);            /* nothing of it is handed out */
+    ck_assert_ptr_null(t.client_id);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "mine", "https://as.example/", &e, &t),
+                     APR_NOTFOUND);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "mine", NULL, &e, &t), APR_NOTFOUND);
+    put_record(OAS_PREFIX_ACCESS, "old", OAS_KIND_ACCESS, NULL, 0);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "old", "https://any.example", &e, &t),
+                     APR_SUCCESS);
+    put_record(OAS_PREFIX_CODE, "tomb", OAS_KIND_USED_CODE, cfg.issuer, 1);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_CODE, "tomb", "https://any.example", &e, &t),
+                     APR_SUCCESS);
+    ck_assert_int_eq(t.kind, OAS_KIND_USED_CODE);
+    put_record(OAS_PREFIX_CODE, "corrupt", OAS_KIND_CODE, cfg.issuer, 1);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_CODE, "corrupt", cfg.issuer, &e, &t), APR_NOTFOUND);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_ACCESS, "absent", cfg.issuer, &e, &t), APR_NOTFOUND);
+}
+END_TEST
+
+/* A code of another issuer: invalid_grant, not consumed, no replay. */
+START_TEST(code_other_issuer)
+{
+    const char *body = "grant_type=authorization_code&code=theirs"
+                       "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb";
+    long before;
+    oas_entry_t e;
+    oas_token_t t;
+
+    put_record(OAS_PREFIX_CODE, "theirs", OAS_KIND_CODE, "https://other.example", 0);
+    before = store_total();
+    assert_error(post(fx_basic("app", "app-secret"), body), 400, "invalid_grant");
+    ck_assert_int_eq(store_total(), before);
+    ck_assert_int_eq(lookup_as(OAS_PREFIX_CODE, "theirs", "https://other.example", &e, &t),
+                     APR_SUCCESS);
+    ck_assert_int_eq(e.kind, OAS_KIND_CODE);
+    put_record(OAS_PREFIX_CODE, "theirs", OAS_KIND_USED_CODE, "https://other.example", 0);
+    assert_error(post(fx_basic("app", "app-secret"), body), 400, "invalid_grant");
+    ck_assert_int_eq(store_total(), before);         /* no family marker: no replay */
+}
+END_TEST
+
 static Suite *token_suite(void)
 {
     Suite *s = suite_create("token endpoint");
@@ -518,6 +606,8 @@ static Suite *token_suite(void)
     tcase_add_test(tc, code_bindings);
     tcase_add_test(tc, code_pkce_public);
     tcase_add_test(tc, store_full_is_503);
+    tcase_add_test(tc, issuer_lookup);
+    tcase_add_test(tc, code_other_issuer);
     suite_add_tcase(s, tc);
     return s;
 }
