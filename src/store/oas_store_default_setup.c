@@ -7,6 +7,7 @@
 
 #include <apr_file_io.h>
 
+#include "oas_store_dir.h"
 #include "oas_store_sd.h"
 
 static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
@@ -154,6 +155,8 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
         sd->log = *conf->log;
     }
     sd->pool = p;
+    sd->db_uid = conf->file_uid;
+    sd->db_gid = conf->file_gid;
     if ((rv = sd_shm_create(sd, conf->shm_file, p)) != APR_SUCCESS) {
         return rv;
     }
@@ -186,6 +189,9 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
         return rv;
     }
     sd = apr_pcalloc(p, sizeof(*sd));
+    if ((rv = oas_store_dir_owner(&sd->db_uid, &sd->db_gid, path, p, perr)) != APR_SUCCESS) {
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;
+    }
     sd->path = apr_pstrdup(p, path);
     sd->pool = p;
     if (log) {

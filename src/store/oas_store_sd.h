@@ -89,6 +89,8 @@ typedef struct sd_store_t {
     apr_pool_t *dbpool;                    /* owns db */
     apr_sdbm_t *db;
     pid_t db_pid;                          /* the process that opened db */
+    uid_t db_uid;                          /* a root process opens the files as this */
+    gid_t db_gid;                          /* user and group (0: as root) */
     int db_locked;                         /* db is locked by the current operation */
 } sd_store_t;
 

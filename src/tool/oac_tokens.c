@@ -15,6 +15,7 @@
 #include "oac.h"
 #include "oas_admin.h"
 #include "oas_store.h"
+#include "oas_store_dir.h"
 
 #define OFFLINE_MEM   64
 #define OFFLINE_DISK  (1 << 30)      /* the tool only removes, and adds few markers */
@@ -46,6 +47,7 @@ static void log_cb(void *baton, const char *file, int line, int level, apr_statu
 static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
 {
     oas_store_default_conf_t c;
+    const char *err = NULL;
     char buf[120];
     apr_status_t rv;
 
@@ -54,6 +56,9 @@ static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
     c.mem_entries = OFFLINE_MEM;
     c.disk_entries = OFFLINE_DISK;
     c.log = lg;
+    if (oas_store_dir_owner(&c.file_uid, &c.file_gid, o->store, o->p, &err) != APR_SUCCESS) {
+        return oac_fail("%s", err);     /* as root: the files only as their owner */
+    }
     rv = apr_global_mutex_create(&c.mutex, NULL, APR_LOCK_DEFAULT, o->p);
     if (rv == APR_SUCCESS) {
         rv = oas_store_default_create(ps, &c, o->p);
