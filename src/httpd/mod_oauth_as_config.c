@@ -566,9 +566,8 @@ static const char *vhost_name(const server_rec *s, apr_pool_t *p)
     if (!s->is_virtual) {
         return "the main server";
     }
-    return apr_psprintf(p, "virtual host %s:%u (%s:%d)", s->server_hostname,
-                        (unsigned)s->port, s->defn_name ? s->defn_name : "?",
-                        s->defn_line_number);
+    return apr_psprintf(p, "virtual host %s (%s:%d)", s->server_hostname,
+                        s->defn_name ? s->defn_name : "?", s->defn_line_number);
 }
 
 static int store_differs(const store_user_t *a, const store_user_t *b, const char *path,

@@ -70,7 +70,10 @@ static void httpd_store_user(oas_store_user_t *who, apr_pool_t *p)
     who->uid = geteuid();
     who->gid = getegid();
     if (apr_uid_name_get(&name, who->uid, p) == APR_SUCCESS) {
-        who->group = name;             /* messages only: name NULL = this process' groups */
+        who->name = name;
+    }
+    if (apr_gid_name_get(&name, who->gid, p) == APR_SUCCESS) {
+        who->group = name;
     }
 }
 
