@@ -192,7 +192,8 @@ is mode_owner($shared), $before, '... and leaves its mode and owner as they were
 unlink "$shared/apache2.conf";
 symlink '/etc/passwd', "$shared/oauth_store.pag" or die "symlink: $!";
 refused(qq(OAuthASStoreFile "$shared/oauth_store"),
-        'httpd -t refuses a store directory with a symbolic link in it', "'oauth_store.pag'");
+        'httpd -t refuses a store directory with a symbolic link in it',
+        "'oauth_store.pag' (a symbolic link)");
 unlink "$shared/oauth_store.pag";
 write_file("$shared/oauth_store.$_", '') for qw(dir pag);
 ($rc, $out) = configtest(qq(OAuthASStoreFile "$shared/oauth_store"));

@@ -14,8 +14,6 @@ APLOG_USE_MODULE(oauth_as);
 /* Defaults (SPEC §2). */
 #define DEF_STORE_MEMORY      1000
 #define DEF_STORE_DISK        20000
-#define DEF_STORE_FILE        "oauth_as/store/tokens"   /* under ServerRoot: a directory
-                                                           * the module makes */
 #define DEF_CODE_LIFETIME     600
 #define DEF_ACCESS_LIFETIME   3600
 #define DEF_REFRESH_LIFETIME  2592000
@@ -660,7 +658,7 @@ static const char *default_issuer(server_rec *s, apr_pool_t *p)
 void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
                         int *pmem, int *pdisk)
 {
-    *ppath = sc->store_file ? sc->store_file : ap_server_root_relative(p, DEF_STORE_FILE);
+    *ppath = sc->store_file ? sc->store_file : ap_server_root_relative(p, OAS_DEF_STORE_FILE);
     *pmem = OR_DEFAULT(sc->store_memory, DEF_STORE_MEMORY);
     *pdisk = OR_DEFAULT(sc->store_disk, DEF_STORE_DISK);
 }

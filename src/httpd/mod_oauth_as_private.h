@@ -11,6 +11,12 @@
 extern module AP_MODULE_DECLARE_DATA oauth_as_module;
 
 #define OAS_MUTEX_TYPE OAS_STORE_MUTEX_TYPE
+
+/* The default OAuthASStoreFile, under ServerRoot: in a directory the module
+ * makes (until issue 12: "oauth_as/store", in a directory shared with
+ * whatever else was there, which the module gave to User). */
+#define OAS_DEF_STORE_FILE     "oauth_as/store/tokens"
+#define OAS_OLD_DEF_STORE_FILE "oauth_as/store"
 #define OAS_UNSET -1
 
 /* Server-wide settings (server config, virtual host). -1/NULL: not set here. */

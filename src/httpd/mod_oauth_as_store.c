@@ -3,6 +3,7 @@
  * expired entries, which the parent does from the monitor hook so that no
  * request waits for it. */
 #include <unistd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include <apr_shm.h>
 #include <apr_file_info.h>
@@ -77,6 +78,38 @@ static void httpd_store_user(oas_store_user_t *who, apr_pool_t *p)
     }
 }
 
+/* Upgrades from before issue 12 on the default store file: its files move
+ * from the old default place into the new directory (just made: rename
+ * moves a link as a link, and the files are then opened as User only), and
+ * a directory of root's that an earlier version gave to User is named in
+ * the log at every start until it is given back. */
+static void old_default(server_rec *s, const char *path, int made, apr_pool_t *p)
+{
+    const char *old = ap_server_root_relative(p, OAS_OLD_DEF_STORE_FILE);
+    const char *olddir = ap_server_root_relative(p, "oauth_as");
+    struct stat d, g;
+
+    if (strcmp(path, ap_server_root_relative(p, OAS_DEF_STORE_FILE)) != 0) {
+        return;
+    }
+    if (made && lstat(apr_pstrcat(p, old, ".dir", NULL), &d) == 0 && S_ISREG(d.st_mode)
+        && lstat(apr_pstrcat(p, old, ".pag", NULL), &g) == 0 && S_ISREG(g.st_mode)
+        && rename(apr_pstrcat(p, old, ".dir", NULL), apr_pstrcat(p, path, ".dir", NULL)) == 0
+        && rename(apr_pstrcat(p, old, ".pag", NULL), apr_pstrcat(p, path, ".pag", NULL)) == 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(07002)
+                     "token store: moved %s.dir and .pag (the default before) to %s", old,
+                     path);
+    }
+    if (geteuid() == 0 && stat(olddir, &d) == 0 && d.st_uid != 0
+        && d.st_uid == ap_unixd_config.user_id) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, OASLOGNO(07003)
+                     "%s belongs to %s: an earlier version of mod_oauth_as gave it away, "
+                     "and that user may replace what it holds (a client registry, a "
+                     "password file?). Give it back: chown root:root %s; chmod 755 %s",
+                     olddir, ap_unixd_config.user_name, olddir, olddir);
+    }
+}
+
 /* The store directory of path, made (and given to User) if missing, or
  * checked; OK, or logged and refused. */
 static int store_dir(server_rec *s, const char *path, int make, apr_pool_t *p)
@@ -89,7 +122,7 @@ static int store_dir(server_rec *s, const char *path, int make, apr_pool_t *p)
     httpd_store_user(&who, p);
     rv = oas_store_dir_prepare(path, &who, make, &made, p, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, s, OASLOGNO(07000)
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, OASLOGNO(07000)
                      "token store: %s", err ? err : path);
         return !OK;
     }
@@ -97,6 +130,9 @@ static int store_dir(server_rec *s, const char *path, int make, apr_pool_t *p)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(07001)
                      "token store: made the directory of %s for %s (mode 0700)", path,
                      who.name ? who.name : "httpd");
+    }
+    if (make) {
+        old_default(s, path, made, p);
     }
     return OK;
 }

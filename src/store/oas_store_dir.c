@@ -111,7 +111,9 @@ static const char *foreign_entry(const char *dir, apr_pool_t *p, apr_status_t *p
         }
         if (fi.filetype != APR_REG || !store_name(fi.name)) {
             apr_dir_close(d);
-            return apr_pstrdup(p, fi.name);
+            return apr_psprintf(p, "'%s'%s", fi.name, fi.filetype == APR_LNK
+                                ? " (a symbolic link)" : fi.filetype != APR_REG
+                                ? " (not a regular file)" : "");
         }
     }
     apr_dir_close(d);
@@ -140,7 +142,7 @@ static apr_status_t check_dir(const char *dir, const char *path, const oas_store
     }
     if ((other = foreign_entry(dir, p, &rv)) != NULL || rv != APR_SUCCESS) {
         *perr = other ? apr_psprintf(p, "%s, the directory of the token store (OAuthASStoreFile "
-                                     "%s), holds '%s', which is not a file of the store: a "
+                                     "%s), holds %s, which is not a file of the store: a "
                                      "directory that %s may write must hold the store alone. "
                                      "Give the store a directory of its own (a new one: the "
                                      "module makes it); if an earlier version of mod_oauth_as "
@@ -178,8 +180,9 @@ static apr_status_t make_dir(const char *dir, const oas_store_user_t *who, apr_p
         }
     }
     if (rv != APR_SUCCESS && rv != APR_EEXIST) {
-        *perr = apr_psprintf(p, "cannot make the store directory %s for %s", dir,
-                             who_name(who, p));
+        char buf[120];
+        *perr = apr_psprintf(p, "cannot make the store directory %s for %s: %s", dir,
+                             who_name(who, p), apr_strerror(rv, buf, sizeof(buf)));
     }
     return rv;
 }
