@@ -19,6 +19,7 @@
 #include "oas_store.h"
 #include "oas_token.h"
 #include "unit.h"
+#include "../../src/store/oas_store_sd.h"     /* the memory's header, to damage it */
 
 static apr_pool_t *pool;
 static char tmpdir[64];
@@ -455,6 +456,30 @@ START_TEST(attach_after_crash)
 }
 END_TEST
 
+/* httpd's User may write the shared memory (any code in an httpd child can):
+ * the tool (root) indexes it only by what it checked when it attached. */
+START_TEST(attach_survives_hostile_memory)
+{
+    oas_store_t *live = mk_live(pool, 10, 1000), *a;
+    apr_shm_t *shm;
+    sd_header_t *h;
+    int i;
+
+    put_tok(live, "before", OAS_KIND_ACCESS, "c", NULL, 0, 0);
+    a = attach(pool);
+    ck_assert_int_eq(apr_shm_attach(&shm, shm_file, pool), APR_SUCCESS);
+    h = apr_shm_baseaddr_get(shm);
+    h->nslots = 1u << 30;                       /* far past the mapping */
+    h->hand = 0xfffffff0u;
+    for (i = 0; i < 40; i++) {                  /* more than memory holds: the evictor runs */
+        put_tok(a, apr_psprintf(pool, "x%d", i), OAS_KIND_ACCESS, "c", NULL, 0, 0);
+    }
+    ck_assert(has(a, "before"));
+    ck_assert(has(a, "x39"));
+    apr_shm_detach(shm);
+}
+END_TEST
+
 START_TEST(attach_refuses_foreign_memory)
 {
     oas_store_info_t info;
@@ -593,6 +618,7 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, attach_same_mutex);
     tcase_add_test(tc, attach_after_crash);
     tcase_add_test(tc, attach_refuses_foreign_memory);
+    tcase_add_test(tc, attach_survives_hostile_memory);
     tcase_add_test(tc, admin_list_filters);
     tcase_add_test(tc, admin_revoke_client);
     tcase_add_test(tc, admin_revoke_attached);
