@@ -52,4 +52,9 @@ typedef struct oas_as_user_t {
 apr_status_t oas_as_user_begin(oas_as_user_t *saved, uid_t uid, gid_t gid, apr_pool_t *p);
 void oas_as_user_end(oas_as_user_t *saved);
 
+/* For good (real, effective and saved ids, groups): a root process that has
+ * opened what it needs of a store and goes on reading data that uid may
+ * write (oauth-as-client). A no-op unless root and uid is not. */
+apr_status_t oas_become_user(uid_t uid, gid_t gid);
+
 #endif

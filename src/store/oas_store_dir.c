@@ -283,3 +283,15 @@ void oas_as_user_end(oas_as_user_t *saved)
         abort();
     }
 }
+
+apr_status_t oas_become_user(uid_t uid, gid_t gid)
+{
+    if (geteuid() != 0 || uid == 0) {
+        return APR_SUCCESS;
+    }
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0
+        || setresuid(uid, uid, uid) != 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return APR_SUCCESS;
+}

@@ -5,6 +5,7 @@
  * httpd it opens the SDBM file alone (a private memory tier and mutex). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_info.h>
 #include <apr_global_mutex.h>
@@ -72,6 +73,30 @@ static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
     return OAC_OK;
 }
 
+/* Once the store is open (memory mapped, lock file and SDBM files open), a
+ * root tool goes on as the owner of the store's directory: what it reads
+ * from then on (the memory, the SDBM pages) that user can write. */
+static int drop_root(oac_opts_t *o)
+{
+    const char *err = NULL;
+    uid_t uid;
+    gid_t gid;
+    char buf[120];
+    apr_status_t rv;
+
+    if (geteuid() != 0) {
+        return OAC_OK;
+    }
+    if ((rv = oas_store_dir_owner(&uid, &gid, o->store, o->p, &err)) != APR_SUCCESS) {
+        return oac_fail("%s", err);
+    }
+    if ((rv = oas_become_user(uid, gid)) != APR_SUCCESS) {
+        return oac_fail("cannot become uid %ld: %s", (long)uid,
+                        apr_strerror(rv, buf, sizeof(buf)));
+    }
+    return OAC_OK;
+}
+
 /* The live store of a running httpd, or the files alone (*poffline = 1). */
 static int open_store(oac_opts_t *o, oas_store_t **ps, int *poffline)
 {
@@ -86,12 +111,12 @@ static int open_store(oac_opts_t *o, oas_store_t **ps, int *poffline)
     rv = oas_store_default_attach(ps, o->store, &lg, o->p, &err);
     *poffline = rv == APR_ENOENT;
     if (rv == APR_ENOENT) {
-        return open_offline(o, ps, &lg);
+        return (rc = open_offline(o, ps, &lg)) == OAC_OK ? drop_root(o) : rc;
     }
     if (rv != APR_SUCCESS) {
         return oac_fail("%s", err ? err : "cannot attach to the store");
     }
-    return OAC_OK;
+    return drop_root(o);
 }
 
 static const char *when(long long t, apr_pool_t *p)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <apr_file_io.h>
 #include <apr_global_mutex.h>
@@ -232,6 +233,27 @@ START_TEST(as_user_and_back)
 }
 END_TEST
 
+/* For good: the tool, after opening the store, cannot become root again. */
+START_TEST(become_user_for_good)
+{
+    pid_t pid;
+    int st = -1;
+
+    if (geteuid() != 0) {
+        ck_assert_int_eq(oas_become_user(NOBODY, NOBODY), APR_SUCCESS);  /* a no-op */
+        return;
+    }
+    if ((pid = fork()) == 0) {
+        int ok = oas_become_user(NOBODY, NOBODY) == APR_SUCCESS && getuid() == NOBODY
+                 && geteuid() == NOBODY && getegid() == NOBODY && seteuid(0) != 0
+                 && open("/etc/shadow", O_RDONLY) < 0;
+        _exit(ok ? 0 : 1);
+    }
+    waitpid(pid, &st, 0);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 static Suite *store_dir_suite(void)
 {
     Suite *s = suite_create("store_dir");
@@ -244,6 +266,7 @@ static Suite *store_dir_suite(void)
     tcase_add_test(tc, store_create_follows_no_planted_link);
     tcase_add_test(tc, dir_owner_for_the_tool);
     tcase_add_test(tc, as_user_and_back);
+    tcase_add_test(tc, become_user_for_good);
     suite_add_tcase(s, tc);
     return s;
 }
