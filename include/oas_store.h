@@ -9,6 +9,7 @@
 #ifndef OAS_STORE_H
 #define OAS_STORE_H
 
+#include <sys/types.h>
 #include <apr_pools.h>
 #include <apr_errno.h>
 #include <apr_global_mutex.h>
@@ -159,6 +160,9 @@ typedef struct oas_store_default_conf_t {
     const char *shm_file;        /* named shared memory, so that oauth-as-client can attach
                                   * (a stale one is removed first), and PATH.info is
                                   * written; NULL: anonymous memory, no info file */
+    uid_t file_uid;              /* a root process opens (and so creates) the SDBM files */
+    gid_t file_gid;              /* with these ids only, the files' owner (httpd's User):
+                                  * 0 = as root. See oas_store_dir.h */
 } oas_store_default_conf_t;
 
 /* Create the default store in the parent process: allocate shared memory
@@ -185,6 +189,12 @@ int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t 
  * Text, one "key value" per line; removed when the creating process exits. */
 #define OAS_STORE_INFO_SUFFIX ".info"
 
+/* The type of the default store's mutex (httpd's Mutex directive), and its
+ * instance id for the store at path: the lock file is named
+ * DIR/oauth-as-store-ID[.PID] (ap_global_mutex_create). */
+#define OAS_STORE_MUTEX_TYPE "oauth-as-store"
+const char *oas_store_mutex_id(const char *path, apr_pool_t *p);
+
 typedef struct oas_store_info_t {
     long pid;                    /* the process that created the store (httpd's parent) */
     const char *shm_file;        /* the named shared memory */
@@ -199,15 +209,20 @@ typedef struct oas_store_info_t {
 apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info, apr_pool_t *p);
 
 /* Read path.info. APR_ENOENT when there is none or its process is gone (no
- * httpd holds the store); APR_EINVAL (and *perr) when it is malformed. */
+ * httpd holds the store); APR_EINVAL (and *perr) when it is malformed, and
+ * APR_EACCES when it could have been written by someone else than root or
+ * this process' user (not a regular file, a link, writable by others): the
+ * store's directory is httpd's User's, and a root process must not be
+ * steered by what that user puts there. Every field is checked: the memory
+ * must be path.shm, the lock file DIR/oauth-as-store-ID[.PID] of this path. */
 apr_status_t oas_store_info_read(oas_store_info_t *info, const char *path, apr_pool_t *p,
                                  const char **perr);
 
 /* A mutex of this process that excludes the same holders as the store's
  * mutex in httpd: only "flock" can be joined (fcntl's file is unlinked at
  * creation, semaphores and pthread mutexes have no name). APR_ENOTIMPL with
- * *perr for other mechanisms. A process mutex, not a global one: destroying
- * a global mutex whose lock file was re-pointed would unlink httpd's file. */
+ * *perr for other mechanisms. A process mutex on our own descriptor of
+ * httpd's lock file (opened without following a link), with no cleanup. */
 apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t *info,
                                   apr_pool_t *p, const char **perr);
 
@@ -215,8 +230,10 @@ apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t 
  * attach its named shared memory, lock its mutex, open the SDBM file. Every
  * operation then acts on the live store, under the same mutex as httpd.
  * APR_ENOENT when no running httpd holds it: then create a store of your
- * own on the files (oas_store_default_create, anonymous memory). Other
- * errors come with a message in *perr. */
+ * own on the files (oas_store_default_create, anonymous memory; as root,
+ * with file_uid/file_gid from oas_store_dir_owner). Other errors come with a
+ * message in *perr. As root it opens the SDBM files as the owner of their
+ * directory (oas_store_dir_owner). */
 apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
                                       const oas_logger_t *log, apr_pool_t *p,
                                       const char **perr);

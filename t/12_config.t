@@ -148,7 +148,7 @@ my @registries = (
      "'res'", 'resources', 'fragment'],
 );
 
-plan tests => 2 + @directives + 2 + @registries + 19, need_module('oauth_as');
+plan tests => 2 + @directives + 2 + @registries + 10 + 19 + 3, need_module('oauth_as');
 
 my ($rc, $out) = configtest('# nothing');
 ok t_cmp($rc, 0, 'the unchanged configuration passes httpd -t') or diag $out;
@@ -172,6 +172,68 @@ for my $reg (@registries) {
     refused(qq(OAuthASClients "$dir/$file"), "httpd -t refuses registry $file, naming file"
             . (@want > 1 ? ', client and field' : ''), "$dir/$file", @want);
 }
+
+# --- the store's directory (issue 12 item 1, SPEC section 9) ----------------------------
+# The module gives away only a directory it made itself. An existing one keeps its owner
+# and mode, and must be writable by the httpd user and hold the store alone (else
+# /etc/apache2 with "OAuthASStoreFile oauth_store" went to www-data). httpd -t says so.
+
+sub mode_owner { my @st = stat $_[0]; return "@st[2, 4, 5]" }
+
+my $ro = "$dir/store-ro";
+make_path($ro);
+write_file("$ro/apache2.conf", "# not the store's\n");
+chmod 0555, $ro;
+my $before = mode_owner($ro);
+refused(qq(OAuthASStoreFile "$ro/oauth_store"),
+        'httpd -t refuses a store directory the httpd user cannot write',
+        'OAuthASStoreFile', $ro, 'not writable', "install -d", '-m 700');
+is mode_owner($ro), $before, '... and leaves its mode and owner as they were';
+chmod 0755, $ro;
+
+my $shared = "$dir/store-shared";
+make_path($shared);
+chmod 0700, $shared;
+write_file("$shared/apache2.conf", "# not the store's\n");
+$before = mode_owner($shared);
+refused(qq(OAuthASStoreFile "$shared/oauth_store"),
+        'httpd -t refuses a store directory that holds more than the store',
+        $shared, "'apache2.conf'", 'the store alone', 'chown root:root');
+is mode_owner($shared), $before, '... and leaves its mode and owner as they were';
+unlink "$shared/apache2.conf";
+symlink '/etc/passwd', "$shared/oauth_store.pag" or die "symlink: $!";
+refused(qq(OAuthASStoreFile "$shared/oauth_store"),
+        'httpd -t refuses a store directory with a symbolic link in it',
+        "'oauth_store.pag' (a symbolic link)");
+unlink "$shared/oauth_store.pag";
+write_file("$shared/oauth_store.$_", '') for qw(dir pag);
+($rc, $out) = configtest(qq(OAuthASStoreFile "$shared/oauth_store"));
+ok t_cmp($rc, 0, 'a directory of the store alone passes httpd -t') or diag $out;
+($rc, $out) = configtest(qq(OAuthASStoreFile "$dir/store-new/sub/tokens"));
+ok $rc == 0 && !-e "$dir/store-new", 'a missing one passes too, and httpd -t does not make it'
+    or diag $out;
+
+# --- one store file, one memory tier (issue 12 item 5) -----------------------------------
+# Two virtual hosts naming one OAuthASStoreFile with other sizes would get two shared-memory
+# tiers over one SDBM file: a revocation through one would not be seen by the other.
+sub two_vhosts {
+    my ($mem_a, $mem_b, $disk_b) = @_;
+    my $store = "$dir/store-two/tokens";
+    return join "\n",
+        "<VirtualHost 127.0.0.1:1>", "ServerName a.example", qq(OAuthASStoreFile "$store"),
+        "OAuthASStoreMemory $mem_a", "</VirtualHost>",
+        "<VirtualHost 127.0.0.1:2>", "ServerName b.example", qq(OAuthASStoreFile "$store"),
+        "OAuthASStoreMemory $mem_b", ($disk_b ? "OAuthASStoreDisk $disk_b" : ()),
+        "</VirtualHost>";
+}
+refused(two_vhosts(100, 200), 'httpd -t refuses one store file with two memory sizes',
+        "$dir/store-two/tokens", 'a.example', 'b.example',
+        qr/has OAuthASStoreMemory (100, .* has 200|200, .* has 100);/,
+        'same OAuthASStoreMemory and OAuthASStoreDisk');
+refused(two_vhosts(100, 100, 5000), '... and with two disk sizes', 'OAuthASStoreDisk',
+        'a.example', 'b.example');
+($rc, $out) = configtest(two_vhosts(100, 100));
+ok t_cmp($rc, 0, 'one store file with the same sizes in two virtual hosts passes') or diag $out;
 
 # --- the running server: graceful restart with a broken or changed registry ------------
 
@@ -237,3 +299,16 @@ is_oauth_error(token_req([grant_type => 'client_credentials'], auth => $newbie),
                'invalid_client', 'the removed client is refused');
 is_deeply introspect($newbie_token), { active => JSON::PP::false() },
           'its token introspects inactive (unknown client)';
+
+# --- one store file, one tier, in the running server (issue 12 item 5) -------------------
+# oas_https and oas_browser inherit the main server's store file, sizes and issuer: one
+# memory tier, so a token revoked through one virtual host is inactive at the other.
+my $browser_port = $vars->{oas_browser_port};
+my $shared_tok = cc_token('m2m')->{json}{access_token} // '';
+ok introspect($shared_tok, port => $browser_port)->{active},
+   'a token issued at one virtual host is active at another of the same store';
+$r = post_form('/oauth/revoke', [token => $shared_tok], auth => ['m2m', 'm2m-secret'],
+               port => $browser_port);
+ok t_cmp($r->{status}, 200, 'revoked through the other virtual host') or diag $r->{body};
+is_deeply introspect($shared_tok), { active => JSON::PP::false() },
+          '... it is inactive at the first: one memory tier';

@@ -19,7 +19,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use OAS::Test;
 
-plan tests => 91, need_module('oauth_as'), need_module('ssl');
+plan tests => 96, need_module('oauth_as'), need_module('ssl');
 
 my $vars     = Apache::Test::vars();
 my $TOOL     = "$vars->{top_dir}/build/oauth-as-client";
@@ -312,6 +312,39 @@ my $rf = token_at('tool-web', $w_secret, grant_type => 'refresh_token', refresh_
 ok $rf->{status} == 400 && ($rf->{json}{error} // '') eq 'invalid_grant',
    'and her refresh token' or diag($rf->{body});
 ok tool('-s', $STORE, 'revoke-tokens')->{rc} == 2, 'revoke-tokens without a filter: usage error';
+
+# --- a tampered STORE.info (issue 12 item 1) ----------------------------------------------
+# The store's directory belongs to httpd's User; the tool runs as root. Whatever that user
+# puts in STORE.info, or in its place, must not point the tool at another lock file or
+# memory: refused, with the reason, and nothing done.
+my $INFO = "$STORE.info";
+my $info_orig = slurp($INFO) // '';
+sub put_info { my ($text, $mode) = @_; unlink $INFO; spew($INFO, $text); chmod $mode // 0644, $INFO }
+sub info_refused {
+    my ($re, $name) = @_;
+    my $r = tool('-s', $STORE, 'tokens');
+    my $ok = ok($r->{rc} == 1 && $r->{err} =~ $re && $r->{out} eq '', $name);
+    diag("rc $r->{rc}: $r->{err}$r->{out}") unless $ok;
+}
+spew("$TMP/oauth-as-store-fake", '');
+(my $tampered = $info_orig) =~ s{^lockfile .*$}{lockfile $TMP/oauth-as-store-fake}m;
+put_info($tampered);
+info_refused(qr/refused: lockfile is not /, 'STORE.info naming another lock file: refused');
+($tampered = $info_orig) =~ s{^shm .*$}{shm /etc/passwd.shm}m;
+put_info($tampered);
+info_refused(qr/refused: shm is not /, 'STORE.info naming other memory: refused');
+put_info($info_orig, 0666);
+info_refused(qr/refused: not a regular file that only root \(or you\) may write/,
+             'STORE.info that others may write: refused');
+unlink $INFO;
+spew("$TMP/info", $info_orig);
+chmod 0644, "$TMP/info";
+symlink "$TMP/info", $INFO or die "symlink: $!";
+info_refused(qr/refused: not a regular file/, 'a symbolic link in place of STORE.info: refused');
+put_info($info_orig);
+$tk = tool('-s', $STORE, 'tokens');
+ok $tk->{rc} == 0 && $tk->{err} !~ /file alone/, 'httpd\'s own STORE.info again: attached'
+    or diag($tk->{err});
 
 # purged entries of this vhost's store, from its status document
 sub store_purged { get('/oauth/status', port => $PORT)->{json}{store}{purged} // -1 }

@@ -10,7 +10,13 @@
 
 extern module AP_MODULE_DECLARE_DATA oauth_as_module;
 
-#define OAS_MUTEX_TYPE "oauth-as-store"
+#define OAS_MUTEX_TYPE OAS_STORE_MUTEX_TYPE
+
+/* The default OAuthASStoreFile, under ServerRoot: in a directory the module
+ * makes (until issue 12: "oauth_as/store", in a directory shared with
+ * whatever else was there, which the module gave to User). */
+#define OAS_DEF_STORE_FILE     "oauth_as/store/tokens"
+#define OAS_OLD_DEF_STORE_FILE "oauth_as/store"
 #define OAS_UNSET -1
 
 /* Server-wide settings (server config, virtual host). -1/NULL: not set here. */
@@ -73,6 +79,8 @@ void oas_request_logger(oas_logger_t *lg, request_rec *r);
 
 /* mod_oauth_as_store.c */
 int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+/* mod_oauth_as_store.c: the default stores' directories (check_config) */
+int oas_check_store_dirs(server_rec *s, apr_pool_t *ptemp);
 int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void oas_child_init(apr_pool_t *p, server_rec *s);
 int oas_monitor(apr_pool_t *p, server_rec *s);

@@ -3,12 +3,15 @@
  * expired entries, which the parent does from the monitor hook so that no
  * request waits for it. */
 #include <unistd.h>
+#include <sys/stat.h>
 #include <apr_strings.h>
 #include <apr_shm.h>
 #include <apr_file_info.h>
+#include <apr_user.h>
 #include <http_core.h>
 #include <util_mutex.h>
 #include <unixd.h>
+#include "oas_store_dir.h"
 #include "mod_oauth_as_private.h"
 
 APLOG_USE_MODULE(oauth_as);
@@ -54,43 +57,135 @@ static oas_counters_t *shared_counters(server_rec *s)
     return d;
 }
 
-/* Files the children write must belong to the user they run as. */
-static void give_to_httpd_user(apr_pool_t *p, const char *path)
+/* The user the store's files belong to: httpd's User and Group when the
+ * parent runs as root, else the user httpd runs as. */
+static void httpd_store_user(oas_store_user_t *who, apr_pool_t *p)
 {
+    char *name = NULL;
+
+    memset(who, 0, sizeof(*who));
     if (geteuid() == 0) {
-        if (chown(apr_pstrcat(p, path, ".dir", NULL), ap_unixd_config.user_id, -1) != 0
-            || chown(apr_pstrcat(p, path, ".pag", NULL), ap_unixd_config.user_id, -1) != 0
-            || chown(ap_make_dirstr_parent(p, path), ap_unixd_config.user_id, -1) != 0) {
-            ap_log_perror(APLOG_MARK, APLOG_WARNING, errno, p, OASLOGNO(01201)
-                          "could not give the store file %s to the httpd user", path);
+        who->uid = ap_unixd_config.user_id;
+        who->gid = ap_unixd_config.group_id;
+        who->name = ap_unixd_config.user_name;
+        if (apr_gid_name_get(&name, who->gid, p) == APR_SUCCESS) {
+            who->group = name;
+        }
+        return;
+    }
+    who->uid = geteuid();
+    who->gid = getegid();
+    if (apr_uid_name_get(&name, who->uid, p) == APR_SUCCESS) {
+        who->name = name;
+    }
+    if (apr_gid_name_get(&name, who->gid, p) == APR_SUCCESS) {
+        who->group = name;
+    }
+}
+
+/* Upgrades from before issue 12 on the default store file: its files move
+ * from the old default place into the new directory (just made: rename
+ * moves a link as a link, and the files are then opened as User only), and
+ * a directory of root's that an earlier version gave to User is named in
+ * the log at every start until it is given back. */
+static void old_default(server_rec *s, const char *path, int made, apr_pool_t *p)
+{
+    const char *old = ap_server_root_relative(p, OAS_OLD_DEF_STORE_FILE);
+    const char *olddir = ap_server_root_relative(p, "oauth_as");
+    struct stat d, g;
+
+    if (strcmp(path, ap_server_root_relative(p, OAS_DEF_STORE_FILE)) != 0) {
+        return;
+    }
+    if (made && lstat(apr_pstrcat(p, old, ".dir", NULL), &d) == 0 && S_ISREG(d.st_mode)
+        && lstat(apr_pstrcat(p, old, ".pag", NULL), &g) == 0 && S_ISREG(g.st_mode)
+        && rename(apr_pstrcat(p, old, ".dir", NULL), apr_pstrcat(p, path, ".dir", NULL)) == 0
+        && rename(apr_pstrcat(p, old, ".pag", NULL), apr_pstrcat(p, path, ".pag", NULL)) == 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(07002)
+                     "token store: moved %s.dir and .pag (the default before) to %s", old,
+                     path);
+    }
+    if (geteuid() == 0 && stat(olddir, &d) == 0 && d.st_uid != 0
+        && d.st_uid == ap_unixd_config.user_id) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, OASLOGNO(07003)
+                     "%s belongs to %s: an earlier version of mod_oauth_as gave it away, "
+                     "and that user may replace what it holds (a client registry, a "
+                     "password file?). Give it back: chown root:root %s; chmod 755 %s",
+                     olddir, ap_unixd_config.user_name, olddir, olddir);
+    }
+}
+
+/* The store directory of path, made (and given to User) if missing, or
+ * checked; OK, or logged and refused. */
+static int store_dir(server_rec *s, const char *path, int make, apr_pool_t *p)
+{
+    oas_store_user_t who;
+    const char *err = NULL;
+    apr_status_t rv;
+    int made = 0;
+
+    httpd_store_user(&who, p);
+    rv = oas_store_dir_prepare(path, &who, make, &made, p, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, OASLOGNO(07000)
+                     "token store: %s", err ? err : path);
+        return !OK;
+    }
+    if (made) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, OASLOGNO(07001)
+                     "token store: made the directory of %s for %s (mode 0700)", path,
+                     who.name ? who.name : "httpd");
+    }
+    if (make) {
+        old_default(s, path, made, p);
+    }
+    return OK;
+}
+
+/* check_config: every store directory that exists already is fit (so that
+ * apachectl configtest says so); a missing one is made at start. */
+int oas_check_store_dirs(server_rec *s, apr_pool_t *ptemp)
+{
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        oas_srv_conf_t *sc = oas_srv_conf(vs);
+        const char *path;
+        int mem, disk;
+
+        if (!sc->clients_path || (sc->store_spec && strcmp(sc->store_spec, "default"))) {
+            continue;
+        }
+        oas_store_settings(sc, ptemp, &path, &mem, &disk);
+        if (store_dir(vs, path, 0, ptemp) != OK) {
+            return !OK;
         }
     }
+    return OK;
 }
 
 static apr_status_t create_store(kept_store_t *ks, server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
-    const char *dir = ap_make_dirstr_parent(pp, ks->conf.path);
-    unsigned char digest[OAS_DIGEST_LEN];
-    const char *id;
     apr_status_t rv = APR_SUCCESS;
 
-    apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pp);
-    oas_sha256(digest, ks->conf.path, strlen(ks->conf.path));   /* one lock file per store */
-    id = oas_hex(pp, digest, 8);
-    if (ks->conf.mutex == NULL) {
+    if (store_dir(s, ks->conf.path, 1, pp) != OK) {
+        return APR_EGENERAL;
+    }
+    if (ks->conf.mutex == NULL) {      /* one lock file per store */
         rv = ap_global_mutex_create(&ks->conf.mutex, &ks->conf.mutex_file, OAS_MUTEX_TYPE,
-                                    id, s, pp, 0);
+                                    oas_store_mutex_id(ks->conf.path, pp), s, pp, 0);
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
     ap_unixd_set_global_mutex_perms(ks->conf.mutex);
     ks->conf.shm_file = apr_pstrcat(pp, ks->conf.path, ".shm", NULL);  /* for the tool */
-    if ((rv = oas_store_default_create(&ks->store, &ks->conf, pp)) == APR_SUCCESS) {
-        give_to_httpd_user(pp, ks->conf.path);
+    if (geteuid() == 0) {              /* the SDBM files: opened (made) as User only */
+        ks->conf.file_uid = ap_unixd_config.user_id;
+        ks->conf.file_gid = ap_unixd_config.group_id;
     }
-    return rv;
+    return oas_store_default_create(&ks->store, &ks->conf, pp);
 }
 
 /* The store for these settings: the one kept from before a restart when

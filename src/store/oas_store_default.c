@@ -64,12 +64,12 @@ static apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key)
     apr_uint64_t h;
 
     memcpy(&h, key, sizeof(h));
-    return (apr_uint32_t)(h & (sd->hdr->nslots - 1));
+    return (apr_uint32_t)(h & (sd->nslots - 1));
 }
 
 static long sd_mem_find(const sd_store_t *sd, const unsigned char *key)
 {
-    apr_uint32_t mask = sd->hdr->nslots - 1;
+    apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t i = sd_home(sd, key);
 
     while (sd->slots[i].used) {
@@ -87,7 +87,7 @@ static void sd_slot_view(const sd_slot_t *sl, oas_entry_t *e)
     e->exp = sl->exp;
     memcpy(e->family, sl->family, OAS_FAMILY_LEN);
     e->data = sl->data;
-    e->len = sl->len;
+    e->len = sl->len > OAS_ENTRY_MAX ? 0 : sl->len;  /* a damaged slot reads as empty */
 }
 
 /* Around every change of slots (lock held): seq odd during it, and the
@@ -109,7 +109,7 @@ static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
 {
     sd_write_begin(sd);
     if (sl->used) {
-        sd->hdr->mem_count[sl->kind]--;
+        sd->hdr->mem_count[SD_KIND_IDX(sl->kind)]--;
     }
     memcpy(sl->key, key, SD_KEY_LEN);
     sl->kind = (unsigned char)e->kind;
@@ -121,14 +121,14 @@ static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
     }
     sl->used = 1;
     sl->ref = 1;
-    sd->hdr->mem_count[sl->kind]++;
+    sd->hdr->mem_count[SD_KIND_IDX(sl->kind)]++;
     sd_write_end(sd);
 }
 
 /* Insert a key known to be absent; the caller made room. */
 static void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e)
 {
-    apr_uint32_t mask = sd->hdr->nslots - 1;
+    apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t i = sd_home(sd, key);
 
     while (sd->slots[i].used) {
@@ -143,12 +143,12 @@ static void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_en
  * j (home k) may fill the hole at i unless k lies cyclically in (i, j]. */
 static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
 {
-    apr_uint32_t mask = sd->hdr->nslots - 1;
+    apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t j = i, k;
     sd_slot_t *src;
 
     sd_write_begin(sd);
-    sd->hdr->mem_count[sd->slots[i].kind]--;
+    sd->hdr->mem_count[SD_KIND_IDX(sd->slots[i].kind)]--;
     sd->hdr->mem_live--;
     for (;;) {
         j = (j + 1) & mask;
@@ -158,7 +158,8 @@ static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
         }
         k = sd_home(sd, src->key);
         if (i < j ? (k <= i || k > j) : (k <= i && k > j)) {
-            memcpy(&sd->slots[i], src, offsetof(sd_slot_t, data) + src->len);
+            memcpy(&sd->slots[i], src, offsetof(sd_slot_t, data)
+                                       + (src->len > OAS_ENTRY_MAX ? OAS_ENTRY_MAX : src->len));
             i = j;
         }
     }
@@ -174,7 +175,7 @@ static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_en
                                 apr_pool_t *p)
 {
     apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
-    apr_uint32_t mask = sd->hdr->nslots - 1, i = sd_home(sd, key), n;
+    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
     unsigned char *data;
     sd_slot_t *sl = NULL;
 
@@ -340,14 +341,14 @@ static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
 static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
 {
     sd_header_t *h = sd->hdr;
-    apr_uint32_t mask = h->nslots - 1, i, steps;
+    apr_uint32_t mask = sd->nslots - 1, i, steps;
     sd_slot_t *sl;
 
     if (h->mem_live < h->mem_cap) {
         return APR_SUCCESS;
     }
-    for (steps = 0; steps < 2 * h->nslots; steps++) {
-        i = h->hand;
+    for (steps = 0; steps < 2 * sd->nslots; steps++) {
+        i = h->hand & mask;            /* shared memory: never an index unchecked */
         h->hand = (i + 1) & mask;
         sl = &sd->slots[i];
         if (!sl->used) {
@@ -394,7 +395,7 @@ static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long 
     sd_slot_t *sl;
     int expired;
 
-    for (i = 0; i < sd->hdr->nslots; i++) {
+    for (i = 0; i < sd->nslots; i++) {
         sl = &sd->slots[i];
         while (sl->used) {
             expired = sd_expired(sl->exp, now);
@@ -430,7 +431,7 @@ static void sd_mem_recover(sd_store_t *sd)
             "token store: a process died while changing the memory table "
             "(%ld entries in it); emptied it: tokens are reloaded from %s, pending "
             "codes are lost", sd->hdr->mem_live, sd->path);
-    for (i = 0; i < sd->hdr->nslots; i++) {
+    for (i = 0; i < sd->nslots; i++) {
         sd->slots[i].used = 0;
     }
     memset(sd->hdr->mem_count, 0, sizeof(sd->hdr->mem_count));
@@ -732,7 +733,7 @@ static apr_status_t sd_fast_count(sd_store_t *sd, const unsigned char *key, long
                                   long long *pexp)
 {
     apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
-    apr_uint32_t mask = sd->hdr->nslots - 1, i = sd_home(sd, key), n;
+    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
     unsigned char b[OAS_COUNT_LEN];
     sd_slot_t *sl = NULL;
     long long exp = 0;
@@ -911,7 +912,7 @@ static apr_status_t sd_iter_keys(sd_store_t *sd, apr_array_header_t *keys)
         return rv;
     }
     rv = sd_disk_keys(sd, keys);
-    for (i = 0; rv == APR_SUCCESS && i < sd->hdr->nslots; i++) {
+    for (i = 0; rv == APR_SUCCESS && i < sd->nslots; i++) {
         if (sd->slots[i].used && SD_VOLATILE(sd->slots[i].kind)) {
             d = apr_array_push(keys);
             d->dsize = SD_KEY_LEN;

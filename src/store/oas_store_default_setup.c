@@ -7,6 +7,7 @@
 
 #include <apr_file_io.h>
 
+#include "oas_store_dir.h"
 #include "oas_store_sd.h"
 
 static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
@@ -35,6 +36,7 @@ static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool
     sd->hdr = base;
     sd->hdr->magic = SD_MAGIC;
     sd->hdr->nslots = nslots;
+    sd->nslots = nslots;
     sd->hdr->slots_off = (apr_uint32_t)off;
     sd->hdr->slot_size = (apr_uint32_t)sizeof(sd_slot_t);
     sd->hdr->mem_cap = sd->mem_entries;
@@ -106,10 +108,13 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
     return rv;
 }
 
-/* Map the named memory of a running store; refuse one of another layout. */
+/* Map the named memory of a running store; refuse one of another layout.
+ * Its header is read once: httpd's User may write the memory, and what was
+ * checked is what is used (the table's size and place). */
 static apr_status_t sd_shm_attach(sd_store_t *sd, const char *shm_file, apr_pool_t *p)
 {
-    apr_size_t size;
+    apr_size_t size, off = APR_ALIGN_DEFAULT(sizeof(sd_header_t));
+    apr_uint32_t nslots;
     apr_status_t rv;
     sd_header_t *h;
 
@@ -118,15 +123,16 @@ static apr_status_t sd_shm_attach(sd_store_t *sd, const char *shm_file, apr_pool
     }
     size = apr_shm_size_get(sd->shm);
     h = apr_shm_baseaddr_get(sd->shm);
-    if (size < sizeof(*h) || h->magic != SD_MAGIC || h->slot_size != sizeof(sd_slot_t)
-        || h->slots_off != APR_ALIGN_DEFAULT(sizeof(sd_header_t)) || h->nslots == 0
-        || (h->nslots & (h->nslots - 1)) != 0
-        || size < h->slots_off + (apr_size_t)h->nslots * sizeof(sd_slot_t)) {
+    nslots = size < sizeof(*h) ? 0 : __atomic_load_n(&h->nslots, __ATOMIC_RELAXED);
+    if (nslots == 0 || h->magic != SD_MAGIC || h->slot_size != sizeof(sd_slot_t)
+        || h->slots_off != off || (nslots & (nslots - 1)) != 0
+        || size < off + (apr_size_t)nslots * sizeof(sd_slot_t)) {
         apr_shm_detach(sd->shm);
         return APR_EINVAL;
     }
     sd->hdr = h;
-    sd->slots = (sd_slot_t *)((char *)h + h->slots_off);
+    sd->nslots = nslots;
+    sd->slots = (sd_slot_t *)((char *)h + off);
     sd->mem_entries = (int)h->mem_cap;
     sd->disk_entries = (int)h->disk_cap;
     return APR_SUCCESS;
@@ -154,6 +160,8 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
         sd->log = *conf->log;
     }
     sd->pool = p;
+    sd->db_uid = conf->file_uid;
+    sd->db_gid = conf->file_gid;
     if ((rv = sd_shm_create(sd, conf->shm_file, p)) != APR_SUCCESS) {
         return rv;
     }
@@ -186,6 +194,9 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
         return rv;
     }
     sd = apr_pcalloc(p, sizeof(*sd));
+    if ((rv = oas_store_dir_owner(&sd->db_uid, &sd->db_gid, path, p, perr)) != APR_SUCCESS) {
+        return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;
+    }
     sd->path = apr_pstrdup(p, path);
     sd->pool = p;
     if (log) {

@@ -10,26 +10,34 @@
  *   memory 1000
  *   disk 20000
  *
- * Joining the mutex: APR has no "open an existing mutex" call. For flock a
- * child process re-opens the lock file by name (apr_proc_mutex_child_init),
- * and flock locks of separate opens of one file exclude each other, whatever
- * process made them. So a process mutex of our own (on a temporary file) is
- * re-pointed at httpd's lock file that way; its cleanup removes only the
- * temporary file. (The same with a global mutex would not do: its cleanup
- * destroys the re-pointed process mutex, which unlinks httpd's lock file.)
- * fcntl unlinks its file right after creating it, and its child_init is a
- * no-op: joining it would silently lock nothing, hence refused.
+ * Joining the mutex: APR has no "open an existing mutex" call. flock locks
+ * of separate opens of one file exclude each other, whatever process made
+ * them: so we open httpd's lock file ourselves (no link followed) and make
+ * a process mutex of that descriptor (apr_os_proc_mutex_put_ex, with no
+ * cleanup: nothing of httpd's is ever removed). fcntl unlinks its file
+ * right after creating it: joining it would silently lock nothing, hence
+ * refused.
  *
  * Whether httpd still runs: the info file is removed when httpd exits
- * cleanly, and names the process; after a crash the process is gone. */
+ * cleanly, and names the process; after a crash the process is gone.
+ *
+ * Trust: httpd's parent writes the file as root, in the store's directory,
+ * which httpd's User owns. oauth-as-client (root) reads only a regular
+ * file that root or its own user wrote and no one else may write, and
+ * checks every field against what httpd would have written for this path:
+ * nothing that User puts there can point it at another file. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <apr_file_io.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "oas_store.h"
@@ -53,6 +61,7 @@ apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info
     const char *text, *dest = apr_pstrcat(p, path, OAS_STORE_INFO_SUFFIX, NULL);
     char *tmp = apr_pstrcat(p, dest, ".XXXXXX", NULL);
     apr_file_t *fp;
+    apr_os_file_t fd;
     apr_size_t n;
     apr_status_t rv;
 
@@ -67,10 +76,9 @@ apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info
         return rv;
     }
     rv = apr_file_write_full(fp, text, n, NULL);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                                     | APR_FPROT_WREAD);
-        rv = rv == APR_ENOTIMPL ? APR_SUCCESS : rv;
+    if (rv == APR_SUCCESS && apr_os_file_get(&fd, fp) == APR_SUCCESS
+        && fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);  /* not chmod by name: the directory is not ours */
     }
     apr_file_close(fp);
     if (rv == APR_SUCCESS) {
@@ -81,24 +89,36 @@ apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info
         return rv;
     }
     /* removed by APR's own cleanup when p goes (a cleanup of ours would
-     * point into httpd's module DSO, unloaded before the process pool) */
-    return apr_file_open(&fp, dest, APR_FOPEN_READ | APR_FOPEN_DELONCLOSE, APR_OS_DEFAULT, p);
+     * point into httpd's module DSO, unloaded before the process pool);
+     * non-blocking, should a FIFO have taken its place meanwhile */
+    return apr_file_open(&fp, dest, APR_FOPEN_READ | APR_FOPEN_DELONCLOSE | APR_FOPEN_NONBLOCK,
+                         APR_OS_DEFAULT, p);
 }
 
+/* The info file, if it is one that root or this process' user wrote: a
+ * regular file (not a link: O_NOFOLLOW; not a FIFO: O_NONBLOCK), of one
+ * name, that no one else may write. APR_EACCES otherwise. */
 static apr_status_t read_small(char **ptext, const char *file, apr_pool_t *p)
 {
-    apr_file_t *fp;
-    apr_size_t n = INFO_MAX;
-    apr_status_t rv;
+    struct stat st;
+    ssize_t n;
+    int fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
-    if ((rv = apr_file_open(&fp, file, APR_FOPEN_READ, APR_OS_DEFAULT, p)) != APR_SUCCESS) {
-        return rv;
+    *ptext = NULL;
+    if (fd < 0) {
+        return errno == ELOOP ? APR_EACCES : APR_FROM_OS_ERROR(errno);
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1
+        || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))
+        || st.st_size > INFO_MAX) {
+        close(fd);
+        return APR_EACCES;
     }
     *ptext = apr_palloc(p, INFO_MAX + 1);
-    rv = apr_file_read_full(fp, *ptext, INFO_MAX, &n);
-    apr_file_close(fp);
-    if (rv != APR_SUCCESS && rv != APR_EOF) {
-        return rv;
+    n = read(fd, *ptext, INFO_MAX);
+    close(fd);
+    if (n < 0) {
+        return APR_FROM_OS_ERROR(errno);
     }
     (*ptext)[n] = '\0';
     return APR_SUCCESS;
@@ -145,6 +165,54 @@ static int info_line(oas_store_info_t *info, int *pformat, char *line, apr_pool_
     return 1;                          /* unknown keys: from a later version */
 }
 
+const char *oas_store_mutex_id(const char *path, apr_pool_t *p)
+{
+    unsigned char digest[OAS_DIGEST_LEN];
+
+    oas_sha256(digest, path, strlen(path));
+    return oas_hex(p, digest, 8);
+}
+
+/* The lock file httpd's mutex of this store has: DIR/TYPE-ID or
+ * DIR/TYPE-ID.PID, DIR absolute and without "." or ".." parts. */
+static int lockfile_ok(const char *lockfile, const char *path, long pid, apr_pool_t *p)
+{
+    const char *base = strrchr(lockfile, '/');
+    const char *want = apr_pstrcat(p, OAS_STORE_MUTEX_TYPE, "-", oas_store_mutex_id(path, p),
+                                   NULL);
+
+    if (lockfile[0] != '/' || strstr(lockfile, "/./") || strstr(lockfile, "/../")
+        || strstr(lockfile, "//")) {
+        return 0;
+    }
+    base++;
+    return strcmp(base, want) == 0
+           || strcmp(base, apr_psprintf(p, "%s.%ld", want, pid)) == 0;
+}
+
+/* What is wrong with the fields of a well-formed info file, or NULL. */
+static const char *info_check(const oas_store_info_t *info, const char *path, apr_pool_t *p)
+{
+    const char *m;
+
+    if (info->pid > INT_MAX) {
+        return "pid out of range";
+    }
+    if (strcmp(info->shm_file, apr_pstrcat(p, path, ".shm", NULL)) != 0) {
+        return apr_psprintf(p, "shm is not %s.shm", path);
+    }
+    for (m = info->mutex; *m; m++) {
+        if (!((*m >= 'a' && *m <= 'z') || (*m >= '0' && *m <= '9') || *m == '_')) {
+            return "mutex is not a mechanism's name";
+        }
+    }
+    if (info->lockfile && !lockfile_ok(info->lockfile, path, info->pid, p)) {
+        return apr_psprintf(p, "lockfile is not DIR/%s-%s[.PID]", OAS_STORE_MUTEX_TYPE,
+                            oas_store_mutex_id(path, p));
+    }
+    return NULL;
+}
+
 static int process_alive(long pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
@@ -153,14 +221,21 @@ static int process_alive(long pid)
 apr_status_t oas_store_info_read(oas_store_info_t *info, const char *path, apr_pool_t *p,
                                  const char **perr)
 {
-    const char *file = apr_pstrcat(p, path, OAS_STORE_INFO_SUFFIX, NULL);
+    const char *file = apr_pstrcat(p, path, OAS_STORE_INFO_SUFFIX, NULL), *err;
     char *text, *line, *last;
     int format = 0;
     apr_status_t rv;
 
     memset(info, 0, sizeof(*info));
     *perr = NULL;
-    if ((rv = read_small(&text, file, p)) != APR_SUCCESS) {
+    if ((rv = read_small(&text, file, p)) == APR_EACCES) {
+        *perr = apr_psprintf(p, "%s: refused: not a regular file that only root (or you) "
+                             "may write; the store's directory belongs to httpd's User, and "
+                             "this file was not written by httpd. Remove it and restart "
+                             "httpd", file);
+        return APR_EACCES;
+    }
+    if (rv != APR_SUCCESS) {
         *perr = apr_psprintf(p, "%s: cannot read it", file);
         return APR_STATUS_IS_ENOENT(rv) ? APR_ENOENT : rv;
     }
@@ -180,14 +255,38 @@ apr_status_t oas_store_info_read(oas_store_info_t *info, const char *path, apr_p
         *perr = apr_psprintf(p, "%s: process %ld is gone", file, info->pid);
         return APR_ENOENT;
     }
+    if ((err = info_check(info, path, p)) != NULL) {
+        *perr = apr_psprintf(p, "%s: refused: %s", file, err);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Open httpd's lock file without following a link or blocking on a FIFO
+ * (its directory may be httpd's User's: Debian's APACHE_LOCK_DIR is). */
+static apr_status_t open_lockfile(int *pfd, const char *lockfile)
+{
+    struct stat st;
+    int fd = open(lockfile, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return APR_EACCES;
+    }
+    *pfd = fd;
     return APR_SUCCESS;
 }
 
 apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t *info,
                                   apr_pool_t *p, const char **perr)
 {
+    apr_os_proc_mutex_t os;
     char buf[120];
     apr_status_t rv;
+    int fd = -1;
 
     *perr = NULL;
     if (info->mutex == NULL || strcmp(info->mutex, "flock") != 0 || info->lockfile == NULL) {
@@ -197,14 +296,20 @@ apr_status_t oas_store_info_mutex(apr_proc_mutex_t **pm, const oas_store_info_t 
                              info->mutex ? info->mutex : "?");
         return APR_ENOTIMPL;
     }
-    rv = apr_proc_mutex_create(pm, NULL, APR_LOCK_FLOCK, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_proc_mutex_child_init(pm, info->lockfile, p);
+    *pm = NULL;
+    memset(&os, 0, sizeof(os));
+    if ((rv = open_lockfile(&fd, info->lockfile)) == APR_SUCCESS) {
+        os.crossproc = fd;             /* flock on our own open of httpd's file */
+        rv = apr_os_proc_mutex_put_ex(pm, &os, APR_LOCK_FLOCK, 0, p);
     }
     if (rv != APR_SUCCESS) {
+        if (fd >= 0) {
+            close(fd);
+        }
         *perr = apr_psprintf(p, "cannot open the store's lock file %s: %s (run as root or "
                              "as httpd's User)", info->lockfile,
-                             apr_strerror(rv, buf, sizeof(buf)));
+                             rv == APR_EACCES ? "not a regular file"
+                                              : apr_strerror(rv, buf, sizeof(buf)));
     }
     return rv;
 }

@@ -35,6 +35,7 @@
 #define SD_PURGE_MAX  256                  /* most expired records an inline purge drops */
 #define SD_ECORRUPT   APR_EINVAL           /* internal: malformed disk record */
 #define SD_VOLATILE(k) OAS_KIND_IS_VOLATILE(k)
+#define SD_KIND_IDX(k) ((k) < OAS_KIND_MAX ? (k) : 0)   /* a kind from shared memory */
 
 /* two pairs of a record fit one 1024-byte SDBM page (4 bytes of offsets each,
  * 2 for the count), so a split can always separate them */
@@ -85,10 +86,15 @@ typedef struct sd_store_t {
     apr_shm_t *shm;
     sd_header_t *hdr;
     sd_slot_t *slots;
+    apr_uint32_t nslots;                   /* hdr->nslots as checked when made or attached:
+                                            * the memory is writable by httpd's User, and
+                                            * oauth-as-client (root) must not index by it */
     apr_pool_t *pool;                      /* parent of dbpool in this process */
     apr_pool_t *dbpool;                    /* owns db */
     apr_sdbm_t *db;
     pid_t db_pid;                          /* the process that opened db */
+    uid_t db_uid;                          /* a root process opens the files as this */
+    gid_t db_gid;                          /* user and group (0: as root) */
     int db_locked;                         /* db is locked by the current operation */
 } sd_store_t;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "oas_store_dir.h"
 #include "oas_store_sd.h"
 
 /* ------------------------------------------------------------- records */
@@ -52,9 +53,12 @@ static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
     return n >= SD_REC_HDR && sd_rec_decode_head(e, buf) && n == SD_REC_HDR + e->len;
 }
 
-/* Make sure this process has its own SDBM handle. */
+/* Make sure this process has its own SDBM handle. A root process opens the
+ * files with their owner's rights only (db_uid): the directory is that
+ * user's, who could have put a link to any file there. */
 apr_status_t sd_disk_open(sd_store_t *sd)
 {
+    oas_as_user_t as;
     apr_status_t rv;
 
     if (sd->db != NULL && sd->db_pid == getpid()) {
@@ -66,10 +70,12 @@ apr_status_t sd_disk_open(sd_store_t *sd)
     sd->dbpool = NULL;
     sd->db = NULL;
     sd->db_locked = 0;
-    if ((rv = apr_pool_create(&sd->dbpool, sd->pool)) == APR_SUCCESS) {
+    if ((rv = apr_pool_create(&sd->dbpool, sd->pool)) == APR_SUCCESS
+        && (rv = oas_as_user_begin(&as, sd->db_uid, sd->db_gid, sd->dbpool)) == APR_SUCCESS) {
         rv = apr_sdbm_open(&sd->db, sd->path, APR_FOPEN_READ | APR_FOPEN_WRITE
                            | APR_FOPEN_CREATE | APR_FOPEN_SHARELOCK,
                            APR_FPROT_UREAD | APR_FPROT_UWRITE, sd->dbpool);
+        oas_as_user_end(&as);          /* the files stay open: no name is used again */
     }
     if (rv != APR_SUCCESS) {
         OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00301)

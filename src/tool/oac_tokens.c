@@ -5,6 +5,7 @@
  * httpd it opens the SDBM file alone (a private memory tier and mutex). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_file_info.h>
 #include <apr_global_mutex.h>
@@ -15,6 +16,7 @@
 #include "oac.h"
 #include "oas_admin.h"
 #include "oas_store.h"
+#include "oas_store_dir.h"
 
 #define OFFLINE_MEM   64
 #define OFFLINE_DISK  (1 << 30)      /* the tool only removes, and adds few markers */
@@ -46,6 +48,7 @@ static void log_cb(void *baton, const char *file, int line, int level, apr_statu
 static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
 {
     oas_store_default_conf_t c;
+    const char *err = NULL;
     char buf[120];
     apr_status_t rv;
 
@@ -54,6 +57,9 @@ static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
     c.mem_entries = OFFLINE_MEM;
     c.disk_entries = OFFLINE_DISK;
     c.log = lg;
+    if (oas_store_dir_owner(&c.file_uid, &c.file_gid, o->store, o->p, &err) != APR_SUCCESS) {
+        return oac_fail("%s", err);     /* as root: the files only as their owner */
+    }
     rv = apr_global_mutex_create(&c.mutex, NULL, APR_LOCK_DEFAULT, o->p);
     if (rv == APR_SUCCESS) {
         rv = oas_store_default_create(ps, &c, o->p);
@@ -64,6 +70,30 @@ static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
     }
     fprintf(stderr, "oauth-as-client: httpd does not hold %s: working on the file alone\n",
             o->store);
+    return OAC_OK;
+}
+
+/* Once the store is open (memory mapped, lock file and SDBM files open), a
+ * root tool goes on as the owner of the store's directory: what it reads
+ * from then on (the memory, the SDBM pages) that user can write. */
+static int drop_root(oac_opts_t *o)
+{
+    const char *err = NULL;
+    uid_t uid;
+    gid_t gid;
+    char buf[120];
+    apr_status_t rv;
+
+    if (geteuid() != 0) {
+        return OAC_OK;
+    }
+    if ((rv = oas_store_dir_owner(&uid, &gid, o->store, o->p, &err)) != APR_SUCCESS) {
+        return oac_fail("%s", err);
+    }
+    if ((rv = oas_become_user(uid, gid)) != APR_SUCCESS) {
+        return oac_fail("cannot become uid %ld: %s", (long)uid,
+                        apr_strerror(rv, buf, sizeof(buf)));
+    }
     return OAC_OK;
 }
 
@@ -81,12 +111,12 @@ static int open_store(oac_opts_t *o, oas_store_t **ps, int *poffline)
     rv = oas_store_default_attach(ps, o->store, &lg, o->p, &err);
     *poffline = rv == APR_ENOENT;
     if (rv == APR_ENOENT) {
-        return open_offline(o, ps, &lg);
+        return (rc = open_offline(o, ps, &lg)) == OAC_OK ? drop_root(o) : rc;
     }
     if (rv != APR_SUCCESS) {
         return oac_fail("%s", err ? err : "cannot attach to the store");
     }
-    return OAC_OK;
+    return drop_root(o);
 }
 
 static const char *when(long long t, apr_pool_t *p)

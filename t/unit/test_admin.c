@@ -19,6 +19,7 @@
 #include "oas_store.h"
 #include "oas_token.h"
 #include "unit.h"
+#include "../../src/store/oas_store_sd.h"     /* the memory's header, to damage it */
 
 static apr_pool_t *pool;
 static char tmpdir[64];
@@ -33,7 +34,8 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     base = apr_pstrcat(pool, tmpdir, "/store", NULL);
     shm_file = apr_pstrcat(pool, base, ".shm", NULL);
-    lock_file = apr_pstrcat(pool, tmpdir, "/lock", NULL);
+    lock_file = apr_pstrcat(pool, tmpdir, "/", OAS_STORE_MUTEX_TYPE, "-",
+                            oas_store_mutex_id(base, pool), NULL);   /* as httpd names it */
 }
 
 static void teardown(void)
@@ -44,6 +46,7 @@ static void teardown(void)
 
     apr_pool_t *tp;
 
+    unlink(lock_file);
     apr_pool_destroy(pool);
     apr_pool_create(&tp, NULL);
     (void)apr_shm_remove(apr_pstrcat(tp, tmpdir, "/store.shm", NULL), tp);  /* a failed test's */
@@ -152,9 +155,9 @@ START_TEST(info_round_trip)
 
     memset(&in, 0, sizeof(in));
     in.pid = (long)getpid();
-    in.shm_file = "/x/store.shm";
+    in.shm_file = shm_file;
     in.mutex = "flock";
-    in.lockfile = "/run/lock/oauth-as-store";
+    in.lockfile = lock_file;
     in.mem_entries = 10;
     in.disk_entries = 20;
     apr_pool_create(&sub, pool);
@@ -214,6 +217,102 @@ START_TEST(info_mutex_only_flock)
     info.lockfile = apr_pstrcat(pool, tmpdir, "/missing", NULL);
     ck_assert_int_ne(oas_store_info_mutex(&m, &info, pool, &err), APR_SUCCESS);
     ck_assert_ptr_nonnull(strstr(err, "lock file"));
+}
+END_TEST
+
+/* The store's directory belongs to httpd's User; the tool runs as root.
+ * Nothing that user can put in PATH.info, or in place of it or of the lock
+ * file, may point the tool at another file (issue 12 item 1). */
+static void write_info(const char *shm, const char *lock)
+{
+    const char *info = apr_pstrcat(pool, base, ".info", NULL);
+
+    unlink(info);
+    write_file(info, apr_psprintf(pool, "format 1\npid %ld\nshm %s\nmutex flock\n"
+                                  "lockfile %s\n", (long)getpid(), shm, lock));
+    chmod(info, 0644);
+}
+
+START_TEST(info_refuses_links_and_loose_modes)
+{
+    const char *info = apr_pstrcat(pool, base, ".info", NULL);
+    const char *real = apr_pstrcat(pool, tmpdir, "/other", NULL), *err;
+    oas_store_info_t out;
+
+    write_info(shm_file, lock_file);
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_SUCCESS);
+    chmod(info, 0664);                          /* others may write it */
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EACCES);
+    ck_assert_ptr_nonnull(strstr(err, "refused"));
+    chmod(info, 0644);
+    ck_assert_int_eq(rename(info, real), 0);    /* a symbolic link to a good one */
+    ck_assert_int_eq(symlink(real, info), 0);
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EACCES);
+    unlink(info);
+    ck_assert_int_eq(link(real, info), 0);      /* a second name of it */
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EACCES);
+    unlink(info);
+    ck_assert_int_eq(mkfifo(info, 0644), 0);    /* no hang on a FIFO */
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EACCES);
+    unlink(info);
+    unlink(real);
+}
+END_TEST
+
+START_TEST(info_refuses_other_paths)
+{
+    const char *dir = apr_pstrcat(pool, tmpdir, "/", NULL), *err;
+    oas_store_info_t out;
+
+    write_info("/etc/passwd.shm", lock_file);
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "shm"));
+    write_info(shm_file, "/etc/shadow");
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "lockfile"));
+    write_info(shm_file, apr_pstrcat(pool, dir, "../", strrchr(lock_file, '/') + 1, NULL));
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EINVAL);
+    write_info(shm_file, apr_psprintf(pool, "%s.%ld", lock_file, (long)getpid()));
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_SUCCESS);
+    write_info(shm_file, apr_psprintf(pool, "%s.%ld", lock_file, (long)getpid() + 1));
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(info_mutex_no_link_no_fifo)
+{
+    const char *other = apr_pstrcat(pool, tmpdir, "/other", NULL), *err;
+    oas_store_info_t info;
+    apr_proc_mutex_t *m;
+
+    memset(&info, 0, sizeof(info));
+    info.mutex = "flock";
+    info.lockfile = lock_file;
+    write_file(other, "");
+    unlink(lock_file);
+    ck_assert_int_eq(symlink(other, lock_file), 0);
+    ck_assert_int_ne(oas_store_info_mutex(&m, &info, pool, &err), APR_SUCCESS);
+    unlink(lock_file);
+    ck_assert_int_eq(mkfifo(lock_file, 0600), 0);   /* would block a plain open */
+    ck_assert_int_ne(oas_store_info_mutex(&m, &info, pool, &err), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(err, "lock file"));
+    unlink(lock_file);
+    unlink(other);
+}
+END_TEST
+
+/* Root only: an info file of another user is not believed. */
+START_TEST(info_refuses_other_owner)
+{
+    const char *info = apr_pstrcat(pool, base, ".info", NULL), *err;
+    oas_store_info_t out;
+
+    if (geteuid() != 0) {
+        return;                                 /* needs root: make unit as root (CI) */
+    }
+    write_info(shm_file, lock_file);
+    ck_assert_int_eq(chown(info, 65534, 65534), 0);
+    ck_assert_int_eq(oas_store_info_read(&out, base, pool, &err), APR_EACCES);
 }
 END_TEST
 
@@ -357,6 +456,30 @@ START_TEST(attach_after_crash)
 }
 END_TEST
 
+/* httpd's User may write the shared memory (any code in an httpd child can):
+ * the tool (root) indexes it only by what it checked when it attached. */
+START_TEST(attach_survives_hostile_memory)
+{
+    oas_store_t *live = mk_live(pool, 10, 1000), *a;
+    apr_shm_t *shm;
+    sd_header_t *h;
+    int i;
+
+    put_tok(live, "before", OAS_KIND_ACCESS, "c", NULL, 0, 0);
+    a = attach(pool);
+    ck_assert_int_eq(apr_shm_attach(&shm, shm_file, pool), APR_SUCCESS);
+    h = apr_shm_baseaddr_get(shm);
+    h->nslots = 1u << 30;                       /* far past the mapping */
+    h->hand = 0xfffffff0u;
+    for (i = 0; i < 40; i++) {                  /* more than memory holds: the evictor runs */
+        put_tok(a, apr_psprintf(pool, "x%d", i), OAS_KIND_ACCESS, "c", NULL, 0, 0);
+    }
+    ck_assert(has(a, "before"));
+    ck_assert(has(a, "x39"));
+    apr_shm_detach(shm);
+}
+END_TEST
+
 START_TEST(attach_refuses_foreign_memory)
 {
     oas_store_info_t info;
@@ -485,12 +608,17 @@ static Suite *admin_suite(void)
     tcase_add_test(tc, info_round_trip);
     tcase_add_test(tc, info_bad_or_stale);
     tcase_add_test(tc, info_mutex_only_flock);
+    tcase_add_test(tc, info_refuses_links_and_loose_modes);
+    tcase_add_test(tc, info_refuses_other_paths);
+    tcase_add_test(tc, info_mutex_no_link_no_fifo);
+    tcase_add_test(tc, info_refuses_other_owner);
     tcase_add_test(tc, attach_none);
     tcase_add_test(tc, attach_sees_and_changes);
     tcase_add_test(tc, attach_from_other_process);
     tcase_add_test(tc, attach_same_mutex);
     tcase_add_test(tc, attach_after_crash);
     tcase_add_test(tc, attach_refuses_foreign_memory);
+    tcase_add_test(tc, attach_survives_hostile_memory);
     tcase_add_test(tc, admin_list_filters);
     tcase_add_test(tc, admin_revoke_client);
     tcase_add_test(tc, admin_revoke_attached);
