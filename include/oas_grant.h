@@ -14,6 +14,7 @@ typedef struct oas_issue_t {
     unsigned grant;                /* OAS_GRANT_* of the original grant */
     int with_refresh;              /* issue a refresh token too */
     int refresh_left;              /* for that refresh token; -1 unlimited */
+    int refreshes;                 /* refreshes done in the family before; -1 unknown */
     const unsigned char *family;   /* NULL: a new family (or none without refresh) */
 } oas_issue_t;
 
@@ -38,8 +39,13 @@ long long oas_req_now(const oas_http_req_t *req);
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
                               const oas_http_req_t *req, apr_pool_t *p);
 
-/* Revoke a family everywhere: a durable marker first, then every member. */
-apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+/* Revoke the family of member (a token, code or tombstone of it) everywhere:
+ * a durable marker first, then every member. The marker lives as long as
+ * the longest-lived member may: past member's own expiry and past now plus
+ * each lifetime that applies to the family (its client's access lifetime,
+ * the server's access and refresh lifetimes); a lifetime of 0, or a family
+ * whose client is not in the registry, makes it never expire. */
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
                                const oas_http_req_t *req, apr_pool_t *p);
 
 /* The token-endpoint style client authentication (SPEC §5): HTTP Basic for

@@ -242,6 +242,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->username = in->username;
     t->scope = in->scope;
     t->refresh_left = in->refresh_left;
+    t->refreshes = in->refreshes;
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
@@ -280,20 +281,52 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
     return rv;
 }
 
-apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+/* the later of two expiries, 0 (never) being the latest */
+static long long later_exp(long long a, long long b)
+{
+    return (a == 0 || b == 0) ? 0 : (a > b ? a : b);
+}
+
+static long long life_end(long long now, long long life)
+{
+    return life ? now + life : 0;
+}
+
+/* How long a family's revocation marker must live: as long as any member may
+ * (a store that cannot find the members keeps them until they expire). The
+ * members were issued up to now with the access lifetime of the family's
+ * client and the server's lifetimes; member is one of them, perhaps issued
+ * under settings changed since. A family of an unknown client: never. */
+static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, long long now,
+                            apr_pool_t *p)
+{
+    const oas_client_t *c = NULL;
+    oas_token_t t;
+    long long exp = member->exp;
+
+    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id && cfg->registry) {
+        c = oas_registry_get(cfg->registry, t.client_id);
+    }
+    if (!c) {
+        return 0;
+    }
+    exp = later_exp(exp, life_end(now, oas_access_lifetime(cfg, c)));
+    exp = later_exp(exp, life_end(now, cfg->access_lifetime));
+    return later_exp(exp, life_end(now, cfg->refresh_lifetime));
+}
+
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
                                const oas_http_req_t *req, apr_pool_t *p)
 {
     unsigned char key[OAS_DIGEST_LEN];
-    long long now = oas_req_now(req);
-    long long horizon = cfg->refresh_lifetime > cfg->access_lifetime
-                        ? cfg->refresh_lifetime : cfg->access_lifetime;
+    const unsigned char *family = member->family;
     oas_entry_t e;
     apr_status_t rv, rv2;
     int n = 0;
 
     memset(&e, 0, sizeof(e));
     e.kind = OAS_KIND_FAMILY_REVOKED;
-    e.exp = (cfg->refresh_lifetime == 0 || cfg->access_lifetime == 0) ? 0 : now + horizon;
+    e.exp = marker_exp(cfg, member, oas_req_now(req), p);
     memcpy(e.family, family, OAS_FAMILY_LEN);
     e.data = "";
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));

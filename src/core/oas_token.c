@@ -4,7 +4,9 @@
  *   u8 version (1) | u8 grant | i32 refresh_left | i64 iat |
  *   7 strings, each u16 length (0xFFFF = NULL) + bytes:
  *   client_id, username, scope, redirect_uri, code_challenge,
- *   code_challenge_method, issuer
+ *   code_challenge_method, issuer |
+ *   optional: u32 refreshes (refreshes done in the family before this
+ *   token; absent in records written before it was kept: -1 when decoded)
  * kind, exp and family travel in the entry header, not the payload.
  */
 #include <string.h>
@@ -94,6 +96,20 @@ static const char *get_str(rbuf_t *r, apr_pool_t *p)
     return s;
 }
 
+/* the optional last field: -1 when the record ends before it */
+static int get_refreshes(rbuf_t *r)
+{
+    unsigned long long v;
+
+    if (r->bad || r->pos == r->len) {
+        return -1;
+    }
+    if ((v = get_uint(r, 4)) > 0x7fffffffull) {
+        r->bad = 1;
+    }
+    return (int)(v & 0x7fffffffull);
+}
+
 apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *p)
 {
     wbuf_t w = { apr_palloc(p, OAS_ENTRY_MAX), 0, OAS_ENTRY_MAX, 0 };
@@ -107,6 +123,9 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
     put_uint(&w, (unsigned long long)t->iat, 8);
     for (i = 0; i < TOK_NSTR; i++) {
         put_str(&w, strs[i]);
+    }
+    if (t->refreshes >= 0) {
+        put_uint(&w, (unsigned long long)t->refreshes, 4);
     }
     if (w.overflow) {
         return APR_EINVAL;
@@ -138,6 +157,7 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
     for (i = 0; i < TOK_NSTR; i++) {
         *strs[i] = get_str(&r, p);
     }
+    t->refreshes = get_refreshes(&r);
     if (r.bad || r.pos != r.len || !t->client_id) {
         return APR_EINVAL;
     }
