@@ -40,11 +40,12 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
                               const oas_http_req_t *req, apr_pool_t *p);
 
 /* Revoke the family of member (a token, code or tombstone of it) everywhere:
- * a durable marker first, then every member. The marker lives as long as
- * the longest-lived member may: past member's own expiry and past now plus
- * each lifetime that applies to the family (its client's access lifetime,
- * the server's access and refresh lifetimes); a lifetime of 0, or a family
- * whose client is not in the registry, makes it never expire. */
+ * a durable marker first, then every member. The marker lives until now
+ * plus the server's access and refresh lifetimes; on a store that cannot
+ * remove the members (families_by_marker: Redis, socache) as long as the
+ * longest-lived member may, too: past member's own expiry and now plus its
+ * client's access lifetime. A lifetime of 0, or (there) a family whose
+ * client is not in the registry, makes it never expire. */
 apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
                                const oas_http_req_t *req, apr_pool_t *p);
 

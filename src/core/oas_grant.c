@@ -292,27 +292,33 @@ static long long life_end(long long now, long long life)
     return life ? now + life : 0;
 }
 
-/* How long a family's revocation marker must live: as long as any member may
- * (a store that cannot find the members keeps them until they expire). The
- * members were issued up to now with the access lifetime of the family's
- * client and the server's lifetimes; member is one of them, perhaps issued
- * under settings changed since. A family of an unknown client: never. */
+/* How long a family's revocation marker must live. On a store that cannot
+ * find a family's members (families_by_marker) they stay until they expire,
+ * and the marker must outlive every one: they were issued up to now with
+ * the access lifetime of the family's client and the server's lifetimes,
+ * and member is one of them, perhaps issued under settings changed since;
+ * a family of an unknown client: never. A store that removes the members
+ * needs the marker only against tokens being issued meanwhile: the
+ * server's lifetimes, as always. */
 static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, long long now,
                             apr_pool_t *p)
 {
     const oas_client_t *c = NULL;
     oas_token_t t;
-    long long exp = member->exp;
+    long long exp = later_exp(life_end(now, cfg->access_lifetime),
+                              life_end(now, cfg->refresh_lifetime));
 
+    if (!cfg->store->families_by_marker) {
+        return exp;
+    }
     if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id && cfg->registry) {
         c = oas_registry_get(cfg->registry, t.client_id);
     }
     if (!c) {
         return 0;
     }
-    exp = later_exp(exp, life_end(now, oas_access_lifetime(cfg, c)));
-    exp = later_exp(exp, life_end(now, cfg->access_lifetime));
-    return later_exp(exp, life_end(now, cfg->refresh_lifetime));
+    exp = later_exp(exp, member->exp);
+    return later_exp(exp, life_end(now, oas_access_lifetime(cfg, c)));
 }
 
 apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
