@@ -243,6 +243,34 @@ START_TEST(password_grant_user_not_utf8)
 }
 END_TEST
 
+/* the authorization endpoint: the signed-in user's name as httpd has it */
+static oas_response_t *authorize_as(const char *user)
+{
+    oas_http_req_t req;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.is_https = 1;
+    req.path = "/authorize";
+    req.user = user;
+    req.query = "response_type=code&client_id=app&state=s1";
+    return oas_authorize_endpoint(&cfg, &req, pool);
+}
+
+START_TEST(authorize_user_not_utf8)
+{
+    oas_response_t *r;
+
+    cfg.csrf_key = (const unsigned char *)"0123456789abcdef0123456789abcdef";
+    cfg.csrf_key_len = 32;
+    r = authorize_as(LATIN1_USER);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_ptr_null(apr_table_get(r->headers, "Location"));
+    ck_assert_ptr_nonnull(strstr(r->body, "not valid UTF-8"));
+    ck_assert_int_eq(authorize_as(UTF8_USER)->status, 200);      /* the approval page */
+}
+END_TEST
+
 /* a record written before such names were refused */
 START_TEST(introspect_user_not_utf8)
 {
@@ -279,6 +307,7 @@ static Suite *refresh_suite(void)
     tcase_add_test(tc, lowered_refresh_limit_counts_done_refreshes);
     tcase_add_test(tc, password_grant_user_not_utf8);
     tcase_add_test(tc, introspect_user_not_utf8);
+    tcase_add_test(tc, authorize_user_not_utf8);
     suite_add_tcase(su, tc);
     return su;
 }
