@@ -14,6 +14,7 @@ typedef struct oas_issue_t {
     unsigned grant;                /* OAS_GRANT_* of the original grant */
     int with_refresh;              /* issue a refresh token too */
     int refresh_left;              /* for that refresh token; -1 unlimited */
+    int refreshes;                 /* refreshes done in the family before; -1 unknown */
     const unsigned char *family;   /* NULL: a new family (or none without refresh) */
     const char *audience;          /* the access token's (oas_resource.h); NULL: the default */
     const char *refresh_audience;  /* the refresh token's (the grant's); NULL: as audience */
@@ -40,8 +41,14 @@ long long oas_req_now(const oas_http_req_t *req);
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
                               const oas_http_req_t *req, apr_pool_t *p);
 
-/* Revoke a family everywhere: a durable marker first, then every member. */
-apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+/* Revoke the family of member (a token, code or tombstone of it) everywhere:
+ * a durable marker first, then every member. The marker lives until now
+ * plus the server's access and refresh lifetimes; on a store that cannot
+ * remove the members (families_by_marker: Redis, socache) as long as the
+ * longest-lived member may, too: past member's own expiry and now plus its
+ * client's access lifetime. A lifetime of 0, or (there) a family whose
+ * client is not in the registry, makes it never expire. */
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
                                const oas_http_req_t *req, apr_pool_t *p);
 
 /* The token-endpoint style client authentication (SPEC §5): HTTP Basic for

@@ -24,6 +24,11 @@ void oas_jw_begin(oas_jw_t *w, apr_pool_t *p);
  * with json_string() of it does. name is written as is: a plain literal. */
 void oas_jw_str(oas_jw_t *w, const char *name, const char *value);
 
+/* 1 if oas_jw_str() writes value: not NULL and valid UTF-8 (jansson's own
+ * check). User names that fail it are refused before anything is issued:
+ * introspection must be able to answer them (SPEC §6). */
+int oas_jw_str_ok(const char *value);
+
 /* Append "name":123 / "name":true|false. */
 void oas_jw_int(oas_jw_t *w, const char *name, long long value);
 void oas_jw_bool(oas_jw_t *w, const char *name, int value);

@@ -27,6 +27,8 @@ typedef struct oas_token_t {
     const char *username;        /* resource owner; NULL for client_credentials */
     const char *scope;           /* space-separated */
     int refresh_left;            /* refresh tokens and codes: refreshes left; -1 unlimited */
+    int refreshes;               /* refreshes done in the family before this token was issued;
+                                  * -1: unknown (a record written before it was kept) */
     /* codes only */
     const char *redirect_uri;    /* NULL when the request had none */
     const char *code_challenge;  /* NULL when none */

@@ -9,6 +9,9 @@
 #     (without the tokens: memcached keeps nothing), the limits warned about at start
 #   - shmcb: one node issues and checks tokens, under the store's mutex, and warns that
 #     tokens do not survive a restart
+#   - shmcb, server lifetimes of 1 and 2 s (issue 12 item 4): a family revoked by a
+#     replayed refresh token stays revoked after now + every server lifetime has passed,
+#     for a client whose access tokens live an hour and for one whose never expire
 # Without memcached the memcache part is skipped (tools/install-deps installs it).
 use strict;
 use warnings FATAL => 'all';
@@ -19,17 +22,23 @@ use OAS::Test;
 use OAS::TokenTest;
 use OAS::MultiNode;
 use Time::HiRes qw(time sleep);
+use Digest::SHA qw(sha1);
+use File::Copy qw(copy);
+use File::Path qw(make_path);
+use JSON::PP ();
+use MIME::Base64 qw(encode_base64);
 
 my $MEMCACHED = find_program('memcached');
-plan tests => 25, need_module('ssl'), need_module('oauth_as'), need_module('socache_shmcb');
+plan tests => 25 + 8, need_module('ssl'), need_module('oauth_as'), need_module('socache_shmcb');
 
 my $ALICE = ['alice', 'wonderland'];
 my $MPORT = free_port();
-my ($mc_pid, $nodes, $single);
+my ($mc_pid, $nodes, $single, $short);
 
 END {
     stop_nodes($nodes) if $nodes;
     stop_nodes($single) if $single;
+    stop_nodes($short) if $short;
     stop_daemon($mc_pid) if $mc_pid;
 }
 
@@ -140,4 +149,57 @@ SKIP: {
     ok(node_log($C) =~ /OAS01250: /, 'it warned that tokens do not survive a restart');
     my @bad = node_log_problems($C);
     ok(!@bad, 'no error, no crash') or diag(join "\n", @bad);
+}
+
+# ---- shmcb, short server lifetimes: revocation markers outlive the family ---------------
+
+# the registry of node D: clients whose access tokens outlive the server's lifetimes
+sub marker_conf_dir {
+    my $dir = Apache::Test::vars("t_logs") . "/socache-marker-conf";
+    make_path($dir);
+    copy(Apache::Test::vars("t_conf") . '/csrf.key', "$dir/csrf.key") or die "csrf.key: $!";
+    my @clients = map {
+        { client_id => $_->[0], type => 'confidential',
+          secret => '{SHA}' . encode_base64(sha1("$_->[0]-secret"), ''),
+          grant_types => ['password'], scopes => ['read'],
+          access_token_lifetime => $_->[1], refresh_limit => -1 }
+    } ['hour', 3600], ['never', 0];
+    open my $fh, '>', "$dir/clients.json" or die "$dir/clients.json: $!";
+    print $fh JSON::PP->new->pretty->canonical->encode({ clients => \@clients });
+    close $fh;
+    return $dir;
+}
+
+$short = start_nodes(name => 'shmcb-marker', nodes => ['D'], store => 'socache:shmcb',
+                     conf_dir => marker_conf_dir(),
+                     extra => "OAuthASAccessTokenLifetime 1\nOAuthASRefreshTokenLifetime 2\n");
+ok($short, 'a node on socache:shmcb with server lifetimes of 1 and 2 s');
+SKIP: {
+    skip 'the node did not start', 7 unless $short;
+    my $D = $short->{D};
+    my %at;
+    for my $client ('hour', 'never') {
+        my $pw = password_token($client, @$ALICE, scope => 'read', port => $D->{port});
+        my $rt = ($pw->{json} || {})->{refresh_token} // 'none';
+        my $r = refresh($client, $rt, port => $D->{port});
+        $at{$client} = ($r->{json} || {})->{access_token} // 'none';
+        refresh($client, $rt, port => $D->{port});         # a replay: the family is revoked
+        ok(t_cmp(bearer_get($D, $at{$client})->{status}, 401,
+                 "$client: the replay revoked the family (newest access token refused)"));
+    }
+    sleep 3.2;                                             # past now + 2 s
+    for my $client ('hour', 'never') {
+        ok(t_cmp(bearer_get($D, $at{$client})->{status}, 401,
+                 "$client: 3 s later its access token is still refused"));
+        ok(t_cmp(introspect_on($D, $at{$client}), 0, "$client: ... and introspects inactive"));
+    }
+    my @bad = node_log_problems($D);
+    ok(!@bad, 'no error, no crash') or diag(join "\n", @bad);
+}
+
+sub introspect_on {
+    my ($n, $token) = @_;
+    my $r = post_form('/oauth/introspect', [token => $token], auth => ['hour', 'hour-secret'],
+                      port => $n->{port});
+    return ($r->{json} || {})->{active} ? 1 : 0;
 }

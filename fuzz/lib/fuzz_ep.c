@@ -90,7 +90,7 @@ static void seed_store(void)
 {
     oas_token_t t;
     oas_http_req_t req;
-    unsigned char fam[OAS_FAMILY_LEN];
+    oas_entry_t member;
     apr_pool_t *p;
 
     fuzz_store_reset();
@@ -122,9 +122,10 @@ static void seed_store(void)
     /* family 7 revoked as the token endpoint does it: a marker, members gone */
     memset(&req, 0, sizeof(req));
     req.now = FUZZ_NOW;
-    memset(fam, 7, OAS_FAMILY_LEN);
+    t = grant(OAS_KIND_REFRESH, "web", 7, 1);
     apr_pool_create(&p, fuzz_pool_root());
-    FUZZ_CHECK(oas_family_revoke(&cfg, fam, &req, p) == APR_SUCCESS);
+    FUZZ_CHECK(oas_token_encode(&member, &t, p) == APR_SUCCESS);
+    FUZZ_CHECK(oas_family_revoke(&cfg, &member, &req, p) == APR_SUCCESS);
     apr_pool_destroy(p);
 }
 

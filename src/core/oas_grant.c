@@ -245,6 +245,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->refresh_left = in->refresh_left;
     t->audience = in->audience ? in->audience : oas_default_resource(cfg);
     t->issuer = cfg->issuer;
+    t->refreshes = in->refreshes;
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
@@ -284,20 +285,58 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
     return rv;
 }
 
-apr_status_t oas_family_revoke(const oas_config_t *cfg, const unsigned char *family,
+/* the later of two expiries, 0 (never) being the latest */
+static long long later_exp(long long a, long long b)
+{
+    return (a == 0 || b == 0) ? 0 : (a > b ? a : b);
+}
+
+static long long life_end(long long now, long long life)
+{
+    return life ? now + life : 0;
+}
+
+/* How long a family's revocation marker must live. On a store that cannot
+ * find a family's members (families_by_marker) they stay until they expire,
+ * and the marker must outlive every one: they were issued up to now with
+ * the access lifetime of the family's client and the server's lifetimes,
+ * and member is one of them, perhaps issued under settings changed since;
+ * a family of an unknown client: never. A store that removes the members
+ * needs the marker only against tokens being issued meanwhile: the
+ * server's lifetimes, as always. */
+static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, long long now,
+                            apr_pool_t *p)
+{
+    const oas_client_t *c = NULL;
+    oas_token_t t;
+    long long exp = later_exp(life_end(now, cfg->access_lifetime),
+                              life_end(now, cfg->refresh_lifetime));
+
+    if (!cfg->store->families_by_marker) {
+        return exp;
+    }
+    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id && cfg->registry) {
+        c = oas_registry_get(cfg->registry, t.client_id);
+    }
+    if (!c) {
+        return 0;
+    }
+    exp = later_exp(exp, member->exp);
+    return later_exp(exp, life_end(now, oas_access_lifetime(cfg, c)));
+}
+
+apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *member,
                                const oas_http_req_t *req, apr_pool_t *p)
 {
     unsigned char key[OAS_DIGEST_LEN];
-    long long now = oas_req_now(req);
-    long long horizon = cfg->refresh_lifetime > cfg->access_lifetime
-                        ? cfg->refresh_lifetime : cfg->access_lifetime;
+    const unsigned char *family = member->family;
     oas_entry_t e;
     apr_status_t rv, rv2;
     int n = 0;
 
     memset(&e, 0, sizeof(e));
     e.kind = OAS_KIND_FAMILY_REVOKED;
-    e.exp = (cfg->refresh_lifetime == 0 || cfg->access_lifetime == 0) ? 0 : now + horizon;
+    e.exp = marker_exp(cfg, member, oas_req_now(req), p);
     memcpy(e.family, family, OAS_FAMILY_LEN);
     e.data = "";
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));

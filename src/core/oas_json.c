@@ -80,6 +80,23 @@ void oas_jw_str(oas_jw_t *w, const char *name, const char *value)
     json_decref(j);
 }
 
+int oas_jw_str_ok(const char *value)
+{
+    json_t *j;
+
+    if (value == NULL) {
+        return 0;
+    }
+    if (jw_plain(value)) {
+        return 1;
+    }
+    if ((j = json_string(value)) == NULL) {
+        return 0;
+    }
+    json_decref(j);
+    return 1;
+}
+
 void oas_jw_int(oas_jw_t *w, const char *name, long long value)
 {
     char num[32];

@@ -5,8 +5,11 @@
  *   7 strings, each u16 length (0xFFFF = NULL) + bytes:
  *   client_id, username, scope, redirect_uri, code_challenge,
  *   code_challenge_method, issuer
- * then the optional fields, each a string as above, in this order:
+ * then the optional fields, in this order (each a string as above unless
+ * said otherwise):
  *   audience
+ *   refreshes: u32, the refreshes done in the family before this token
+ *   (-1 when decoded from a record that ends before it)
  * A record ends after any whole field: records written before a field was
  * added decode with that field NULL (so records of earlier versions stay
  * readable). A field added later goes at the end of this list.
@@ -99,6 +102,20 @@ static const char *get_str(rbuf_t *r, apr_pool_t *p)
     return s;
 }
 
+/* the optional last field: -1 when the record ends before it */
+static int get_refreshes(rbuf_t *r)
+{
+    unsigned long long v;
+
+    if (r->bad || r->pos == r->len) {
+        return -1;
+    }
+    if ((v = get_uint(r, 4)) > 0x7fffffffull) {
+        r->bad = 1;
+    }
+    return (int)(v & 0x7fffffffull);
+}
+
 apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *p)
 {
     wbuf_t w = { apr_palloc(p, OAS_ENTRY_MAX), 0, OAS_ENTRY_MAX, 0 };
@@ -114,6 +131,9 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
         put_str(&w, strs[i]);
     }
     put_str(&w, t->audience);
+    if (t->refreshes >= 0) {
+        put_uint(&w, (unsigned long long)t->refreshes, 4);
+    }
     if (w.overflow) {
         return APR_EINVAL;
     }
@@ -147,6 +167,7 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
     if (!r.bad && r.pos < r.len) {
         t->audience = get_str(&r, p);
     }
+    t->refreshes = get_refreshes(&r);
     if (r.bad || r.pos != r.len || !t->client_id) {
         return APR_EINVAL;
     }

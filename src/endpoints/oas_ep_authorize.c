@@ -12,6 +12,7 @@
 #include "oas_form.h"
 #include "oas_approval_page.h"
 #include "oas_resource.h"
+#include "oas_json.h"
 
 #define CODE_LIFETIME_DEFAULT 600
 
@@ -179,6 +180,13 @@ static oas_response_t *check_setup(az_t *z)
         return oas_html_error(z->cfg, z->p, 500, OAS_ERR_SERVER_ERROR,
                               "This server cannot tell who you are, so it cannot ask for "
                               "your approval. The administrator has been told.");
+    }
+    if (!oas_jw_str_ok(z->req->user)) {
+        OAS_LOG(&z->req->log, OAS_LOG_INFO, 0, OASLOGNO(07300)
+                "authorization request refused: the signed-in user name is not valid UTF-8");
+        return oas_html_error(z->cfg, z->p, 400, OAS_ERR_INVALID_REQUEST,
+                              "Your user name is not valid UTF-8, so this server cannot "
+                              "issue tokens for it.");
     }
     if (!z->cfg->csrf_key || z->cfg->csrf_key_len == 0) {
         OAS_LOG(&z->req->log, OAS_LOG_ERR, 0, OASLOGNO(02003)

@@ -75,12 +75,14 @@ static int client_active(const oas_config_t *cfg, const char *client_id)
     return c && c->enabled;
 }
 
-/* Found, not past its own exp (whatever a backend's TTL did) and of an
- * enabled client. */
+/* Found, not past its own exp (whatever a backend's TTL did), of an
+ * enabled client, and of a user name the answer can carry (valid UTF-8:
+ * such names are refused at issue, an older version let them through). */
 static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long long now)
 {
     return lk->found && (lk->token.exp == 0 || lk->token.exp > now)
-           && client_active(cfg, lk->token.client_id);
+           && client_active(cfg, lk->token.client_id)
+           && (!lk->token.username || oas_jw_str_ok(lk->token.username));
 }
 
 static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
@@ -149,7 +151,7 @@ static apr_status_t revoke_found(const oas_config_t *cfg, const oas_http_req_t *
     apr_status_t rv;
 
     if (!oas_family_none(lk->entry.family)) {
-        return oas_family_revoke(cfg, lk->entry.family, req, p);
+        return oas_family_revoke(cfg, &lk->entry, req, p);
     }
     oas_store_key(key, lk->prefix, value);
     rv = cfg->store->remove(cfg->store, key, p);

@@ -170,6 +170,9 @@ static oas_response_t *grant_password(tok_req_t *t)
     if (!user || !pw) {
         return bad(t, 400, OAS_ERR_INVALID_REQUEST, "username and password are required");
     }
+    if (!oas_jw_str_ok(user)) {
+        return bad(t, 400, OAS_ERR_INVALID_REQUEST, "username is not valid UTF-8");
+    }
     memset(&in, 0, sizeof(in));
     if ((why = oas_scope_resolve(&in.scope, t->cfg, t->client, param(t, "scope"), t->p))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
@@ -191,13 +194,20 @@ static oas_response_t *replayed(tok_req_t *t, const oas_entry_t *e, const char *
     OAS_LOG(&t->req->log, OAS_LOG_WARNING, 0, OASLOGNO(00414)
             "a used %s was presented again by client '%s': revoking every token issued "
             "from it", what, t->client->client_id);
-    oas_family_revoke(t->cfg, e->family, t->req, t->p);
+    oas_family_revoke(t->cfg, e, t->req, t->p);
     return bad(t, 400, OAS_ERR_INVALID_GRANT, apr_psprintf(t->p, "%s already used", what));
 }
 
-/* Look up a code or refresh token by its store key. One of another issuer
- * (a virtual host sharing the store) is unknown here: it is neither taken
- * nor treated as a replay (oas_token_lookup). */
+/* A tombstone written before tombstones kept the record: whose it was is
+ * unknown, and a presentation revokes as it always did. */
+static int bare_tombstone(const oas_entry_t *e, int used_kind)
+{
+    return e->kind == used_kind && e->len == 0;
+}
+
+/* Look up a code or refresh token by its store key. A used one is a replay
+ * only when its own client presents it: another client's presentation
+ * changes nothing (issue 12 item 6). */
 static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_t *e,
                               oas_token_t *tok, int used_kind, const char *what)
 {
@@ -210,12 +220,15 @@ static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_
     if (rv != APR_SUCCESS) {
         return oas_store_failure(t->cfg, t->req, rv, "looking up a grant", t->p);
     }
-    if (e->kind == used_kind) {
+    if (bare_tombstone(e, used_kind)) {
         return replayed(t, e, what);
     }
     if (strcmp(tok->client_id, t->client->client_id) != 0) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT,
                    apr_psprintf(t->p, "%s was issued to another client", what));
+    }
+    if (e->kind == used_kind) {
+        return replayed(t, e, what);
     }
     return NULL;
 }
@@ -322,6 +335,38 @@ static const char *refresh_scope(tok_req_t *t, const char *orig, const char **ps
     return NULL;
 }
 
+/* The client's current registry entry decides too (SPEC §5): it must still
+ * hold the grant that began the family and refresh tokens at all
+ * (refresh_limit not 0), and a refresh_limit lowered since counts the
+ * refreshes already done. *pleft: what the new refresh token may do. */
+static oas_response_t *refresh_allowed(tok_req_t *t, const oas_token_t *old, int *pleft)
+{
+    const oas_client_t *c = t->client;
+    int left = old->refresh_left, by_limit;
+
+    if (c->refresh_limit == 0) {
+        return bad(t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
+                   "client may no longer use the refresh_token grant");
+    }
+    if (!(c->grants & old->grant)) {
+        return bad(t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
+                   apr_psprintf(t->p, "client may no longer use the %s grant that issued "
+                                "this refresh token", oas_grant_name(old->grant)));
+    }
+    if (c->refresh_limit > 0) {
+        by_limit = c->refresh_limit - (old->refreshes > 0 ? old->refreshes : 0);
+        by_limit = by_limit > 0 ? by_limit : 0;
+        if (left < 0 || by_limit < left) {
+            left = by_limit;
+        }
+    }
+    if (left == 0) {
+        return bad(t, 400, OAS_ERR_INVALID_GRANT, "refresh limit reached");
+    }
+    *pleft = left < 0 ? -1 : left - 1;
+    return NULL;
+}
+
 static oas_response_t *grant_refresh(tok_req_t *t)
 {
     const char *value = param(t, "refresh_token"), *why;
@@ -345,8 +390,8 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if ((why = refresh_scope(t, old.scope, &in.scope))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
     }
-    if (old.refresh_left == 0) {
-        return bad(t, 400, OAS_ERR_INVALID_GRANT, "refresh limit reached");
+    if ((r = refresh_allowed(t, &old, &in.refresh_left))) {
+        return r;
     }
     in.refresh_audience = oas_token_aud_string(&old, t->cfg);
     if ((r = target(t, in.refresh_audience, &in.audience))) {
@@ -356,7 +401,7 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     in.username = old.username;
     in.grant = old.grant;
     in.family = old.family;
-    in.refresh_left = old.refresh_left < 0 ? -1 : old.refresh_left - 1;
+    in.refreshes = old.refreshes >= 0 ? old.refreshes + 1 : -1;
     in.with_refresh = in.refresh_left != 0;
     return redeem(t, &in, key, &e, OAS_KIND_USED_REFRESH, "refresh token",
                   OAS_GRANT_REFRESH_TOKEN);

@@ -184,6 +184,7 @@ static oas_token_t sample(void)
     t.grant = OAS_GRANT_CLIENT_CREDENTIALS;
     t.client_id = "app";
     t.scope = "read";
+    t.refreshes = -1;
     return t;
 }
 

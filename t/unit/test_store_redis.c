@@ -18,6 +18,7 @@
 #include <apr_thread_proc.h>
 #include <apr_time.h>
 
+#include "oas_grant.h"
 #include "oas_store.h"
 #include "oas_token.h"
 #include "unit.h"
@@ -729,6 +730,89 @@ START_TEST(test_child_init)
 }
 END_TEST
 
+/* ---- issue 12 item 4: a family's revocation marker outlives its members -- */
+
+/* A registry of one client "c" whose access tokens live life seconds. */
+static const oas_registry_t *one_client(long long life)
+{
+    oas_registry_t *reg = NULL;
+    const char *err = NULL;
+    const char *json = apr_psprintf(pool,
+        "{\"clients\": [{\"client_id\": \"c\", \"type\": \"confidential\", "
+        "\"secret\": \"{SHA}KkPcK3XYeA35EhWhKYmaCyAgadY=\", \"grant_types\": [\"password\"], "
+        "\"scopes\": [], \"access_token_lifetime\": %" APR_INT64_T_FMT ", \"refresh_limit\": -1}]}",
+        (apr_int64_t)life);
+
+    ck_assert_msg(oas_registry_parse(&reg, json, strlen(json), "unit.json", NULL, pool, &err)
+                  == APR_SUCCESS, "registry: %s", err ? err : "?");
+    return reg;
+}
+
+/* Issue a pair on a Redis store whose server lifetimes are 1 s, to a client
+ * whose access tokens live life seconds (0: never); revoke the family the
+ * way a replay of the refresh token does (its tombstone is the member). */
+static const char *issue_and_revoke(oas_config_t *c, long long life, const char *name)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_http_req_t req;
+    oas_issued_t is;
+    oas_issue_t in;
+    oas_entry_t e;
+
+    memset(c, 0, sizeof(*c));
+    c->issuer = "https://as.example";
+    c->store = mk_store(&shared, name);
+    c->registry = one_client(life);
+    c->code_lifetime = c->access_lifetime = c->refresh_lifetime = 1;
+    memset(&req, 0, sizeof(req));
+    memset(&in, 0, sizeof(in));
+    in.client = oas_registry_get(c->registry, "c");
+    in.username = "alice";
+    in.scope = "";
+    in.grant = OAS_GRANT_PASSWORD;
+    in.with_refresh = 1;
+    in.refresh_left = -1;
+    ck_assert_int_eq(oas_issue_tokens(&is, c, &in, &req, pool), APR_SUCCESS);
+    ck_assert(life ? is.access_exp >= now_sec() + life - 1 : is.access_exp == 0);
+    oas_store_key(key, OAS_PREFIX_REFRESH, is.refresh_token);
+    ck_assert_int_eq(c->store->get(c->store, key, &e, pool), APR_SUCCESS);
+    e.kind = OAS_KIND_USED_REFRESH;
+    ck_assert_int_eq(oas_family_revoke(c, &e, &req, pool), APR_SUCCESS);
+    return is.access_token;
+}
+
+static void assert_refused(oas_config_t *c, const char *access_token)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_bearer_t b;
+    oas_entry_t e;
+
+    oas_store_key(key, OAS_PREFIX_ACCESS, access_token);
+    /* Redis cannot find a family's members: the token itself is still there */
+    ck_assert_int_eq(c->store->get(c->store, key, &e, pool), APR_SUCCESS);
+    oas_bearer_check(&b, c, apr_pstrcat(pool, "Bearer ", access_token, NULL), NULL, pool);
+    ck_assert_msg(b.result == OAS_BEARER_INVALID, "a revoked token came back (result %d)",
+                  b.result);
+    ck_assert_int_eq(oas_store_family_revoked(c->store, e.family, pool), APR_EACCES);
+}
+
+START_TEST(test_family_marker_outlives_members)
+{
+    oas_config_t longer, never;
+    const char *at_longer, *at_never;
+
+    SKIP_WITHOUT_REDIS();
+    at_longer = issue_and_revoke(&longer, 3600, "marker-long");
+    at_never = issue_and_revoke(&never, 0, "marker-never");
+    assert_refused(&longer, at_longer);
+    assert_refused(&never, at_never);
+    usleep(2500 * 1000);          /* past now + every server lifetime */
+    assert_refused(&longer, at_longer);
+    assert_refused(&never, at_never);
+    ck_assert_int_eq(nlog_err, 0);
+}
+END_TEST
+
 static Suite *redis_suite(void)
 {
     Suite *su = suite_create("store_redis");
@@ -744,6 +828,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, test_race_refresh);
     tcase_add_test(tc, test_race_plain);
     tcase_add_test(tc, test_family);
+    tcase_add_test(tc, test_family_marker_outlives_members);
     tcase_add_test(tc, test_stats_and_conf);
     tcase_add_test(tc, test_outage);
     tcase_add_test(tc, test_restart_between);
