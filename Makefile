@@ -163,5 +163,5 @@ clean:
 distclean: clean
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi
 	rm -rf config.mk config.status config.log configure configure~ autom4te.cache \
-	    t/TEST t/SMOKE t/logs t/state t/conf/oas-ssl t/conf/apache_test_config.pm \
+	    t/TEST t/SMOKE t/logs t/state t/conf/oas-ssl t/conf/oas-keys t/conf/apache_test_config.pm \
 	    t/conf/extra.conf t/conf/httpd.conf t/conf/mime.types t/htdocs/index.html

@@ -15,6 +15,7 @@ typedef struct oas_issue_t {
     int with_refresh;              /* issue a refresh token too */
     int refresh_left;              /* for that refresh token; -1 unlimited */
     const unsigned char *family;   /* NULL: a new family (or none without refresh) */
+    long long auth_time;           /* when the user signed in (a JWT's auth_time); 0: unknown */
 } oas_issue_t;
 
 /* What was issued. */

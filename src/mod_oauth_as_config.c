@@ -45,6 +45,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
+    sc->token_format = OAS_UNSET;
     return sc;
 }
 
@@ -81,6 +82,8 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->fail_limit = PICK(fail_limit);
     sc->fail_window = PICK(fail_window);
     sc->fail_lockout = PICK(fail_lockout);
+    sc->signing_key_paths = PICKP(signing_key_paths);
+    sc->token_format = PICK(token_format);
     return sc;
 }
 
@@ -484,6 +487,11 @@ const command_rec oas_cmds[] = {
                    "one before, lock it (default 10 60)"),
     AP_INIT_TAKE1("OAuthASAuthFailLockout", set_fail_lockout, NULL, RSRC_CONF,
                   "seconds a client id or user name stays locked (default 60)"),
+    AP_INIT_TAKE1("OAuthASSigningKey", oas_set_signing_key, NULL, RSRC_CONF,
+                  "PEM private key (EC P-256, RSA >= 2048 bits, Ed25519) that signs JWT "
+                  "access tokens; repeatable: the first signs, all are published"),
+    AP_INIT_TAKE1("OAuthASAccessTokenFormat", oas_set_token_format, NULL, RSRC_CONF,
+                  "opaque (default) or jwt: the access token format"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
     { NULL }
@@ -576,7 +584,7 @@ int oas_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, ser
         }
         apr_hash_set(seen, key, APR_HASH_KEY_STRING, sc->registry);
     }
-    return OK;
+    return oas_check_signing_keys(pconf, ptemp, s);
 }
 
 /* ---- effective settings ----------------------------------------------- */
@@ -642,6 +650,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");
     rt->page_footer = apr_table_get(sc->page, "footer");
+    oas_runtime_keys(rt, sc, p);
     return rt;
 }
 

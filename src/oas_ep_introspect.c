@@ -5,6 +5,7 @@
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
+#include "oas_jwt.h"
 
 typedef struct tk_lookup_t {
     int found;
@@ -81,7 +82,8 @@ static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long lon
            && client_active(cfg, lk->token.client_id);
 }
 
-static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
+static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk,
+                               const char *value, apr_pool_t *p)
 {
     const oas_token_t *t = &lk->token;
     oas_jw_t o;
@@ -102,6 +104,9 @@ static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, a
     }
     oas_jw_int(&o, "iat", t->iat);
     oas_jw_str(&o, "iss", cfg->issuer);
+    if (t->kind == OAS_KIND_ACCESS) {
+        oas_jwt_introspect_claims(&o, value, p);     /* a JWT's jti and aud */
+    }
     return oas_jw_end(&o);
 }
 
@@ -134,7 +139,7 @@ oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_
     OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00421)
             "introspection by '%s': active token of client '%s'", caller->client_id,
             lk.token.client_id);
-    return oas_response_json(p, 200, active_json(cfg, &lk, p));
+    return oas_response_json(p, 200, active_json(cfg, &lk, apr_table_get(params, "token"), p));
 }
 
 /* Revoke one token: its whole family when it has one (so the access token

@@ -512,12 +512,30 @@ static int lib_verify(const parts_t *pt, const json_t *jwk)
     return ok;
 }
 
+/* The payload, a JSON object (libjose decodes it), or NULL. */
+static json_t *payload_object(const parts_t *pt, apr_pool_t *p)
+{
+    json_t *s = json_string(pt->text[1]);
+    json_t *claims = pool_json(p, s ? jose_b64_dec_load(s) : NULL);
+
+    json_decref(s);
+    return json_is_object(claims) ? claims : NULL;
+}
+
+apr_status_t oas_jose_claims_unverified(json_t **pclaims, const char *jws, apr_pool_t *p)
+{
+    parts_t pt = { { NULL, NULL, NULL }, NULL, NULL };
+
+    *pclaims = split(&pt, jws, p) ? NULL : payload_object(&pt, p);
+    return *pclaims ? APR_SUCCESS : APR_EINVAL;
+}
+
 apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws,
                              const json_t *keys, apr_pool_t *p, const char **perr)
 {
     parts_t pt = { { NULL, NULL, NULL }, NULL, NULL };
     const json_t *jwk;
-    json_t *claims, *s;
+    json_t *claims;
     const char *why;
     int ok;
 
@@ -533,10 +551,7 @@ apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws
         *perr = "bad signature";
         return APR_EINVAL;
     }
-    s = json_string(pt.text[1]);
-    claims = pool_json(p, s ? jose_b64_dec_load(s) : NULL);
-    json_decref(s);
-    if (!json_is_object(claims)) {
+    if (!(claims = payload_object(&pt, p))) {
         *perr = "the payload is not a JSON object";
         return APR_EINVAL;
     }
