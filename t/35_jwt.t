@@ -12,6 +12,8 @@
 #  5. rotation: the key files are swapped (the same as moving the second
 #     OAuthASSigningKey line first) and httpd restarted gracefully
 #  6. every start-up refusal, through httpd -t (as t/12_config.t)
+#  7. oauth-as-client keygen: keys of each type, mode 0600, never over a file, and
+#     httpd takes them
 use strict;
 use warnings FATAL => 'all';
 
@@ -25,7 +27,7 @@ use JSON::PP ();
 use MIME::Base64 qw(decode_base64);
 use OAS::Test;
 
-plan tests => 75, need_module('ssl'), need_module('oauth_as');
+plan tests => 86, need_module('ssl'), need_module('oauth_as');
 
 my $cfg   = Apache::Test::config();
 my $vars  = $cfg->{vars};
@@ -295,3 +297,25 @@ write_file("$dir/jwt-forever.json", $JSON->encode({ clients => [{ client_id => '
 refused(qq(OAuthASSigningKey "$KEYS/rsa.pem"\nOAuthASClients "$dir/jwt-forever.json"),
         'refused: a never-expiring JWT client', "$dir/jwt-forever.json", "client 'eternal'",
         'access_token_format');
+
+# --- 7. oauth-as-client keygen ---------------------------------------------------------------
+
+my $TOOL = "$vars->{top_dir}/build/oauth-as-client";
+my %algs = (ec => 'ES256', rsa => 'RS256', ed25519 => 'EdDSA');
+for my $type (sort keys %algs) {
+    my $path = "$dir/keygen-$type.pem";
+    unlink $path;
+    my $said = `'$TOOL' keygen $type '$path' 2>&1`;
+    ok($? == 0 && $said =~ /alg $algs{$type}, kid [A-Za-z0-9_-]{43}/, "keygen $type: $algs{$type}")
+        or diag $said;
+    is((stat $path)[2] & 07777, 0600, "keygen $type: mode 0600");
+    my ($krc, $kout) = configtest(qq(OAuthASSigningKey "$path"));
+    is($krc, 0, "keygen $type: httpd -t takes the key") or diag $kout;
+}
+my $before = -s "$dir/keygen-ec.pem";
+my $said = `'$TOOL' keygen rsa '$dir/keygen-ec.pem' 2>&1`;
+ok($? >> 8 == 1 && $said =~ /never overwritten/ && -s "$dir/keygen-ec.pem" == $before,
+   'keygen: an existing file is never overwritten') or diag $said;
+$said = `'$TOOL' keygen dsa '$dir/keygen-dsa.pem' 2>&1`;
+ok($? >> 8 == 1 && $said =~ /unknown key type 'dsa'/ && !-e "$dir/keygen-dsa.pem",
+   'keygen: an unknown type is refused') or diag $said;
