@@ -67,6 +67,10 @@ static int load_keys(server_rec *s, oas_srv_conf_t *sc, apr_hash_t *seen, apr_po
             return !OK;
         }
         APR_ARRAY_PUSH(keys, oas_jose_key_t *) = key;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(07403)
+                     "OAuthASSigningKey %s: alg %s, kid %s%s",
+                     APR_ARRAY_IDX(paths, i, const char *), oas_jose_key_alg(key),
+                     oas_jose_key_kid(key), i == 0 ? " (signs)" : " (published)");
     }
     apr_hash_set(seen, apr_pmemdup(pconf, &paths, sizeof(paths)), sizeof(paths), keys);
     sc->signing_keys = keys;

@@ -1,15 +1,18 @@
 /* oas_jose.c — the one file that uses the JOSE library (latchset jose).
  *
- * libjose signs and verifies ES256 and RS256, turns OpenSSL keys into JWKs,
- * computes thumbprints, base64url and the JSON of headers. What it lacks is
- * here, on OpenSSL: EdDSA (Ed25519, RFC 8037) and the three-way split of the
- * compact serialization (libjose takes the flattened JSON form). The
- * algorithm is always pinned here before libjose sees a token. */
+ * libjose verifies ES256 and RS256, turns OpenSSL keys into JWKs, computes
+ * thumbprints, base64url and the JSON of headers. Here, on OpenSSL: EdDSA
+ * (Ed25519, RFC 8037), which libjose lacks; signing with the key as loaded
+ * (libjose would rebuild it from its JWK at every signature); and the
+ * three-way split of the compact serialization (libjose takes the flattened
+ * JSON form). The algorithm is always pinned here before libjose sees a token. */
 #include <string.h>
 #include <sys/stat.h>
 #include <stdio.h>
 
 #include <apr_strings.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/core_names.h>
@@ -26,7 +29,6 @@
 struct oas_jose_key_t {
     const char *alg;
     const char *kid;
-    json_t *priv;             /* private JWK for libjose (ES256, RS256); NULL for EdDSA */
     json_t *pub;              /* public JWK with kid, alg, use */
     EVP_PKEY *pkey;
 };
@@ -137,7 +139,8 @@ static json_t *okp_public_jwk(EVP_PKEY *pkey)
                      jose_b64_enc(raw, len));
 }
 
-/* Fill key->priv (libjose's keys), key->pub and key->kid. */
+/* Fill key->pub and key->kid: libjose makes the JWK of an EC or RSA key and
+ * keeps its public members. */
 static int make_jwks(oas_jose_key_t *key, apr_pool_t *p)
 {
     jose_cfg_t *cfg = cfg_new();
@@ -147,13 +150,10 @@ static int make_jwks(oas_jose_key_t *key, apr_pool_t *p)
     if (strcmp(key->alg, "EdDSA") == 0) {
         pub = okp_public_jwk(key->pkey);
     }
-    else if ((key->priv = pool_json(p, jose_openssl_jwk_from_EVP_PKEY(cfg, key->pkey)))) {
-        json_object_set_new(key->priv, "alg", json_string(key->alg));
-        pub = json_deep_copy(key->priv);
-        if (pub && !jose_jwk_pub(cfg, pub)) {
-            json_decref(pub);
-            pub = NULL;
-        }
+    else if ((pub = jose_openssl_jwk_from_EVP_PKEY(cfg, key->pkey))
+             && !jose_jwk_pub(cfg, pub)) {
+        json_decref(pub);
+        pub = NULL;
     }
     jose_cfg_decref(cfg);
     if (pool_json(p, pub) && (key->kid = oas_jose_thumbprint(pub, p))) {
@@ -300,73 +300,66 @@ apr_status_t oas_jose_key_load(oas_jose_key_t **pkey, const char *path, apr_pool
 
 /* ---- signing ------------------------------------------------------------ */
 
-/* Ed25519 over "protected.payload" (RFC 8037 §3.1), base64url. */
-static json_t *eddsa_sign(EVP_PKEY *pkey, const char *input)
+/* ES256's DER signature as JWS wants it: R || S, 32 bytes each (RFC 7518 §3.4) */
+static int ecdsa_raw(unsigned char *out, const unsigned char *der, size_t len)
 {
-    unsigned char sig[64];
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &der, (long)len);
+    const BIGNUM *r, *s;
+    int ok;
+
+    if (!es) {
+        return 0;
+    }
+    ECDSA_SIG_get0(es, &r, &s);
+    ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(s, out + 32, 32) == 32;
+    ECDSA_SIG_free(es);
+    return ok;
+}
+
+/* The signature of "protected.payload" with the key loaded from its file,
+ * base64url: ES256, RS256 (SHA-256) or EdDSA (RFC 8037 §3.1, no digest).
+ * libjose would rebuild the OpenSSL key from its JWK at every signature,
+ * several times slower; it checks our signatures in the unit tests. */
+static json_t *evp_sign(const oas_jose_key_t *key, const char *input)
+{
+    unsigned char sig[1024], raw[64];
     size_t len = sizeof(sig);
+    int eddsa = strcmp(key->alg, "EdDSA") == 0, ec = strcmp(key->alg, "ES256") == 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1
+    int ok = ctx && EVP_DigestSignInit(ctx, NULL, eddsa ? NULL : EVP_sha256(), NULL,
+                                       key->pkey) == 1
              && EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input,
                                strlen(input)) == 1;
 
     EVP_MD_CTX_free(ctx);
+    if (ok && ec) {
+        return ecdsa_raw(raw, sig, len) ? jose_b64_enc(raw, sizeof(raw)) : NULL;
+    }
     return ok ? jose_b64_enc(sig, len) : NULL;
-}
-
-static const char *compact(apr_pool_t *p, const json_t *jws)
-{
-    const char *prot = str_of(jws, "protected"), *pay = str_of(jws, "payload");
-    const char *sig = str_of(jws, "signature");
-
-    return prot && pay && sig ? apr_pstrcat(p, prot, ".", pay, ".", sig, NULL) : NULL;
-}
-
-/* libjose: the flattened JWS of payload (base64url) under the header. */
-static int lib_sign(json_t *jws, json_t *hdr, const oas_jose_key_t *key)
-{
-    jose_cfg_t *cfg = cfg_new();
-    json_t *sig = json_pack("{s:O}", "protected", hdr);
-    int ok = sig && jose_jws_sig(cfg, jws, sig, key->priv);
-
-    json_decref(sig);
-    jose_cfg_decref(cfg);
-    return ok;
-}
-
-static int eddsa_sign_jws(json_t *jws, json_t *hdr, const oas_jose_key_t *key,
-                          apr_pool_t *p)
-{
-    json_t *prot = jose_b64_enc_dump(hdr), *sig = NULL;
-
-    if (prot) {
-        sig = eddsa_sign(key->pkey, apr_pstrcat(p, json_string_value(prot), ".",
-                                                str_of(jws, "payload"), NULL));
-    }
-    if (!sig) {
-        json_decref(prot);
-        return 0;
-    }
-    json_object_set_new(jws, "protected", prot);
-    json_object_set_new(jws, "signature", sig);
-    return 1;
 }
 
 apr_status_t oas_jose_sign(const char **pjws, const oas_jose_key_t *key, const json_t *header,
                            const json_t *claims, apr_pool_t *p)
 {
     json_t *hdr = header ? json_deep_copy(header) : json_object();
-    json_t *jws = NULL, *pay = json_is_object(claims) ? jose_b64_enc_dump(claims) : NULL;
-    int ok = 0;
+    json_t *pay = json_is_object(claims) ? jose_b64_enc_dump(claims) : NULL;
+    json_t *prot = NULL, *sig = NULL;
+    const char *input;
 
     *pjws = NULL;
-    if (hdr && pay && (jws = json_pack("{s:O}", "payload", pay))) {
+    if (hdr && pay) {
         json_object_set_new(hdr, "alg", json_string(key->alg));
         json_object_set_new(hdr, "kid", json_string(key->kid));
-        ok = key->priv ? lib_sign(jws, hdr, key) : eddsa_sign_jws(jws, hdr, key, p);
-        *pjws = ok ? compact(p, jws) : NULL;
+        prot = jose_b64_enc_dump(hdr);
     }
-    json_decref(jws);
+    if (prot) {
+        input = apr_pstrcat(p, json_string_value(prot), ".", json_string_value(pay), NULL);
+        if ((sig = evp_sign(key, input))) {
+            *pjws = apr_pstrcat(p, input, ".", json_string_value(sig), NULL);
+        }
+    }
+    json_decref(sig);
+    json_decref(prot);
     json_decref(pay);
     json_decref(hdr);
     return *pjws ? APR_SUCCESS : APR_EGENERAL;
