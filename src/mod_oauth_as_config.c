@@ -650,7 +650,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");
     rt->page_footer = apr_table_get(sc->page, "footer");
-    oas_runtime_keys(rt, sc, p);
+    oas_runtime_keys(s, rt, sc, p);
     return rt;
 }
 

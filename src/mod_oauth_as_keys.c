@@ -5,6 +5,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include <http_core.h>
+#include <http_main.h>
 #include "mod_oauth_as_private.h"
 #include "oas_jose.h"
 
@@ -67,10 +68,6 @@ static int load_keys(server_rec *s, oas_srv_conf_t *sc, apr_hash_t *seen, apr_po
             return !OK;
         }
         APR_ARRAY_PUSH(keys, oas_jose_key_t *) = key;
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(07403)
-                     "OAuthASSigningKey %s: alg %s, kid %s%s",
-                     APR_ARRAY_IDX(paths, i, const char *), oas_jose_key_alg(key),
-                     oas_jose_key_kid(key), i == 0 ? " (signs)" : " (published)");
     }
     apr_hash_set(seen, apr_pmemdup(pconf, &paths, sizeof(paths)), sizeof(paths), keys);
     sc->signing_keys = keys;
@@ -133,8 +130,28 @@ int oas_check_signing_keys(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     return OK;
 }
 
+/* The keys a server uses, in its error log (once, where they are configured). */
+static void log_keys(server_rec *s, const oas_srv_conf_t *sc)
+{
+    const oas_srv_conf_t *main_sc = oas_srv_conf(ap_server_conf ? ap_server_conf : s);
+    int i;
+
+    if (s != ap_server_conf && sc->signing_key_paths == main_sc->signing_key_paths) {
+        return;
+    }
+    for (i = 0; sc->signing_keys && i < sc->signing_keys->nelts; i++) {
+        oas_jose_key_t *key = APR_ARRAY_IDX(sc->signing_keys, i, oas_jose_key_t *);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(07403)
+                     "OAuthASSigningKey %s: alg %s, kid %s%s",
+                     APR_ARRAY_IDX(sc->signing_key_paths, i, const char *),
+                     oas_jose_key_alg(key), oas_jose_key_kid(key),
+                     i == 0 ? " (signs)" : " (published)");
+    }
+}
+
 /* The effective key settings of a server, into its runtime config. */
-void oas_runtime_keys(oas_config_t *rt, const oas_srv_conf_t *sc, apr_pool_t *p)
+void oas_runtime_keys(server_rec *s, oas_config_t *rt, const oas_srv_conf_t *sc,
+                      apr_pool_t *p)
 {
     const apr_array_header_t *keys = sc->signing_keys;
 
@@ -142,4 +159,5 @@ void oas_runtime_keys(oas_config_t *rt, const oas_srv_conf_t *sc, apr_pool_t *p)
     rt->nsigning_keys = keys ? keys->nelts : 0;
     rt->jwks_text = oas_jose_jwks_text(rt->signing_keys, rt->nsigning_keys, p);
     rt->token_format = sc->token_format == OAS_UNSET ? OAS_FORMAT_OPAQUE : sc->token_format;
+    log_keys(s, sc);
 }

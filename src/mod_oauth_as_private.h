@@ -81,7 +81,8 @@ const char *oas_socache_check_spec(apr_pool_t *p, const char *spec);
 const char *oas_set_signing_key(cmd_parms *cmd, void *dc, const char *arg);
 const char *oas_set_token_format(cmd_parms *cmd, void *dc, const char *arg);
 int oas_check_signing_keys(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
-void oas_runtime_keys(oas_config_t *rt, const oas_srv_conf_t *sc, apr_pool_t *p);
+void oas_runtime_keys(server_rec *s, oas_config_t *rt, const oas_srv_conf_t *sc,
+                      apr_pool_t *p);
 
 /* mod_oauth_as_urls.c */
 void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p);
