@@ -23,8 +23,8 @@ APXS      ?= apxs
 CC        ?= cc
 APR_CFLAGS  ?= $(shell apr-1-config --cflags --cppflags --includes) $(shell apu-1-config --includes)
 APR_LIBS    ?= $(shell apu-1-config --link-ld) $(shell apr-1-config --link-ld)
-DEP_CFLAGS  ?= $(shell pkg-config --cflags jansson openssl)
-DEP_LIBS    ?= $(shell pkg-config --libs jansson openssl)
+DEP_CFLAGS  ?= $(shell pkg-config --cflags jansson openssl jose)
+DEP_LIBS    ?= $(shell pkg-config --libs jose jansson openssl)
 CHECK_CFLAGS ?= $(shell pkg-config --cflags check)
 CHECK_LIBS   ?= $(shell pkg-config --libs check)
 HTTPD       ?= $(shell $(APXS) -q SBINDIR)/$(shell $(APXS) -q TARGET)
@@ -170,5 +170,5 @@ clean:
 distclean: clean
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi
 	rm -rf config.mk config.status config.log configure configure~ autom4te.cache \
-	    t/TEST t/SMOKE t/logs t/state t/conf/oas-ssl t/conf/apache_test_config.pm \
+	    t/TEST t/SMOKE t/logs t/state t/conf/oas-ssl t/conf/oas-keys t/conf/apache_test_config.pm \
 	    t/conf/extra.conf t/conf/httpd.conf t/conf/mime.types t/htdocs/index.html

@@ -18,6 +18,7 @@ typedef struct oas_issue_t {
     const unsigned char *family;   /* NULL: a new family (or none without refresh) */
     const char *audience;          /* the access token's (oas_resource.h); NULL: the default */
     const char *refresh_audience;  /* the refresh token's (the grant's); NULL: as audience */
+    long long auth_time;           /* when the user signed in (a JWT's auth_time); 0: unknown */
 } oas_issue_t;
 
 /* What was issued. */

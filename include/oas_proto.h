@@ -18,6 +18,12 @@
 #define OAS_PKCE_ALL    1
 #define OAS_PKCE_OFF    2
 
+/* access token formats (OAuthASAccessTokenFormat, a client's access_token_format) */
+#define OAS_FORMAT_OPAQUE 0
+#define OAS_FORMAT_JWT    1
+
+typedef struct oas_jose_key_t oas_jose_key_t;   /* oas_jose.h */
+
 /* OAuth error codes, as indexes of the error counters */
 typedef enum {
     OAS_ERR_INVALID_REQUEST = 0,
@@ -109,6 +115,12 @@ typedef struct oas_config_t {
     const char *default_resource;          /* OAuthASDefaultResource; NULL: the issuer */
     const apr_array_header_t *protected_resources;  /* const char *: OAuthASProtectedResource
                                                      * URIs of this server; NULL: none */
+    const char *url_jwks;
+    /* signing keys (OAuthASSigningKey): [0] signs, all are published */
+    oas_jose_key_t *const *signing_keys;
+    int nsigning_keys;
+    const char *jwks_text;            /* the JWK Set of their public keys */
+    int token_format;                 /* OAS_FORMAT_*: OAuthASAccessTokenFormat */
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -170,6 +182,10 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
  * OAuthASProtectedResource whose well-known path is req->path, else 404 */
 oas_response_t *oas_resource_metadata_endpoint(const oas_config_t *cfg,
                                                const oas_http_req_t *req, apr_pool_t *p);
+
+/* the public signing keys, a JWK Set (RFC 7517 §5) */
+oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                  apr_pool_t *p);
 /* status: store and counters as JSON */
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);

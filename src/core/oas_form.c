@@ -26,7 +26,7 @@
 #include "oas_util.h"
 
 #define AUTH_MAX_LEN     4096   /* Basic: longest header value we look at */
-#define BEARER_MAX_LEN   1024   /* Bearer: longest token */
+#define BEARER_MAX_LEN   4096   /* Bearer: longest token (a JWT access token) */
 #define ERR_NAME_MAX     64     /* longest parameter name echoed in a message */
 
 static int is_ctl(unsigned char c)

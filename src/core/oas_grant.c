@@ -9,6 +9,7 @@
 #include "oas_credcache.h"
 #include "oas_ratelimit.h"
 #include "oas_resource.h"
+#include "oas_jwt.h"
 
 /* A bcrypt hash of nothing anybody knows: unknown clients cost the same
  * time as known ones, so response times do not tell which ids exist. */
@@ -189,13 +190,14 @@ const char *oas_scope_resolve(const char **pscope, const oas_config_t *cfg,
 
 /* ---- issuing ------------------------------------------------------------ */
 
+/* token: the new token's string (NULL: making it failed) */
 static apr_status_t put_token(const char **ptoken, const oas_config_t *cfg,
-                              const oas_token_t *t, const char *prefix, apr_pool_t *p)
+                              const oas_token_t *t, const char *prefix, const char *token,
+                              apr_pool_t *p)
 {
     unsigned char key[OAS_DIGEST_LEN];
     oas_entry_t e;
     apr_status_t rv;
-    const char *token = oas_random_token(p, OAS_TOKEN_BYTES);
 
     if (!token) {
         return APR_EGENERAL;
@@ -264,14 +266,17 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
     }
     fill_template(&t, cfg, in, out->family, now);
     out->access_exp = t.exp;
-    if ((rv = put_token(&out->access_token, cfg, &t, OAS_PREFIX_ACCESS, p)) != APR_SUCCESS) {
+    if ((rv = put_token(&out->access_token, cfg, &t, OAS_PREFIX_ACCESS,
+                        oas_access_token_new(cfg, in->client, &t, in->auth_time, p),
+                        p)) != APR_SUCCESS) {
         return rv;
     }
     if (in->with_refresh) {
         t.kind = OAS_KIND_REFRESH;
         t.exp = cfg->refresh_lifetime ? now + cfg->refresh_lifetime : 0;
         t.audience = in->refresh_audience ? in->refresh_audience : t.audience;
-        rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH, p);
+        rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH,
+                       oas_random_token(p, OAS_TOKEN_BYTES), p);
     }
     if (rv == APR_SUCCESS && !oas_family_none(out->family)
         && family_is_revoked(cfg, out->family, p)) {

@@ -488,6 +488,25 @@ static const char *f_resources(reg_ctx_t *ctx, json_t *v)
     return v ? string_array(ctx, v, elem_resource, &ctx->c->resources) : NULL;
 }
 
+/* "opaque" | "jwt" (SPEC §3, §10); a never-expiring token cannot be a JWT */
+static const char *f_access_token_format(reg_ctx_t *ctx, json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    ctx->c->access_token_format = -1;
+    if (v == NULL) {
+        return NULL;
+    }
+    if (!s || (strcmp(s, "opaque") != 0 && strcmp(s, "jwt") != 0)) {
+        return "must be \"opaque\" or \"jwt\"";
+    }
+    ctx->c->access_token_format = strcmp(s, "jwt") == 0;    /* OAS_FORMAT_JWT : _OPAQUE */
+    if (ctx->c->access_token_format && ctx->c->access_token_lifetime == 0) {
+        return "\"jwt\" needs an access_token_lifetime other than 0 (a JWT must expire)";
+    }
+    return NULL;
+}
+
 /* Cross-field rules, reported on the field that has to change. */
 static const char *f_needs_redirect(reg_ctx_t *ctx, json_t *v)
 {
@@ -516,6 +535,7 @@ static const struct {
     { "refresh_limit",         f_refresh_limit,         NULL },
     { "enabled",               f_enabled,               NULL },
     { "resources",             f_resources,             NULL },
+    { "access_token_format",   f_access_token_format,   NULL },
     { "comment",               NULL,                    NULL },
     { NULL,                    f_needs_redirect,        "redirect_uris" },
 };

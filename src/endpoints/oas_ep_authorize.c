@@ -443,6 +443,7 @@ static oas_response_t *issue_implicit(az_t *z)
     in.username = z->req->user;
     in.scope = z->a.scope;
     in.grant = OAS_GRANT_IMPLICIT;
+    in.auth_time = oas_req_now(z->req);
     in.with_refresh = 0;
     in.audience = z->a.resource;
     rv = oas_issue_tokens(&is, z->cfg, &in, z->req, z->p);

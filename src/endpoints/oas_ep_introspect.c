@@ -6,6 +6,7 @@
 #include "oas_form.h"
 #include "oas_json.h"
 #include "oas_resource.h"
+#include "oas_jwt.h"
 
 typedef struct tk_lookup_t {
     int found;
@@ -85,7 +86,8 @@ static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long lon
            && (!lk->token.username || oas_jw_str_ok(lk->token.username));
 }
 
-static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, apr_pool_t *p)
+static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk,
+                               const char *value, apr_pool_t *p)
 {
     const oas_token_t *t = &lk->token;
     oas_jw_t o;
@@ -107,6 +109,9 @@ static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk, a
     oas_jw_int(&o, "iat", t->iat);
     oas_jw_str(&o, "iss", cfg->issuer);
     oas_jw_json(&o, "aud", oas_aud_json(oas_token_aud(t, cfg, p)));
+    if (t->kind == OAS_KIND_ACCESS) {
+        oas_jwt_introspect_claims(&o, value, p);     /* a JWT's jti */
+    }
     return oas_jw_end(&o);
 }
 
@@ -139,7 +144,7 @@ oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_
     OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00421)
             "introspection by '%s': active token of client '%s'", caller->client_id,
             lk.token.client_id);
-    return oas_response_json(p, 200, active_json(cfg, &lk, p));
+    return oas_response_json(p, 200, active_json(cfg, &lk, apr_table_get(params, "token"), p));
 }
 
 /* Revoke one token: its whole family when it has one (so the access token

@@ -89,6 +89,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     set_url(o, "token_endpoint", cfg->url_token);
     set_url(o, "introspection_endpoint", cfg->url_introspect);
     set_url(o, "revocation_endpoint", cfg->url_revoke);
+    set_url(o, "jwks_uri", cfg->url_jwks);
     json_object_set_new(o, "scopes_supported", scopes_supported(cfg));
     json_object_set_new(o, "response_types_supported", string_array(response_types));
     json_object_set_new(o, "response_modes_supported", string_array(response_modes));
@@ -170,6 +171,22 @@ oas_response_t *oas_resource_metadata_endpoint(const oas_config_t *cfg,
     json_object_set_new(o, "scopes_supported", resource_scopes(cfg, uri, p));
     json_object_set_new(o, "bearer_methods_supported", string_array(bearer_methods));
     return oas_response_json(p, 200, oas_json_dump(o, p));
+}
+
+/* The JWK Set of the signing keys, made at start-up (public parts only).
+ * Caching is fine: a new key is published before it signs (SPEC §10). */
+oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                  apr_pool_t *p)
+{
+    oas_response_t *r;
+
+    if ((r = check_get(NULL, cfg, req, p))) {
+        return r;
+    }
+    r = oas_response_json(p, 200, cfg->jwks_text ? cfg->jwks_text : "{\"keys\":[]}");
+    r->content_type = "application/jwk-set+json";
+    apr_table_set(r->headers, "Cache-Control", "public, max-age=300");
+    return r;
 }
 
 /* ---- status ------------------------------------------------------------ */

@@ -183,6 +183,7 @@ static oas_response_t *grant_password(tok_req_t *t)
     in.client = t->client;
     in.username = user;
     in.grant = OAS_GRANT_PASSWORD;
+    in.auth_time = oas_req_now(t->req);
     in.with_refresh = t->client->refresh_limit != 0;
     in.refresh_left = t->client->refresh_limit;
     return issue(t, &in, OAS_GRANT_PASSWORD);
@@ -462,6 +463,7 @@ static oas_response_t *grant_code(tok_req_t *t)
     in.username = code.username;
     in.scope = code.scope;
     in.grant = OAS_GRANT_AUTHORIZATION_CODE;
+    in.auth_time = code.iat;      /* the user was signed in to approve */
     in.family = code.family;
     in.refresh_left = t->client->refresh_limit;
     in.with_refresh = t->client->refresh_limit != 0;

@@ -45,6 +45,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
+    sc->token_format = OAS_UNSET;
     return sc;
 }
 
@@ -103,6 +104,8 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->resources = union_of(p, base->resources, add->resources);
     sc->default_resource = PICKP(default_resource);
     sc->protected = union_of(p, base->protected, add->protected);
+    sc->signing_key_paths = PICKP(signing_key_paths);
+    sc->token_format = PICK(token_format);
     return sc;
 }
 
@@ -575,6 +578,11 @@ const command_rec oas_cmds[] = {
                    "one before, lock it (default 10 60)"),
     AP_INIT_TAKE1("OAuthASAuthFailLockout", set_fail_lockout, NULL, RSRC_CONF,
                   "seconds a client id or user name stays locked (default 60)"),
+    AP_INIT_TAKE1("OAuthASSigningKey", oas_set_signing_key, NULL, RSRC_CONF,
+                  "PEM private key (EC P-256, RSA >= 2048 bits, Ed25519) that signs JWT "
+                  "access tokens; repeatable: the first signs, all are published"),
+    AP_INIT_TAKE1("OAuthASAccessTokenFormat", oas_set_token_format, NULL, RSRC_CONF,
+                  "opaque (default) or jwt: the access token format"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
     AP_INIT_TAKE1("OAuthASResource", add_resource, NULL, RSRC_CONF,
@@ -741,7 +749,10 @@ int oas_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, ser
     if (check_store_sharing(s, ptemp) != OK) {
         return !OK;
     }
-    return oas_check_store_dirs(s, ptemp);
+    if (oas_check_store_dirs(s, ptemp) != OK) {
+        return !OK;
+    }
+    return oas_check_signing_keys(pconf, ptemp, s);
 }
 
 /* ---- effective settings ----------------------------------------------- */
@@ -810,6 +821,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->resources = union_of(p, sc->resources, sc->protected);
     rt->default_resource = sc->default_resource;
     rt->protected_resources = sc->protected;
+    oas_runtime_keys(s, rt, sc, p);
     return rt;
 }
 

@@ -156,6 +156,7 @@ static const struct {
     { "oauth-as-metadata", oas_metadata_endpoint },
     { "oauth-as-status", oas_status_endpoint },
     { "oauth-as-resource-metadata", oas_resource_metadata_endpoint },
+    { "oauth-as-jwks", oas_jwks_endpoint },
 };
 
 int oas_handler(request_rec *r)

@@ -46,7 +46,10 @@ typedef struct oas_srv_conf_t {
     const char *default_resource;     /* OAuthASDefaultResource */
     apr_array_header_t *protected;    /* every OAuthASProtectedResource of this server's
                                        * sections (recorded when read), merged (union) */
+    apr_array_header_t *signing_key_paths; /* OAuthASSigningKey: const char * */
+    int token_format;                 /* OAuthASAccessTokenFormat: OAS_FORMAT_* */
     /* filled in check_config / post_config */
+    apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */
 } oas_srv_conf_t;
@@ -90,6 +93,13 @@ int oas_monitor(apr_pool_t *p, server_rec *s);
 oas_store_t *oas_socache_store(server_rec *s, const oas_srv_conf_t *sc, apr_pool_t *pconf,
                                apr_pool_t *ptemp);
 const char *oas_socache_check_spec(apr_pool_t *p, const char *spec);
+
+/* mod_oauth_as_keys.c */
+const char *oas_set_signing_key(cmd_parms *cmd, void *dc, const char *arg);
+const char *oas_set_token_format(cmd_parms *cmd, void *dc, const char *arg);
+int oas_check_signing_keys(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void oas_runtime_keys(server_rec *s, oas_config_t *rt, const oas_srv_conf_t *sc,
+                      apr_pool_t *p);
 
 /* mod_oauth_as_urls.c */
 void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p);

@@ -90,6 +90,9 @@ int oac_registry_read(oac_opts_t *o, oas_registry_t **preg);
 /* The client object with this id in root's "clients", or NULL. */
 json_t *oac_find_client(json_t *root, const char *client_id, size_t *pindex);
 
+/* oac_keys.c: keygen ec|rsa|ed25519 FILE */
+int oac_cmd_keygen(oac_opts_t *o);
+
 /* oac_tokens.c: the token commands */
 int oac_cmd_tokens(oac_opts_t *o);
 int oac_cmd_revoke_tokens(oac_opts_t *o);

@@ -67,6 +67,10 @@ static const cmd_t CMDS[] = {
       "not get new ones.\n" },
     { "purge", oac_cmd_purge, TOKENS, 0, "purge",
       "Removes expired entries from the store now (httpd does so every 30 seconds).\n" },
+    { "keygen", oac_cmd_keygen, 0, 2, "keygen ec|rsa|ed25519 FILE",
+      "Makes a signing key for OAuthASSigningKey: EC P-256 (ES256), RSA 3072 bits\n"
+      "(RS256) or Ed25519 (EdDSA), PEM, written to FILE with mode 0600; an existing\n"
+      "FILE is never overwritten. Prints the key's alg and kid (its thumbprint).\n" },
 };
 #define N_CMDS (sizeof(CMDS) / sizeof(CMDS[0]))
 

@@ -413,15 +413,15 @@ END_TEST
 START_TEST(bearer_length)
 {
     const char *t;
-    char *h = apr_palloc(pool, 7 + 1025 + 1);
+    char *h = apr_palloc(pool, 7 + 4097 + 1);
 
     memcpy(h, "Bearer ", 7);
-    memset(h + 7, 'a', 1024);
-    h[7 + 1024] = '\0';
+    memset(h + 7, 'a', 4096);
+    h[7 + 4096] = '\0';
     ck_assert_int_eq(bearer(h, &t), APR_SUCCESS);
-    ck_assert_uint_eq(strlen(t), 1024);
-    h[7 + 1024] = 'a';
-    h[7 + 1025] = '\0';
+    ck_assert_uint_eq(strlen(t), 4096);
+    h[7 + 4096] = 'a';
+    h[7 + 4097] = '\0';
     ck_assert_int_eq(bearer(h, &t), APR_EINVAL);
 }
 END_TEST

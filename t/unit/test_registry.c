@@ -492,6 +492,33 @@ START_TEST(numbers_and_enabled)
 }
 END_TEST
 
+/* access_token_format (SPEC §3, §10): opaque or jwt; a JWT must expire */
+START_TEST(access_token_format_rules)
+{
+    oas_registry_t *reg = NULL;
+    const char *err = NULL;
+    json_t *c = good_client(), *d = public_client();
+    const char *why;
+
+    json_object_set_new(c, "access_token_format", json_string("jwt"));
+    json_object_set_new(d, "access_token_format", json_string("opaque"));
+    ck_assert_int_eq(parse_clients(&reg, &err, c, d), APR_SUCCESS);
+    ck_assert_int_eq(oas_registry_get(reg, "webapp")->access_token_format, 1);
+    ck_assert_int_eq(oas_registry_get(reg, "spa")->access_token_format, 0);
+    ck_assert_int_eq(parse_clients(&reg, &err, good_client(), NULL), APR_SUCCESS);
+    ck_assert_int_eq(oas_registry_get(reg, "webapp")->access_token_format, -1);
+    why = bad_with(good_client(), "access_token_format", json_string("JWT"));
+    ck_names(why, "webapp", "access_token_format");
+    why = bad_with(good_client(), "access_token_format", json_true());
+    ck_names(why, "webapp", "access_token_format");
+    c = good_client();
+    json_object_set_new(c, "access_token_lifetime", json_integer(0));
+    why = bad_with(c, "access_token_format", json_string("jwt"));
+    ck_names(why, "webapp", "access_token_format");
+    ck_assert_ptr_nonnull(strstr(why, "a JWT must expire"));
+}
+END_TEST
+
 START_TEST(unknown_field)
 {
     const char *err = bad_with(good_client(), "redirect_uri", json_string("https://x/cb"));
@@ -652,6 +679,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, client_credentials_on_public);
     tcase_add_test(tc, scopes_rules);
     tcase_add_test(tc, numbers_and_enabled);
+    tcase_add_test(tc, access_token_format_rules);
     tcase_add_test(tc, unknown_field);
     tcase_add_test(tc, implicit_with_refresh_limit);
     tcase_add_test(tc, grant_names);
