@@ -90,16 +90,16 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
     if (!c || !c->confidential) {
         apr_password_validate(pass, DUMMY_HASH);
-        oas_rl_result(&rl, cfg, req, 0, p);
-        return client_error(cfg, req, "unknown client or bad credentials",
-                            c ? c->client_id : NULL, p);
+        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, "unknown client or bad credentials",
+                              c ? c->client_id : NULL, p);
     }
     /* a secret that passed apr_password_validate() against this very hash
      * before costs one HMAC (oas_credcache.h); a wrong one always the full check */
     if (oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash, pass)
         == OAS_CRED_BAD) {
-        oas_rl_result(&rl, cfg, req, 0, p);
-        return client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
+        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
     }
     oas_rl_result(&rl, cfg, req, 1, p);
     if (!c->enabled) {

@@ -30,13 +30,18 @@ int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return ap_mutex_register(pconf, OAS_MUTEX_TYPE, NULL, APR_LOCK_FLOCK, 0);
 }
 
+/* Kept across graceful restarts; the key names the size, so that a module of
+ * another layout, loaded by a graceful restart, gets counters of its own
+ * instead of overrunning the old ones. */
 static oas_counters_t *shared_counters(server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
+    const char *key = apr_psprintf(pp, "oauth_as:counters:%lu",
+                                   (unsigned long)sizeof(oas_counters_t));
     apr_shm_t *shm = NULL;
     void *d = NULL;
 
-    apr_pool_userdata_get(&d, "oauth_as:counters", pp);
+    apr_pool_userdata_get(&d, key, pp);
     if (d) {
         return d;
     }
@@ -45,7 +50,7 @@ static oas_counters_t *shared_counters(server_rec *s)
     }
     d = apr_shm_baseaddr_get(shm);
     memset(d, 0, sizeof(oas_counters_t));
-    apr_pool_userdata_set(d, "oauth_as:counters", apr_pool_cleanup_null, pp);
+    apr_pool_userdata_set(d, key, apr_pool_cleanup_null, pp);
     return d;
 }
 
