@@ -9,10 +9,6 @@
 #include "oas_credcache.h"
 #include "oas_ratelimit.h"
 
-/* A bcrypt hash of nothing anybody knows: unknown clients cost the same
- * time as known ones, so response times do not tell which ids exist. */
-#define DUMMY_HASH "$2y$05$OSI0nBvp4fdSvs0kGfdqC.bmhKnFVRjOmlAh1lqah10SQzkXivrkq"
-
 long long oas_req_now(const oas_http_req_t *req)
 {
     return req->now ? req->now : (long long)apr_time_sec(apr_time_now());
@@ -74,7 +70,9 @@ static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_
 }
 
 /* A client id locked by the brute-force limits gets 429 before anything is
- * checked; unknown ids count like known ones (the answer does not tell
+ * checked; unknown ids count like known ones, and their secret is checked
+ * against the registry's dummy hash, as costly as its costliest secret,
+ * outside the credential cache (neither the answer nor its time tells
  * which ids exist). */
 static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *cfg,
                                   const oas_http_req_t *req, const char *user,
@@ -89,7 +87,7 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     }
     c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
     if (!c || !c->confidential) {
-        apr_password_validate(pass, DUMMY_HASH);
+        apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
                : client_error(cfg, req, "unknown client or bad credentials",
                               c ? c->client_id : NULL, p);

@@ -14,6 +14,7 @@
 #include "fixture.h"
 #include "oas_grant.h"
 #include "oas_ratelimit.h"
+#include "oas_credcache.h"
 
 static int pw_calls;
 
@@ -247,11 +248,16 @@ END_TEST
 /* Unknown client ids count like known ones: a 429 does not tell which exist. */
 START_TEST(test_unknown_client)
 {
+    oas_credcache_stats_t before, after;
     int i;
 
+    oas_credcache_stats(oas_credcache_process(), &before);
     for (i = 0; i < 3; i++) {
         ck_assert_int_eq(cc("nosuch", "x")->status, 401);
     }
+    oas_credcache_stats(oas_credcache_process(), &after);      /* never through the cache */
+    ck_assert(after.entries == before.entries && after.hits == before.hits
+              && after.misses == before.misses);
     assert_locked(cc("nosuch", "x"), 60);
     ck_assert_int_eq(cc("m2m", "m2m-secret")->status, 200);
 }
