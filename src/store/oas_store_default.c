@@ -357,11 +357,10 @@ static apr_status_t sd_mem_drop_first(sd_store_t *sd, long long now)
 }
 
 /* The clock hand: drop the first expired entry, or evict a durable entry
- * (it stays on disk) or a failure counter not used since the hand last
- * passed. Live codes, their tombstones and nonces are never touched, and
- * counters only for a code, a tombstone or another counter (never for a
- * nonce or a cached durable entry). APR_ENOSPC when none can go. */
-static apr_status_t sd_mem_clock(sd_store_t *sd, int kind, long long now)
+ * (it stays on disk), or with counters set a failure counter, not used
+ * since the hand last passed. Live codes, their tombstones and nonces are
+ * never touched. APR_ENOSPC when none can go. */
+static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
 {
     sd_header_t *h = sd->hdr;
     apr_uint32_t mask = h->nslots - 1, i, steps;
@@ -377,8 +376,7 @@ static apr_status_t sd_mem_clock(sd_store_t *sd, int kind, long long now)
         if (sd_expired(sl->exp, now)) {
             return sd_drop_expired_slot(sd, i);
         }
-        if (SD_VOLATILE(sl->kind) && (sl->kind != OAS_KIND_AUTH_FAILURES
-                                      || !SD_VOLATILE(kind) || kind == OAS_KIND_CSRF)) {
+        if (SD_VOLATILE(sl->kind) && !(counters && sl->kind == OAS_KIND_AUTH_FAILURES)) {
             continue;
         }
         if (sl->ref) {
@@ -391,23 +389,34 @@ static apr_status_t sd_mem_clock(sd_store_t *sd, int kind, long long now)
     return APR_ENOSPC;
 }
 
-/* Free one memory slot for an entry of kind when the tier is full. Nonces
- * of posted forms (anyone signed in can make them) are the first to go for
- * a code, a tombstone or a failure counter, and take the place of nothing
- * but cached durable entries and other nonces: a flood of approval forms
- * pushes out no code, token or counter (SPEC section 8). A durable entry is
+/* Nonces of posted forms may hold about a quarter of the memory tier. */
+#define SD_CSRF_SHARE(h) ((h)->mem_cap / 4 > 1 ? (h)->mem_cap / 4 : 1)
+
+/* Make room in the memory tier for a new entry of kind. Nonces of posted
+ * forms (anyone signed in can make them) are the first to go for a code, a
+ * tombstone or a failure counter; they take the place of nothing but cached
+ * durable entries, and of those only while they hold less than their share
+ * (SD_CSRF_SHARE): beyond it a new nonce replaces an older one. A flood of
+ * approval forms pushes out no code, token or counter (SPEC section 8).
+ * Then cached durable entries go, and failure counters only when nothing
+ * else can, for a code, a tombstone or another counter. A durable entry is
  * cached only in the place of an expired or another cached one (reads of
  * tokens push out no counter or nonce either). APR_ENOSPC when memory holds
  * only what may not go. */
 static apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
 {
+    sd_header_t *h = sd->hdr;
     apr_status_t rv;
 
-    if (sd->hdr->mem_live < sd->hdr->mem_cap) {
+    if (kind == OAS_KIND_CSRF && h->mem_count[OAS_KIND_CSRF] >= SD_CSRF_SHARE(h)) {
+        rv = sd_mem_drop_first(sd, now);
+        return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
+    }
+    if (h->mem_live < h->mem_cap) {
         return APR_SUCCESS;
     }
     if (kind == OAS_KIND_CSRF) {
-        if ((rv = sd_mem_clock(sd, kind, now)) != APR_ENOSPC) {
+        if ((rv = sd_mem_clock(sd, 0, now)) != APR_ENOSPC) {
             return rv;
         }
         rv = sd_mem_drop_first(sd, now);
@@ -416,7 +425,8 @@ static apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
     if (SD_VOLATILE(kind) && (rv = sd_mem_drop_first(sd, now)) != APR_NOTFOUND) {
         return rv;
     }
-    return sd_mem_clock(sd, kind, now);
+    rv = sd_mem_clock(sd, 0, now);
+    return rv == APR_ENOSPC && SD_VOLATILE(kind) ? sd_mem_clock(sd, 1, now) : rv;
 }
 
 /* Cache a durable entry in memory if room can be made; best effort. */

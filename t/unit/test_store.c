@@ -820,8 +820,9 @@ static apr_status_t fail_count(oas_store_t *s, unsigned n, long long exp)
 /* add: only where there is no live entry, in either tier */
 START_TEST(test_add)
 {
-    oas_store_t *s = mk_store(4, 8);
+    oas_store_t *s = mk_store(8, 16);
     long long exp = now_sec() + 100, past = now_sec() - 5;
+    unsigned i;
 
     ck_assert_int_eq(add(s, 1, OAS_KIND_CSRF, exp), APR_SUCCESS);
     ck_assert_int_eq(add(s, 1, OAS_KIND_CSRF, exp + 5), APR_EEXIST);
@@ -832,46 +833,56 @@ START_TEST(test_add)
     ck_assert_int_eq(add(s, 3, OAS_KIND_CSRF, exp), APR_EEXIST);        /* durable one */
     ck_assert_int_eq(get(s, 3, OAS_KIND_ACCESS), APR_SUCCESS);
     ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
-    ck_assert_int_eq(put(s, 4, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
-    ck_assert_int_eq(put(s, 5, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
-    ck_assert_int_eq(fail_count(s, 6, exp), APR_SUCCESS);          /* full: 2 nonces went */
-    ck_assert_int_eq(put(s, 7, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
-    ck_assert_int_eq(add(s, 8, OAS_KIND_CSRF, exp), APR_ENOSPC);   /* nothing may go */
+    for (i = 4; i < 9; i++) {
+        ck_assert_int_eq(put(s, i, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(fail_count(s, 9, exp), APR_SUCCESS);
+    ck_assert_int_eq(put(s, 10, OAS_KIND_CODE, exp, 0), APR_SUCCESS);    /* 2 nonces went */
+    ck_assert_int_eq(put(s, 11, OAS_KIND_CODE, exp, 0), APR_SUCCESS);    /* the cached token */
+    ck_assert_int_eq(add(s, 12, OAS_KIND_CSRF, exp), APR_ENOSPC);        /* nothing may go */
 }
 END_TEST
 
-/* Nonces of posted approval forms (anyone signed in makes them) are the
- * first to go: codes, tombstones and failure counters take their place
- * in a full memory tier; a nonce takes the place of no counter or code. */
+/* Nonces of posted approval forms (anyone signed in makes them) hold at
+ * most a quarter of the memory tier, and are the first to go: codes,
+ * tombstones and failure counters take their place; a nonce takes the
+ * place of no counter or code, nor of a cached token beyond its share. */
 START_TEST(test_capacity_csrf_first)
 {
-    oas_store_t *s = mk_store(4, 8);
+    oas_store_t *s = mk_store(8, 16);
     long long exp = now_sec() + 100;
     unsigned i;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 8; i++) {       /* a flood: they replace each other */
         ck_assert_int_eq(put(s, 10 + i, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);
     }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(put(s, 30 + i, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 6);        /* full */
     ck_assert_int_eq(put(s, 20, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
     ck_assert_int_eq(fail_count(s, 21, exp), APR_SUCCESS);
-    ck_assert_int_eq(put(s, 22, OAS_KIND_USED_CODE, exp, 0), APR_SUCCESS);
-    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 1);
-    ck_assert_int_eq(put(s, 14, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);   /* one for one */
-    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 1);
-    ck_assert_int_eq(put(s, 23, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 0);          /* nonces went first */
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 6);
+    for (i = 0; i < 3; i++) {       /* up to their share in cached tokens' places */
+        ck_assert_int_eq(put(s, 40 + i, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 4);
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(put(s, 22 + i, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(put(s, 27, OAS_KIND_USED_CODE, exp, 0), APR_SUCCESS);
     ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 0);
-    /* full of codes, a tombstone and a counter: no room for a nonce */
-    ck_assert_int_eq(put(s, 16, OAS_KIND_CSRF, exp, 0), APR_ENOSPC);
-    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_AUTH_FAILURES], 1);
-    ck_assert_int_eq(get(s, 20, OAS_KIND_CODE), APR_SUCCESS);
-    ck_assert_int_eq(get(s, 23, OAS_KIND_CODE), APR_SUCCESS);
-    /* a cached token makes room for a nonce (it stays on disk) */
-    ck_assert_int_eq(del(s, 23), APR_SUCCESS);
-    ck_assert_int_eq(put(s, 30, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
-    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 1);
-    ck_assert_int_eq(put(s, 17, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);
     ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 0);
-    ck_assert_int_eq(get(s, 30, OAS_KIND_ACCESS), APR_SUCCESS);
+    /* full of codes, tombstones and a counter: no room for a nonce */
+    ck_assert_int_eq(put(s, 50, OAS_KIND_CSRF, exp, 0), APR_ENOSPC);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_AUTH_FAILURES], 1);
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(get(s, i ? 21 + i : 20, OAS_KIND_CODE), APR_SUCCESS);
+        ck_assert_int_eq(get(s, 30 + i, OAS_KIND_ACCESS), APR_SUCCESS);   /* from disk */
+    }
     ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_AUTH_FAILURES], 1);
 }
 END_TEST
