@@ -7,8 +7,12 @@
  *         ('1' redirect_uri | '0') \0 scope \0 state \0 code_challenge \0 method \0
  *         resource \0 issuer))
  *
- * The nonce is kept in the store (OAS_KIND_CSRF, memory only) until the form
- * is posted, so each form is accepted once. */
+ * Showing a form stores nothing (a signed-in user who reloads the page
+ * cannot fill the store). When the form is posted with a valid token, its
+ * nonce is stored (OAS_KIND_CSRF, memory only, until the token's expiry):
+ * each form is accepted once. Those entries are the first to go when memory
+ * is full (a form whose nonce went could be posted again by the same user
+ * within its 10 minutes). */
 #ifndef OAS_CSRF_H
 #define OAS_CSRF_H
 
@@ -33,16 +37,17 @@ typedef struct oas_authz_t {
 #define OAS_CSRF_OK       0
 #define OAS_CSRF_BAD      1   /* missing, malformed, or not made for this user and request */
 #define OAS_CSRF_EXPIRED  2
-#define OAS_CSRF_USED     3   /* the nonce is not (or no longer) in the store */
+#define OAS_CSRF_USED     3   /* the form was posted before (its nonce is in the store) */
 #define OAS_CSRF_STORE    4   /* the store failed; *prv says how */
 
-/* Make a token for user and a, valid until now + OAS_CSRF_LIFETIME, and
- * store its nonce. cfg->csrf_key must be set. Store errors are returned. */
+/* Make a token for user and a, valid until now + OAS_CSRF_LIFETIME. Nothing
+ * is stored. cfg->csrf_key must be set. Fails only without randomness. */
 apr_status_t oas_csrf_issue(const char **ptoken, const oas_config_t *cfg, const char *user,
                             const oas_authz_t *a, long long now, apr_pool_t *p);
 
 /* Check a posted token (NULL allowed) against user and a; on success its
- * nonce is consumed (single use). Nothing changes in the store otherwise. */
+ * nonce is stored (store->add: single use). Nothing changes in the store
+ * otherwise. */
 int oas_csrf_check(const oas_config_t *cfg, const char *token, const char *user,
                    const oas_authz_t *a, long long now, apr_status_t *prv, apr_pool_t *p);
 

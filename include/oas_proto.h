@@ -53,6 +53,8 @@ const char *oas_error_name(oas_error_t e);
 #define OAS_CNT_GRANT_MAX                5
 
 /* Counters shared by all processes (in shared memory, apr_atomic). */
+#define OAS_RL_BUCKETS 256
+
 typedef struct oas_counters_t {
     volatile apr_uint32_t issued[OAS_CNT_GRANT_MAX];   /* access tokens issued per grant */
     volatile apr_uint32_t errors[OAS_ERR_MAX];        /* error answers per code */
@@ -64,6 +66,10 @@ typedef struct oas_counters_t {
     volatile apr_uint32_t purges;                     /* purge runs */
     volatile apr_uint32_t auth_lockouts;              /* clients/users locked (limit reached) */
     volatile apr_uint32_t auth_refused;               /* attempts refused while locked (429) */
+    /* brute-force limits failing closed (oas_ratelimit.c): until when (seconds
+     * since the epoch) names whose counter key falls in a bucket are refused
+     * unchecked, after a failure there could not be counted */
+    volatile apr_uint32_t auth_uncounted_until[OAS_RL_BUCKETS];
 } oas_counters_t;
 
 /* password grant: checks username/password through httpd's authn providers */

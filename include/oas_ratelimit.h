@@ -8,8 +8,14 @@
  * cfg->fail_lockout seconds from the last of them. While locked, attempts get
  * 429 temporarily_unavailable with Retry-After, and the credential is not
  * checked at all (no bcrypt, nothing learnt, nothing counted). A success
- * clears the count; the lock's end clears it too. A store that fails lets
- * requests through to the ordinary check (fail open, logged). */
+ * clears the count; the lock's end clears it too.
+ *
+ * The limits fail closed (SPEC section 8): a counter that cannot be read
+ * refuses the attempt unchecked, and a failure that cannot be counted is
+ * answered 503 temporarily_unavailable instead of its usual error, after
+ * which names whose key falls in the same of OAS_RL_BUCKETS buckets (in the
+ * shared cfg->counters) are refused unchecked for fail_lockout seconds: a
+ * store that cannot take counters lets no guessing through. */
 #ifndef OAS_RATELIMIT_H
 #define OAS_RATELIMIT_H
 
@@ -33,15 +39,16 @@ long long oas_rl_locked_for(const oas_config_t *cfg, long count, long long exp,
                             long long now);
 
 /* Before a credential of name is checked: NULL (go on, then report the
- * outcome with oas_rl_result), or the 429 answer (the credential must not
- * be checked). */
+ * outcome with oas_rl_result), or the answer (the credential must not be
+ * checked): 429 while locked, 503 when the limits cannot work. */
 oas_response_t *oas_rl_check(oas_rl_t *rl, const oas_config_t *cfg,
                              const oas_http_req_t *req, int type, const char *name,
                              apr_pool_t *p);
 
-/* After the check: ok 1 clears the count the check saw; ok 0 counts a
- * failure and locks the key when it reaches the limit. */
-void oas_rl_result(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req, int ok,
-                   apr_pool_t *p);
+/* After the check: ok 1 clears the count the check saw (NULL); ok 0 counts
+ * a failure and locks the key when it reaches the limit: NULL, or the 503
+ * answer to send instead of the failure's own when it could not be counted. */
+oas_response_t *oas_rl_result(oas_rl_t *rl, const oas_config_t *cfg,
+                              const oas_http_req_t *req, int ok, apr_pool_t *p);
 
 #endif

@@ -55,6 +55,14 @@ const oas_client_t *oas_registry_get(const oas_registry_t *reg, const char *clie
 /* All clients in file order (const oas_client_t *). */
 const apr_array_header_t *oas_registry_clients(const oas_registry_t *reg);
 
+/* The hash whose check an unknown client id (or a public client presenting
+ * a secret) pays instead of a known one's: the scheme and cost of the
+ * registry's costliest secret (a bcrypt cost-12 client: a cost-12 bcrypt
+ * hash nobody knows the secret of), at least cost-5 bcrypt. Made once, when
+ * the registry is parsed. reg may be NULL. Never check it through the
+ * credential cache (an unknown id must pay in full, and take no entry). */
+const char *oas_registry_dummy_hash(const oas_registry_t *reg);
+
 /* The source text it was parsed from (kept so a graceful restart can fall back to it). */
 const char *oas_registry_text(const oas_registry_t *reg);
 

@@ -28,7 +28,8 @@ typedef enum {
     OAS_KIND_USED_CODE = 4,       /* tombstone of a redeemed code: memory only */
     OAS_KIND_USED_REFRESH = 5,    /* tombstone of a rotated refresh token */
     OAS_KIND_FAMILY_REVOKED = 6,  /* marker: this family was revoked */
-    OAS_KIND_CSRF = 7,            /* nonce of an approval form not yet posted: memory only */
+    OAS_KIND_CSRF = 7,            /* nonce of an approval form already posted (single use):
+                                   * memory only, the first to go when memory is full */
     OAS_KIND_AUTH_FAILURES = 8,   /* failed authentications of one client or user (count):
                                    * memory only, the first to go when memory is full */
     OAS_KIND_MAX = 9
@@ -74,6 +75,12 @@ struct oas_store_t {
      * process). APR_ENOSPC when the store is full of live entries: nothing
      * existing is dropped. */
     apr_status_t (*put)(oas_store_t *s, const unsigned char *key, const oas_entry_t *e, apr_pool_t *p);
+
+    /* Insert an entry only when key has no live entry: APR_SUCCESS, or
+     * APR_EEXIST (nothing changes); else as put. Atomic on the default store
+     * (under its mutex); the shared stores read, then write (like count), so
+     * two adds of one key at the very same moment may both succeed. */
+    apr_status_t (*add)(oas_store_t *s, const unsigned char *key, const oas_entry_t *e, apr_pool_t *p);
 
     /* Atomically take an entry: return it and remove it, or replace it by
      * *replacement when that is not NULL. Of many simultaneous callers for one

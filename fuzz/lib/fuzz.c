@@ -120,6 +120,12 @@ static apr_status_t st_put(oas_store_t *st, const unsigned char *key, const oas_
     return put_in(key, e);
 }
 
+static apr_status_t st_add(oas_store_t *st, const unsigned char *key, const oas_entry_t *e,
+                           apr_pool_t *p)
+{
+    return find(key) ? APR_EEXIST : put_in(key, e);
+}
+
 static apr_status_t st_consume(oas_store_t *st, const unsigned char *key, oas_entry_t *e,
                                const oas_entry_t *repl, apr_pool_t *p)
 {
@@ -204,6 +210,7 @@ oas_store_t *fuzz_store(void)
         store.name = "fuzz";
         store.get = st_get;
         store.put = st_put;
+        store.add = st_add;
         store.consume = st_consume;
         store.remove = st_remove;
         store.remove_family = st_remove_family;

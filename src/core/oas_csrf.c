@@ -1,6 +1,7 @@
 /* oas_csrf.c — CSRF tokens of the approval form: bound by HMAC to the user,
- * the authorization request and an expiry; single use through a nonce kept
- * in the store (memory only). See oas_csrf.h for the layout. */
+ * the authorization request and an expiry; nothing is stored when one is
+ * made; single use through the nonce, stored when the form is posted
+ * (memory only). See oas_csrf.h for the layout. */
 #include <string.h>
 #include <apr_strings.h>
 #include "oas_csrf.h"
@@ -82,8 +83,7 @@ static void nonce_key(unsigned char key[OAS_DIGEST_LEN], const unsigned char *no
 apr_status_t oas_csrf_issue(const char **ptoken, const oas_config_t *cfg, const char *user,
                             const oas_authz_t *a, long long now, apr_pool_t *p)
 {
-    unsigned char raw[CSRF_RAW_LEN], key[OAS_DIGEST_LEN];
-    oas_entry_t e;
+    unsigned char raw[CSRF_RAW_LEN];
     apr_status_t rv;
 
     *ptoken = NULL;
@@ -92,18 +92,13 @@ apr_status_t oas_csrf_issue(const char **ptoken, const oas_config_t *cfg, const 
     }
     put_be64(raw + CSRF_NONCE_LEN, now + OAS_CSRF_LIFETIME);
     csrf_mac(raw + CSRF_HEAD_LEN, cfg, raw, user, a, p);
-    memset(&e, 0, sizeof(e));
-    e.kind = OAS_KIND_CSRF;
-    e.exp = now + OAS_CSRF_LIFETIME;
-    e.data = "";
-    e.len = 0;
-    nonce_key(key, raw, p);
-    if ((rv = cfg->store->put(cfg->store, key, &e, p)) == APR_SUCCESS) {
-        *ptoken = oas_base64url_encode(p, raw, CSRF_RAW_LEN);
-    }
-    return rv;
+    *ptoken = oas_base64url_encode(p, raw, CSRF_RAW_LEN);
+    return APR_SUCCESS;
 }
 
+/* A genuine, unexpired token is taken once: its nonce goes into the store
+ * until the token would expire anyway (OAS_KIND_CSRF, the first entries to
+ * go when memory is full), and a nonce that is there already was used. */
 int oas_csrf_check(const oas_config_t *cfg, const char *token, const char *user,
                    const oas_authz_t *a, long long now, apr_status_t *prv, apr_pool_t *p)
 {
@@ -120,16 +115,18 @@ int oas_csrf_check(const oas_config_t *cfg, const char *token, const char *user,
     if (!oas_ct_equal(mac, raw + CSRF_HEAD_LEN, OAS_DIGEST_LEN)) {
         return OAS_CSRF_BAD;
     }
-    if (get_be64(raw + CSRF_NONCE_LEN) <= now) {
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_CSRF;
+    e.exp = get_be64(raw + CSRF_NONCE_LEN);
+    e.data = "";
+    if (e.exp <= now) {
         return OAS_CSRF_EXPIRED;
     }
     nonce_key(key, raw, p);
-    *prv = cfg->store->consume(cfg->store, key, &e, NULL, p);
-    if (*prv == APR_NOTFOUND) {
+    *prv = cfg->store->add(cfg->store, key, &e, p);
+    if (*prv == APR_EEXIST) {
+        *prv = APR_SUCCESS;
         return OAS_CSRF_USED;
     }
-    if (*prv != APR_SUCCESS) {
-        return OAS_CSRF_STORE;
-    }
-    return e.kind == OAS_KIND_CSRF ? OAS_CSRF_OK : OAS_CSRF_BAD;
+    return *prv == APR_SUCCESS ? OAS_CSRF_OK : OAS_CSRF_STORE;
 }

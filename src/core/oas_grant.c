@@ -11,10 +11,6 @@
 #include "oas_resource.h"
 #include "oas_jwt.h"
 
-/* A bcrypt hash of nothing anybody knows: unknown clients cost the same
- * time as known ones, so response times do not tell which ids exist. */
-#define DUMMY_HASH "$2y$05$OSI0nBvp4fdSvs0kGfdqC.bmhKnFVRjOmlAh1lqah10SQzkXivrkq"
-
 long long oas_req_now(const oas_http_req_t *req)
 {
     return req->now ? req->now : (long long)apr_time_sec(apr_time_now());
@@ -76,7 +72,9 @@ static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_
 }
 
 /* A client id locked by the brute-force limits gets 429 before anything is
- * checked; unknown ids count like known ones (the answer does not tell
+ * checked; unknown ids count like known ones, and their secret is checked
+ * against the registry's dummy hash, as costly as its costliest secret,
+ * outside the credential cache (neither the answer nor its time tells
  * which ids exist). */
 static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *cfg,
                                   const oas_http_req_t *req, const char *user,
@@ -91,17 +89,17 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     }
     c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
     if (!c || !c->confidential) {
-        apr_password_validate(pass, DUMMY_HASH);
-        oas_rl_result(&rl, cfg, req, 0, p);
-        return client_error(cfg, req, "unknown client or bad credentials",
-                            c ? c->client_id : NULL, p);
+        apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
+        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, "unknown client or bad credentials",
+                              c ? c->client_id : NULL, p);
     }
     /* a secret that passed apr_password_validate() against this very hash
      * before costs one HMAC (oas_credcache.h); a wrong one always the full check */
     if (oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash, pass)
         == OAS_CRED_BAD) {
-        oas_rl_result(&rl, cfg, req, 0, p);
-        return client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
+        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
     }
     oas_rl_result(&rl, cfg, req, 1, p);
     if (!c->enabled) {

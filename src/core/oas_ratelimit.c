@@ -40,16 +40,47 @@ long long oas_rl_locked_for(const oas_config_t *cfg, long count, long long exp,
     return exp - now;
 }
 
-/* A store failure: the request goes on to the ordinary check. */
-static void rl_store_failed(const oas_config_t *cfg, const oas_http_req_t *req,
-                            apr_status_t rv, const char *what, const oas_rl_t *rl,
-                            apr_pool_t *p)
+static oas_response_t *rl_unavailable(const oas_config_t *cfg, apr_pool_t *p)
 {
-    int level = cfg->store && cfg->store->logs_outages ? OAS_LOG_DEBUG : OAS_LOG_WARNING;
+    return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                              "the brute-force limits are unavailable, try again later");
+}
 
-    OAS_LOG(&req->log, level, rv, OASLOGNO(00503)
+/* The limits cannot work (a counter that cannot be read or written): the
+ * attempt is refused, 503 temporarily_unavailable as for any store failure
+ * (SPEC section 8), never let through unlimited. Logged at error (debug on
+ * stores that log their outages once themselves). */
+static oas_response_t *rl_store_failed(const oas_config_t *cfg, const oas_http_req_t *req,
+                                       apr_status_t rv, const char *what, const oas_rl_t *rl,
+                                       apr_pool_t *p)
+{
+    OAS_LOG(&req->log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(07201)
             "brute-force limits: %s the failures of %s '%s' failed in the store; "
-            "not limited", what, rl_what(rl->type), rl_log_name(rl->name, p));
+            "refused", what, rl_what(rl->type), rl_log_name(rl->name, p));
+    return rl_unavailable(cfg, p);
+}
+
+/* After a failure that could not be counted, the names of its bucket are
+ * refused unchecked for fail_lockout seconds: the counters may stay
+ * unwritable, and a read that finds nothing must not let guessing go on. */
+static volatile apr_uint32_t *rl_bucket(const oas_config_t *cfg, const oas_rl_t *rl)
+{
+    return cfg->counters ? &cfg->counters->auth_uncounted_until[rl->key[0] % OAS_RL_BUCKETS]
+                         : NULL;
+}
+
+static oas_response_t *rl_uncounted(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    const oas_rl_t *rl, long long left, apr_pool_t *p)
+{
+    oas_response_t *r = rl_unavailable(cfg, p);
+
+    OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(07203)
+            "brute-force limits: failures could not be counted lately; %s '%s' refused "
+            "unchecked for %" APR_INT64_T_FMT " more seconds", rl_what(rl->type),
+            rl_log_name(rl->name, p), (apr_int64_t)left);
+    apr_table_setn(r->headers, "Retry-After",
+                   apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)left));
+    return r;
 }
 
 static oas_response_t *rl_refuse(const oas_rl_t *rl, const oas_config_t *cfg,
@@ -88,10 +119,13 @@ oas_response_t *oas_rl_check(oas_rl_t *rl, const oas_config_t *cfg,
     }
     oas_store_key(rl->key, type == OAS_RL_USER ? RL_PREFIX_USER : RL_PREFIX_CLIENT,
                   apr_pstrcat(p, cfg->issuer ? cfg->issuer : "", "\n", rl->name, NULL));
+    if (rl_bucket(cfg, rl)
+        && (left = (long long)apr_atomic_read32(rl_bucket(cfg, rl)) - now) > 0) {
+        return rl_uncounted(cfg, req, rl, left, p);
+    }
     rv = cfg->store->count(cfg->store, rl->key, 0, 0, &rl->count, &exp, p);
     if (rv != APR_SUCCESS) {
-        rl_store_failed(cfg, req, rv, "reading", rl, p);
-        return NULL;
+        return rl_store_failed(cfg, req, rv, "reading", rl, p);
     }
     rl->active = 1;
     if ((left = oas_rl_locked_for(cfg, rl->count, exp, now)) > 0) {
@@ -102,17 +136,13 @@ oas_response_t *oas_rl_check(oas_rl_t *rl, const oas_config_t *cfg,
 
 /* The failure that reached the limit (or came after it, in flight while the
  * lock was set): the lock lasts fail_lockout seconds from now. */
-static void rl_lock(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req,
-                    long n, long long now, apr_pool_t *p)
+static apr_status_t rl_lock(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req,
+                            long n, long long now, apr_pool_t *p)
 {
     apr_status_t rv = cfg->store->count(cfg->store, rl->key, 0, now + cfg->fail_lockout,
                                         NULL, NULL, p);
-    if (rv != APR_SUCCESS) {
-        rl_store_failed(cfg, req, rv, "locking after", rl, p);
-        return;
-    }
-    if (n != cfg->fail_limit) {
-        return;
+    if (rv != APR_SUCCESS || n != cfg->fail_limit) {
+        return rv;
     }
     if (cfg->counters) {
         apr_atomic_inc32(&cfg->counters->auth_lockouts);
@@ -121,31 +151,38 @@ static void rl_lock(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t 
             "brute-force limits: %ld failed %s for %s '%s': locked for %d seconds",
             n, rl->type == OAS_RL_USER ? "password checks" : "authentications",
             rl_what(rl->type), rl_log_name(rl->name, p), cfg->fail_lockout);
+    return APR_SUCCESS;
 }
 
-void oas_rl_result(oas_rl_t *rl, const oas_config_t *cfg, const oas_http_req_t *req, int ok,
-                   apr_pool_t *p)
+oas_response_t *oas_rl_result(oas_rl_t *rl, const oas_config_t *cfg,
+                              const oas_http_req_t *req, int ok, apr_pool_t *p)
 {
     long long now = oas_req_now(req);
     apr_status_t rv;
     long n = 0;
 
     if (!rl->active) {
-        return;
+        return NULL;
     }
     if (ok) {
         if (rl->count > 0
             && (rv = cfg->store->remove(cfg->store, rl->key, p)) != APR_SUCCESS
-            && rv != APR_NOTFOUND) {
-            rl_store_failed(cfg, req, rv, "clearing", rl, p);
+            && rv != APR_NOTFOUND) {     /* the count stays: no harm, nothing refused */
+            OAS_LOG(&req->log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(07202)
+                    "brute-force limits: clearing the failures of %s '%s' failed in the "
+                    "store", rl_what(rl->type), rl_log_name(rl->name, p));
         }
-        return;
+        return NULL;
     }
     rv = cfg->store->count(cfg->store, rl->key, 1, now + cfg->fail_window, &n, NULL, p);
-    if (rv != APR_SUCCESS) {
-        rl_store_failed(cfg, req, rv, "counting", rl, p);
+    if (rv == APR_SUCCESS && n >= cfg->fail_limit) {
+        rv = rl_lock(rl, cfg, req, n, now, p);
     }
-    else if (n >= cfg->fail_limit) {
-        rl_lock(rl, cfg, req, n, now, p);
+    if (rv == APR_SUCCESS) {
+        return NULL;
     }
+    if (rl_bucket(cfg, rl)) {
+        apr_atomic_set32(rl_bucket(cfg, rl), (apr_uint32_t)(now + cfg->fail_lockout));
+    }
+    return rl_store_failed(cfg, req, rv, "counting", rl, p);
 }

@@ -24,6 +24,7 @@ struct oas_registry_t {
     apr_array_header_t *clients;    /* const oas_client_t * */
     apr_hash_t *by_id;              /* client_id -> oas_client_t * */
     const char *text;
+    const char *dummy_hash;         /* for unknown ids: as costly as the costliest secret */
 };
 
 /* ---- grant names ------------------------------------------------------ */
@@ -177,6 +178,65 @@ static const struct {
     { "$2y$", 60 }, { "$2a$", 60 }, { "$2b$", 60 },
     { "{SHA}", 33 }, { "$apr1$", 0 }, { "$5$", 0 }, { "$6$", 0 },
 };
+
+/* ---- the hash unknown client ids are checked against ------------------- */
+
+/* bcrypt, cost 5, of a secret nobody knows; its salt and digest serve for
+ * every cost (at another cost the check simply fails, after the full work). */
+#define DUMMY_BCRYPT "$2y$05$OSI0nBvp4fdSvs0kGfdqC.bmhKnFVRjOmlAh1lqah10SQzkXivrkq"
+
+/* The bcrypt cost of hash (4..31), or 0 if it is no bcrypt hash. */
+static int bcrypt_cost(const char *hash)
+{
+    if (strncmp(hash, "$2", 2) != 0 || strlen(hash) != 60 || hash[6] != '$'
+        || !apr_isdigit(hash[4]) || !apr_isdigit(hash[5])) {
+        return 0;
+    }
+    return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
+/* Roughly what checking a secret against hash costs, in units of about
+ * 60 us (one bcrypt round at cost 0): bcrypt 2^cost; SHA-crypt ($5$, $6$)
+ * its rounds (default 5000) / 125; $apr1$ (1000 MD5 rounds) 3; {SHA} 0. */
+static double hash_work(const char *hash)
+{
+    const char *r;
+    int cost = bcrypt_cost(hash);
+
+    if (cost > 0) {
+        return (double)(1u << (cost > 31 ? 31 : cost));
+    }
+    if (strncmp(hash, "$5$", 3) == 0 || strncmp(hash, "$6$", 3) == 0) {
+        r = strncmp(hash + 3, "rounds=", 7) == 0 ? hash + 10 : NULL;
+        return (r ? apr_atoi64(r) : 5000) / 125.0;
+    }
+    return strncmp(hash, "$apr1$", 6) == 0 ? 3 : 0;
+}
+
+/* The hash an unknown (or public) client id's secret is checked against:
+ * as costly as the costliest secret of the registry, so that the time of
+ * an answer does not tell which ids exist. bcrypt: DUMMY_BCRYPT with that
+ * cost; another scheme: that client's own hash (same scheme and parameters,
+ * the same work; the answer is thrown away). At least cost-5 bcrypt's work
+ * when the registry has nothing costlier, as before. */
+static const char *dummy_hash_for(const apr_array_header_t *clients, apr_pool_t *p)
+{
+    const char *best = DUMMY_BCRYPT, *h;
+    double most = hash_work(DUMMY_BCRYPT), w;
+    int i;
+
+    for (i = 0; i < clients->nelts; i++) {
+        h = APR_ARRAY_IDX(clients, i, const oas_client_t *)->secret_hash;
+        if (h && (w = hash_work(h)) > most) {
+            most = w;
+            best = h;
+        }
+    }
+    if (bcrypt_cost(best) > 0) {
+        best = apr_psprintf(p, "$2y$%02d%s", bcrypt_cost(best), DUMMY_BCRYPT + 6);
+    }
+    return best;
+}
 
 /* NULL if hash looks like apr_password_validate() input, else why not. */
 static const char *hash_problem(const char *hash, const char *client_id, apr_pool_t *p)
@@ -677,6 +737,7 @@ apr_status_t oas_registry_parse(oas_registry_t **preg, const char *text, apr_siz
         *perr = err;
         return APR_EINVAL;
     }
+    ctx.reg->dummy_hash = dummy_hash_for(ctx.reg->clients, p);
     *preg = ctx.reg;
     return APR_SUCCESS;
 }
@@ -741,6 +802,11 @@ const oas_client_t *oas_registry_get(const oas_registry_t *reg, const char *clie
 const apr_array_header_t *oas_registry_clients(const oas_registry_t *reg)
 {
     return reg ? reg->clients : NULL;
+}
+
+const char *oas_registry_dummy_hash(const oas_registry_t *reg)
+{
+    return reg ? reg->dummy_hash : DUMMY_BCRYPT;
 }
 
 const char *oas_registry_text(const oas_registry_t *reg)

@@ -333,8 +333,10 @@ static oas_response_t *show_page(az_t *z)
     apr_status_t rv = oas_csrf_issue(&csrf, z->cfg, z->req->user, &z->a,
                                      oas_req_now(z->req), z->p);
 
-    if (rv != APR_SUCCESS) {
-        return store_failed(z, rv, "showing the approval page");
+    if (rv != APR_SUCCESS) {           /* nothing is stored: only randomness can fail */
+        OAS_LOG(&z->req->log, OAS_LOG_ERR, rv, OASLOGNO(07200)
+                "could not make the approval form's CSRF token (no randomness)");
+        return redirect_error(z, OAS_ERR_SERVER_ERROR, "the approval page could not be made");
     }
     OAS_LOG(&z->req->log, OAS_LOG_DEBUG, 0, OASLOGNO(02004)
             "approval page shown to user '%s' for client '%s'", z->req->user,

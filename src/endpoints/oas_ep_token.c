@@ -140,8 +140,9 @@ static oas_response_t *check_owner_password(tok_req_t *t, const char *user, cons
     }
     rc = t->req->check_password ? t->req->check_password(t->req->password_baton, user, pw)
                                 : OAS_PW_NONE;
-    if (rc == OAS_PW_GRANTED || rc == OAS_PW_DENIED) {
-        oas_rl_result(&rl, t->cfg, t->req, rc == OAS_PW_GRANTED, t->p);
+    if ((rc == OAS_PW_GRANTED || rc == OAS_PW_DENIED)
+        && (r = oas_rl_result(&rl, t->cfg, t->req, rc == OAS_PW_GRANTED, t->p))) {
+        return r;                     /* a failure that could not be counted: 503 */
     }
     switch (rc) {
     case OAS_PW_GRANTED:

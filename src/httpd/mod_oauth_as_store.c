@@ -33,17 +33,17 @@ int oas_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return ap_mutex_register(pconf, OAS_MUTEX_TYPE, NULL, APR_LOCK_FLOCK, 0);
 }
 
+/* Kept across graceful restarts; the key names the size, so that a module of
+ * another layout, loaded by a graceful restart, gets counters of its own
+ * instead of overrunning the old ones. */
 static oas_counters_t *shared_counters(server_rec *s)
 {
     apr_pool_t *pp = s->process->pool;
+    const char *key = apr_psprintf(pp, "oauth_as:counters:%lu",
+                                   (unsigned long)sizeof(oas_counters_t));
     apr_shm_t *shm = NULL;
     void *d = NULL;
-    /* keyed by the size: a graceful restart into a module with more counters
-     * (a new error code) makes new ones instead of writing past the old */
-    char key[64];
 
-    apr_snprintf(key, sizeof(key), "oauth_as:counters:%lu",
-                 (unsigned long)sizeof(oas_counters_t));
     apr_pool_userdata_get(&d, key, pp);
     if (d) {
         return d;

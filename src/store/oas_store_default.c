@@ -333,20 +333,40 @@ static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
     return rv;
 }
 
-/* Free one memory slot when the tier is full: the clock hand drops the first
- * expired entry, or evicts a durable entry (it stays on disk) or a failure
- * counter not used since the hand last passed. Live codes, their tombstones
- * and CSRF nonces are never touched: a flood of failed authentications
- * cannot push them out. APR_ENOSPC when memory holds only those. */
-static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
+/* The first to go when memory is full: an expired entry or a posted form's
+ * nonce (OAS_KIND_CSRF), whichever the hand meets first. APR_NOTFOUND when
+ * there is none (the per-kind count says so without a scan). */
+static apr_status_t sd_mem_drop_first(sd_store_t *sd, long long now)
 {
     sd_header_t *h = sd->hdr;
     apr_uint32_t mask = sd->nslots - 1, i, steps;
     sd_slot_t *sl;
 
-    if (h->mem_live < h->mem_cap) {
-        return APR_SUCCESS;
+    for (steps = 0; h->mem_count[OAS_KIND_CSRF] > 0 && steps < sd->nslots; steps++) {
+        i = h->hand & mask;            /* shared memory: never an index unchecked */
+        h->hand = (i + 1) & mask;
+        sl = &sd->slots[i];
+        if (sl->used && sd_expired(sl->exp, now)) {
+            return sd_drop_expired_slot(sd, i);
+        }
+        if (sl->used && sl->kind == OAS_KIND_CSRF) {
+            sd_mem_delete(sd, i);
+            return APR_SUCCESS;
+        }
     }
+    return APR_NOTFOUND;
+}
+
+/* The clock hand: drop the first expired entry, or evict a durable entry
+ * (it stays on disk), or with counters set a failure counter, not used
+ * since the hand last passed. Live codes, their tombstones and nonces are
+ * never touched. APR_ENOSPC when none can go. */
+static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
+{
+    sd_header_t *h = sd->hdr;
+    apr_uint32_t mask = sd->nslots - 1, i, steps;
+    sd_slot_t *sl;
+
     for (steps = 0; steps < 2 * sd->nslots; steps++) {
         i = h->hand & mask;            /* shared memory: never an index unchecked */
         h->hand = (i + 1) & mask;
@@ -357,7 +377,7 @@ static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
         if (sd_expired(sl->exp, now)) {
             return sd_drop_expired_slot(sd, i);
         }
-        if (SD_VOLATILE(sl->kind) && sl->kind != OAS_KIND_AUTH_FAILURES) {
+        if (SD_VOLATILE(sl->kind) && !(counters && sl->kind == OAS_KIND_AUTH_FAILURES)) {
             continue;
         }
         if (sl->ref) {
@@ -370,6 +390,46 @@ static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
     return APR_ENOSPC;
 }
 
+/* Nonces of posted forms may hold about a quarter of the memory tier. */
+#define SD_CSRF_SHARE(h) ((h)->mem_cap / 4 > 1 ? (h)->mem_cap / 4 : 1)
+
+/* Make room in the memory tier for a new entry of kind. Nonces of posted
+ * forms (anyone signed in can make them) are the first to go for a code, a
+ * tombstone or a failure counter; they take the place of nothing but cached
+ * durable entries, and of those only while they hold less than their share
+ * (SD_CSRF_SHARE): beyond it a new nonce replaces an older one. A flood of
+ * approval forms pushes out no code, token or counter (SPEC section 8).
+ * Then cached durable entries go, and failure counters only when nothing
+ * else can, for a code, a tombstone or another counter. A durable entry is
+ * cached only in the place of an expired or another cached one (reads of
+ * tokens push out no counter or nonce either). APR_ENOSPC when memory holds
+ * only what may not go. */
+static apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
+{
+    sd_header_t *h = sd->hdr;
+    apr_status_t rv;
+
+    if (kind == OAS_KIND_CSRF && h->mem_count[OAS_KIND_CSRF] >= SD_CSRF_SHARE(h)) {
+        rv = sd_mem_drop_first(sd, now);
+        return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
+    }
+    if (h->mem_live < h->mem_cap) {
+        return APR_SUCCESS;
+    }
+    if (kind == OAS_KIND_CSRF) {
+        if ((rv = sd_mem_clock(sd, 0, now)) != APR_ENOSPC) {
+            return rv;
+        }
+        rv = sd_mem_drop_first(sd, now);
+        return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
+    }
+    if (SD_VOLATILE(kind) && (rv = sd_mem_drop_first(sd, now)) != APR_NOTFOUND) {
+        return rv;
+    }
+    rv = sd_mem_clock(sd, 0, now);
+    return rv == APR_ENOSPC && SD_VOLATILE(kind) ? sd_mem_clock(sd, 1, now) : rv;
+}
+
 /* Cache a durable entry in memory if room can be made; best effort. */
 static void sd_mem_cache(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
                          long long now)
@@ -379,7 +439,7 @@ static void sd_mem_cache(sd_store_t *sd, const unsigned char *key, const oas_ent
     if (i >= 0) {
         sd_slot_set(sd, &sd->slots[i], key, e);
     }
-    else if (sd_mem_room(sd, now) == APR_SUCCESS) {
+    else if (sd_mem_room(sd, e->kind, now) == APR_SUCCESS) {
         sd_mem_insert(sd, key, e);
     }
 }
@@ -547,7 +607,7 @@ static apr_status_t sd_put_volatile(sd_store_t *sd, const unsigned char *key,
         on_disk = !SD_VOLATILE(sd->slots[i].kind);
     }
     else if ((rv = sd_disk_has(sd, key, &on_disk)) != APR_SUCCESS
-             || (rv = sd_mem_room(sd, now)) != APR_SUCCESS) {
+             || (rv = sd_mem_room(sd, e->kind, now)) != APR_SUCCESS) {
         return rv;
     }
     if (on_disk && (rv = sd_disk_del(sd, key, SD_KEY_LEN)) != APR_SUCCESS
@@ -647,10 +707,11 @@ static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
     return rv;
 }
 
-enum { SD_PEEK, SD_GET, SD_TAKE };
+enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD };
 
 /* get (SD_GET: and cache what the disk had), consume/remove (SD_TAKE: and
- * remove it, or put repl in its place), or a plain look (SD_PEEK). The entry
+ * remove it, or put repl in its place), add (SD_ADD: put repl where there is
+ * nothing, else APR_EEXIST), or a plain look (SD_PEEK). The entry
  * is copied to *e (unless e is NULL) with its payload from p. */
 static apr_status_t sd_lookup(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
                               const oas_entry_t *repl, apr_pool_t *p)
@@ -663,6 +724,11 @@ static apr_status_t sd_lookup(sd_store_t *sd, int mode, const unsigned char *key
         return rv;
     }
     rv = sd_find(sd, key, &f, now);
+    if (mode == SD_ADD) {
+        rv = rv == APR_NOTFOUND ? sd_put_locked(sd, key, repl, now, p)
+                                : rv == APR_SUCCESS ? APR_EEXIST : rv;
+        e = NULL;
+    }
     if (rv == APR_SUCCESS && mode == SD_TAKE) {
         rv = sd_confirm(sd, key, &f);
     }
@@ -707,6 +773,15 @@ static apr_status_t sd_put(oas_store_t *s, const unsigned char *key, const oas_e
     rv = sd_put_locked(sd, key, e, sd_now(), p);
     sd_unlock(sd);
     return rv;
+}
+
+static apr_status_t sd_add(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
+                           apr_pool_t *p)
+{
+    if (key == NULL || sd_entry_check(e) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    return sd_lookup(s->baton, SD_ADD, key, NULL, e, p);
 }
 
 static apr_status_t sd_consume(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
@@ -785,7 +860,7 @@ static apr_status_t sd_count_write(sd_store_t *sd, const unsigned char *key, lon
         sd_slot_set(sd, &sd->slots[slot], key, &e);
         return APR_SUCCESS;
     }
-    if ((rv = sd_mem_room(sd, now)) != APR_SUCCESS) {
+    if ((rv = sd_mem_room(sd, OAS_KIND_AUTH_FAILURES, now)) != APR_SUCCESS) {
         sd->hdr->full++;
         return rv;
     }
@@ -1010,7 +1085,7 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
 /* ------------------------------------------------------------- creation */
 
 const oas_store_t sd_table = {
-    .name = "default", .get = sd_get, .put = sd_put, .consume = sd_consume,
+    .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
     .remove = sd_remove, .remove_family = sd_remove_family, .purge = sd_purge,
     .iterate = sd_iterate, .stats = sd_stats, .child_init = sd_child_init,
     .count = sd_count,

@@ -328,6 +328,33 @@ static apr_status_t kv_put(oas_store_t *s, const unsigned char *key, const oas_e
     return kv_end(ks, rv, p);
 }
 
+/* Read, then write when there is nothing: not atomic across processes (a
+ * key-value service offers no "set if absent" through these ops), like
+ * count. */
+static apr_status_t kv_add(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
+                           apr_pool_t *p)
+{
+    kv_store_t *ks = s->baton;
+    oas_entry_t had;
+    apr_status_t rv;
+    int repl, found;
+
+    if (key == NULL || kv_entry_check(e) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_find(ks, key, &had, &repl, p);
+    found = rv == APR_SUCCESS;
+    if (rv == APR_NOTFOUND) {
+        rv = kv_write(ks, key, OAS_KV_TAG_ENTRY, e, p);
+    }
+    kv_unlock(ks);
+    rv = kv_end(ks, rv, p);
+    return rv == APR_SUCCESS && found ? APR_EEXIST : rv;
+}
+
 /* Read the entry, delete it: the delete's answer decides who won. */
 static apr_status_t kv_take(kv_store_t *ks, const unsigned char *key, oas_entry_t *e,
                             const oas_entry_t *repl, apr_pool_t *p)
@@ -529,7 +556,7 @@ static apr_status_t kv_child_init(oas_store_t *s, apr_pool_t *p)
 /* ------------------------------------------------------------- creation */
 
 static const oas_store_t kv_table = {
-    .get = kv_get, .put = kv_put, .consume = kv_consume, .remove = kv_remove,
+    .get = kv_get, .put = kv_put, .add = kv_add, .consume = kv_consume, .remove = kv_remove,
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
     .stats = kv_stats, .child_init = kv_child_init, .count = kv_count,
     .families_by_marker = 1, .logs_outages = 1,

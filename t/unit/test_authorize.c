@@ -598,7 +598,7 @@ START_TEST(approval_page_content)
     ck_assert(approve < deny);
     ck_assert_int_eq(count(b, "name=\"decision\""), 2);
     ck_assert_int_eq(count(b, "<form"), 1);
-    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), atol(before_csrf) + 1);
+    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), atol(before_csrf));   /* a page stores nothing */
     /* POST without a decision shows the page too; GET ignores a decision */
     r = post(WEB "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read");
     ck_assert_int_eq(r->status, 200);
@@ -728,7 +728,7 @@ START_TEST(approve_confidential_and_redeem)
 
     ck_assert_int_eq(counters.codes_issued, 1);
     ck_assert_int_eq(mem_kind(OAS_KIND_CODE), 1);
-    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 0);           /* the nonce was used up */
+    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 1);           /* the posted form's nonce */
     ck_assert_ptr_null(strstr(logged, code));
     ck_assert_ptr_null(strstr(logged, "xyz"));
     ck_assert_ptr_nonnull(strstr(logged, "OAS02009"));      /* the decision */
@@ -829,7 +829,7 @@ START_TEST(deny)
 
     assert_redirect_error(r, 303, "https://app.example/cb", 0, "access_denied", "xyz");
     ck_assert_int_eq(mem_kind(OAS_KIND_CODE), atol(before_codes));
-    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 0);
+    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 1);           /* the posted form's nonce */
     ck_assert_int_eq(counters.codes_issued, 0);
     ck_assert_int_eq(counters.errors[OAS_ERR_ACCESS_DENIED], 1);
     /* implicit: in the fragment */
@@ -973,20 +973,52 @@ START_TEST(post_rechecks_the_request)
 }
 END_TEST
 
+/* Issue 12 item 3: approval pages fill no store. A signed-in user who shows
+ * the page far more often than the memory tier holds (64 here) leaves it
+ * empty; a code is still issued and redeemed, then the form is used once. */
+START_TEST(approval_pages_store_nothing)
+{
+    const char *before = store_state(), *page = NULL, *code;
+    oas_response_t *r;
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        r = get(WEB "&state=s");
+        ck_assert_msg(r->status == 200, "page %d: status %d", i + 1, r->status);
+        if (i == 0) {
+            page = body(r);
+        }
+    }
+    ck_assert_str_eq(store_state(), before);
+    ck_assert_int_eq(counters.errors[OAS_ERR_TEMPORARILY_UNAVAILABLE], 0);
+    r = post(form_body(page, "approve"));                 /* the first of the 300 pages */
+    code = code_of(r, "https://app.example/cb?code=", "s");
+    r = token_post(fx_basic("web", "web-secret"),
+                   apr_pstrcat(pool, "grant_type=authorization_code&code=", code, NULL));
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 1);
+    assert_page_error(post(form_body(page, "approve")), 403, "invalid_request");
+    ck_assert_int_eq(logged_err, 0);
+}
+END_TEST
+
+/* Memory full of live codes (64 here): the next approval is answered
+ * temporarily_unavailable; the nonces of the posted forms went first. */
 START_TEST(store_full_is_temporarily_unavailable)
 {
     oas_response_t *r = NULL;
-    int i, pages = 0;
+    int i, codes = 0;
 
     for (i = 0; i < 200; i++) {
-        r = get(WEB "&state=s");
-        if (r->status != 200) {
+        r = flow(WEB "&state=s", "approve");
+        if (!hdr(r, "Location") || !strstr(hdr(r, "Location"), "code=")) {
             break;
         }
-        pages++;
+        codes++;
     }
-    ck_assert_int_eq(pages, 64);               /* OAuthASStoreMemory of this test */
-    assert_redirect_error(r, 302, "https://app.example/cb", 0, "temporarily_unavailable", "s");
+    ck_assert_int_eq(codes, 64);               /* OAuthASStoreMemory of this test */
+    ck_assert_int_eq(mem_kind(OAS_KIND_CSRF), 0);
+    assert_redirect_error(r, 303, "https://app.example/cb", 0, "temporarily_unavailable", "s");
     ck_assert_int_eq(counters.errors[OAS_ERR_TEMPORARILY_UNAVAILABLE], 1);
     ck_assert_int_ge(logged_err, 1);
 }
@@ -1018,6 +1050,7 @@ static Suite *authorize_suite(void)
     tcase_add_test(tc, code_user_too_long);
     tcase_add_test(tc, pkce_policy);
     tcase_add_test(tc, post_rechecks_the_request);
+    tcase_add_test(tc, approval_pages_store_nothing);
     tcase_add_test(tc, store_full_is_temporarily_unavailable);
     suite_add_tcase(s, tc);
     return s;

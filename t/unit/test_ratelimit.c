@@ -14,6 +14,7 @@
 #include "fixture.h"
 #include "oas_grant.h"
 #include "oas_ratelimit.h"
+#include "oas_credcache.h"
 
 static int pw_calls;
 
@@ -171,6 +172,43 @@ START_TEST(test_counters_evicted_first)
 }
 END_TEST
 
+/* Issue 12 item 3: the limits fail closed. Memory full of live codes (16
+ * here): a failure cannot be counted, so it is answered 503
+ * temporarily_unavailable (not 401), and then that name is refused
+ * unchecked, the right secret too, rather than guessed at unlimited. */
+START_TEST(test_fails_closed)
+{
+    oas_store_t *s = cfg.store;
+    unsigned char k[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    oas_response_t *r;
+    int i;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_CODE;
+    e.exp = (long long)apr_time_sec(apr_time_now()) + 600;
+    e.data = "c";
+    e.len = 1;
+    for (i = 0; i < 16; i++) {
+        oas_store_key(k, "ac:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->put(s, k, &e, pool), APR_SUCCESS);
+    }
+    for (i = 0; i < 5; i++) {
+        r = cc("m2m", "wrong");
+        ck_assert_msg(r->status == 503, "failure %d: status %d", i + 1, r->status);
+        ck_assert_str_eq(jerror(r), "temporarily_unavailable");
+    }
+    r = cc("m2m", "m2m-secret");
+    ck_assert_int_eq(r->status, 503);                           /* not checked */
+    ck_assert_ptr_nonnull(apr_table_get(r->headers, "Retry-After"));
+    ck_assert_int_eq(counters.issued[OAS_CNT_GRANT_CLIENT_CREDENTIALS], 0);
+    ck_assert_int_eq(pw("alice", "wrong")->status, 503);       /* users too */
+    ck_assert_int_eq(pw("alice", "right")->status, 503);
+    ck_assert_int_eq(pw_calls, 1);                              /* the second unchecked */
+    ck_assert_int_eq(counters.issued[OAS_CNT_GRANT_PASSWORD], 0);
+}
+END_TEST
+
 START_TEST(test_client_lockout)
 {
     int i;
@@ -210,11 +248,16 @@ END_TEST
 /* Unknown client ids count like known ones: a 429 does not tell which exist. */
 START_TEST(test_unknown_client)
 {
+    oas_credcache_stats_t before, after;
     int i;
 
+    oas_credcache_stats(oas_credcache_process(), &before);
     for (i = 0; i < 3; i++) {
         ck_assert_int_eq(cc("nosuch", "x")->status, 401);
     }
+    oas_credcache_stats(oas_credcache_process(), &after);      /* never through the cache */
+    ck_assert(after.entries == before.entries && after.hits == before.hits
+              && after.misses == before.misses);
     assert_locked(cc("nosuch", "x"), 60);
     ck_assert_int_eq(cc("m2m", "m2m-secret")->status, 200);
 }
@@ -293,6 +336,7 @@ static Suite *rl_suite(void)
     tcase_add_test(tc, test_locked_for);
     tcase_add_test(tc, test_store_counter);
     tcase_add_test(tc, test_counters_evicted_first);
+    tcase_add_test(tc, test_fails_closed);
     tcase_add_test(tc, test_client_lockout);
     tcase_add_test(tc, test_success_resets);
     tcase_add_test(tc, test_unknown_client);

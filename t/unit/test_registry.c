@@ -1,5 +1,6 @@
 /* test_registry.c — oas_registry: the client registry JSON and its rules. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -625,6 +626,89 @@ START_TEST(secret_public_never)
 }
 END_TEST
 
+/* ---- the dummy hash of unknown client ids (issue 12 item 7) ---------------- */
+
+#define COST12 "$2y$12$IrqkLlUAi4SadsE3O6kfR.Xrfh8a9D9SdnplIAflMzJL/5XWnMGqi"
+#define COST8  "$2y$08$J2D1Jj1ZYj3eypVOlEMnPuUn6e0fKAqDOqprdE2DmmKg.to4f15iK"   /* mid-secret */
+#define COST4  "$2y$04$VTOc2Kawf7q9dNPRzH1TSegUVz7tdM7FCXidkZyCRFMaj0RI55jp."
+#define SHA6R  "$6$rounds=200000$saltsalt$uaQDPpNNmpqQqJ6NPTrhPhecelxJnfkYy3xGzbwpPmNcWNMBX" \
+               "nFVaqXW01bxhKcx6FdLrrY9EcKr6IS/gAfGN."
+
+/* The dummy hash of a registry of confidential clients with these hashes. */
+static const char *dummy_of(const char *const *hashes, int n)
+{
+    const char *text = "{\"clients\": [", *err = NULL;
+    oas_registry_t *reg = NULL;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        text = apr_psprintf(pool, "%s%s{\"client_id\":\"c%d\",\"type\":\"confidential\","
+                            "\"secret\":\"%s\",\"grant_types\":[\"client_credentials\"]}",
+                            text, i ? "," : "", i, hashes[i]);
+    }
+    text = apr_pstrcat(pool, text, "]}", NULL);
+    ck_assert_msg(oas_registry_parse(&reg, text, strlen(text), SRC, NULL, pool, &err)
+                  == APR_SUCCESS, "%s", err ? err : "?");
+    return oas_registry_dummy_hash(reg);
+}
+
+/* The costliest secret sets the cost; never a client's own bcrypt hash;
+ * never below cost-5 bcrypt; no secret passes it. */
+START_TEST(dummy_hash_follows_costliest)
+{
+    const char *mixed[] = { COST4, "{SHA}YWXIkDPDfrJ6I4yV+0kqTJdT5SE=", COST12, COST8 };
+    const char *cheap[] = { COST4, "$apr1$THIJzT/W$rLVQBCCBsCBpHa1nNxqG91" };
+    const char *sha6[] = { COST8, SHA6R };
+    const char *d = dummy_of(mixed, 4);
+
+    ck_assert_int_eq(strncmp(d, "$2y$12$", 7), 0);
+    ck_assert_uint_eq(strlen(d), 60);
+    ck_assert_str_ne(d + 7, COST12 + 7);
+    ck_assert_int_eq(strncmp(dummy_of(mixed + 3, 1), "$2y$08$", 7), 0);
+    ck_assert_int_eq(strncmp(dummy_of(cheap, 2), "$2y$05$", 7), 0);    /* the floor */
+    ck_assert_int_eq(strncmp(dummy_of(NULL, 0), "$2y$05$", 7), 0);
+    ck_assert_int_eq(strncmp(oas_registry_dummy_hash(NULL), "$2y$05$", 7), 0);
+    ck_assert_str_eq(dummy_of(sha6, 2), SHA6R);     /* 200000 SHA-512 rounds cost more */
+    ck_assert_int_ne(apr_password_validate("mid-secret", dummy_of(mixed + 3, 1)), APR_SUCCESS);
+    ck_assert_int_ne(apr_password_validate("", dummy_of(mixed + 3, 1)), APR_SUCCESS);
+}
+END_TEST
+
+static double secs_of_check(const char *secret, const char *hash)
+{
+    apr_time_t t0 = apr_time_now();
+
+    ck_assert_int_ne(apr_password_validate(secret, hash), APR_SUCCESS);
+    return (double)(apr_time_now() - t0) / APR_USEC_PER_SEC;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* What the check of an unknown id costs: about a known cost-8 client's
+ * wrong secret (medians of 5, interleaved; at least half, a loaded
+ * machine's noise allowed for), far above cost 5 (an eighth). */
+START_TEST(dummy_hash_costs_as_much)
+{
+    const char *one[] = { COST8 };
+    const char *d = dummy_of(one, 1);
+    double known[5], unknown[5];
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        known[i] = secs_of_check("wrong", COST8);
+        unknown[i] = secs_of_check("wrong", d);
+    }
+    qsort(known, 5, sizeof(double), cmp_double);
+    qsort(unknown, 5, sizeof(double), cmp_double);
+    ck_assert_msg(unknown[2] >= known[2] / 2, "unknown %.4f s, known %.4f s",
+                  unknown[2], known[2]);
+}
+END_TEST
+
 START_TEST(load_file)
 {
     oas_registry_t *reg;
@@ -686,6 +770,8 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, secret_bcrypt);
     tcase_add_test(tc, secret_sha1_md5_crypt);
     tcase_add_test(tc, secret_public_never);
+    tcase_add_test(tc, dummy_hash_follows_costliest);
+    tcase_add_test(tc, dummy_hash_costs_as_much);
     tcase_add_test(tc, load_file);
     suite_add_tcase(s, tc);
     return s;

@@ -799,6 +799,94 @@ START_TEST(test_capacity_disk_expired)
 }
 END_TEST
 
+static apr_status_t add(oas_store_t *s, unsigned n, int kind, long long exp)
+{
+    unsigned char k[32];
+    oas_entry_t e = entry(kind, exp, 0, n, pool);
+
+    key_of(k, n);
+    return s->add(s, k, &e, pool);
+}
+
+static apr_status_t fail_count(oas_store_t *s, unsigned n, long long exp)
+{
+    unsigned char k[32];
+    long c = 0;
+
+    key_of(k, n);
+    return s->count(s, k, 1, exp, &c, NULL, pool);
+}
+
+/* add: only where there is no live entry, in either tier */
+START_TEST(test_add)
+{
+    oas_store_t *s = mk_store(8, 16);
+    long long exp = now_sec() + 100, past = now_sec() - 5;
+    unsigned i;
+
+    ck_assert_int_eq(add(s, 1, OAS_KIND_CSRF, exp), APR_SUCCESS);
+    ck_assert_int_eq(add(s, 1, OAS_KIND_CSRF, exp + 5), APR_EEXIST);
+    ck_assert_int_eq(get(s, 1, OAS_KIND_CSRF), APR_SUCCESS);
+    ck_assert_int_eq(put(s, 2, OAS_KIND_CSRF, past, 0), APR_SUCCESS);
+    ck_assert_int_eq(add(s, 2, OAS_KIND_CSRF, exp), APR_SUCCESS);       /* expired: none */
+    ck_assert_int_eq(put(s, 3, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(add(s, 3, OAS_KIND_CSRF, exp), APR_EEXIST);        /* durable one */
+    ck_assert_int_eq(get(s, 3, OAS_KIND_ACCESS), APR_SUCCESS);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
+    for (i = 4; i < 9; i++) {
+        ck_assert_int_eq(put(s, i, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(fail_count(s, 9, exp), APR_SUCCESS);
+    ck_assert_int_eq(put(s, 10, OAS_KIND_CODE, exp, 0), APR_SUCCESS);    /* 2 nonces went */
+    ck_assert_int_eq(put(s, 11, OAS_KIND_CODE, exp, 0), APR_SUCCESS);    /* the cached token */
+    ck_assert_int_eq(add(s, 12, OAS_KIND_CSRF, exp), APR_ENOSPC);        /* nothing may go */
+}
+END_TEST
+
+/* Nonces of posted approval forms (anyone signed in makes them) hold at
+ * most a quarter of the memory tier, and are the first to go: codes,
+ * tombstones and failure counters take their place; a nonce takes the
+ * place of no counter or code, nor of a cached token beyond its share. */
+START_TEST(test_capacity_csrf_first)
+{
+    oas_store_t *s = mk_store(8, 16);
+    long long exp = now_sec() + 100;
+    unsigned i;
+
+    for (i = 0; i < 8; i++) {       /* a flood: they replace each other */
+        ck_assert_int_eq(put(s, 10 + i, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(put(s, 30 + i, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 6);        /* full */
+    ck_assert_int_eq(put(s, 20, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(fail_count(s, 21, exp), APR_SUCCESS);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 0);          /* nonces went first */
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 6);
+    for (i = 0; i < 3; i++) {       /* up to their share in cached tokens' places */
+        ck_assert_int_eq(put(s, 40 + i, OAS_KIND_CSRF, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 2);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 4);
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(put(s, 22 + i, OAS_KIND_CODE, exp, 0), APR_SUCCESS);
+    }
+    ck_assert_int_eq(put(s, 27, OAS_KIND_USED_CODE, exp, 0), APR_SUCCESS);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_CSRF], 0);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_ACCESS], 0);
+    /* full of codes, tombstones and a counter: no room for a nonce */
+    ck_assert_int_eq(put(s, 50, OAS_KIND_CSRF, exp, 0), APR_ENOSPC);
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_AUTH_FAILURES], 1);
+    for (i = 0; i < 6; i++) {
+        ck_assert_int_eq(get(s, i ? 21 + i : 20, OAS_KIND_CODE), APR_SUCCESS);
+        ck_assert_int_eq(get(s, 30 + i, OAS_KIND_ACCESS), APR_SUCCESS);   /* from disk */
+    }
+    ck_assert_int_eq(stats(s).mem_entries[OAS_KIND_AUTH_FAILURES], 1);
+}
+END_TEST
+
 START_TEST(test_capacity_mem)
 {
     oas_store_t *s = mk_store(4, 8);
@@ -1479,6 +1567,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_capacity_disk);
     tcase_add_test(tc, test_capacity_disk_expired);
     tcase_add_test(tc, test_capacity_mem);
+    tcase_add_test(tc, test_add);
+    tcase_add_test(tc, test_capacity_csrf_first);
     tcase_add_test(tc, test_eviction);
     tcase_add_test(tc, test_table_churn);
     tcase_add_test(tc, test_cross_process);

@@ -311,6 +311,34 @@ START_TEST(test_issuer_in_record)
 }
 END_TEST
 
+/* add: written only where no live entry (nor a consume's tombstone) is;
+ * an existing one is APR_EEXIST, not an outage; a failing service is one */
+START_TEST(test_add)
+{
+    oas_store_t *s = mk(0);
+    unsigned char k[32];
+    oas_entry_t e = entry(OAS_KIND_CSRF, now_sec() + 100, ""), got;
+    oas_entry_t code = entry(OAS_KIND_CODE, now_sec() + 100, "code");
+    oas_entry_t tomb = entry(OAS_KIND_USED_CODE, now_sec() + 100, "");
+
+    memset(k, 4, sizeof(k));
+    ck_assert_int_eq(s->add(s, k, &e, pool), APR_SUCCESS);
+    ck_assert_int_eq(fake.ttl[0], 100);
+    ck_assert_int_eq(s->add(s, k, &e, pool), APR_EEXIST);
+    ck_assert_int_eq(s->get(s, k, &got, pool), APR_SUCCESS);
+    ck_assert_int_eq(got.kind, OAS_KIND_CSRF);
+    memset(k, 5, sizeof(k));
+    ck_assert_int_eq(s->put(s, k, &code, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->consume(s, k, &got, &tomb, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->add(s, k, &e, pool), APR_EEXIST);  /* the tombstone counts */
+    ck_assert_int_eq(nerr, 0);
+    fake.fail = APR_ECONNREFUSED;
+    memset(k, 6, sizeof(k));
+    ck_assert_int_eq(s->add(s, k, &e, pool), APR_ECONNREFUSED);
+    ck_assert_int_eq(fake.locks, fake.unlocks);
+}
+END_TEST
+
 /* an error begins an episode (one ERR line); success ends it (one NOTICE) */
 START_TEST(test_episode)
 {
@@ -439,6 +467,7 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, test_consume_tags);
     tcase_add_test(tc, test_issuer_in_record);
     tcase_add_test(tc, test_count);
+    tcase_add_test(tc, test_add);
     tcase_add_test(tc, test_episode);
     tcase_add_test(tc, test_fail_fast);
     tcase_add_test(tc, test_confirm_miss);
