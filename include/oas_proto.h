@@ -32,6 +32,9 @@ typedef enum {
     OAS_ERR_TEMPORARILY_UNAVAILABLE,
     OAS_ERR_INVALID_TOKEN,
     OAS_ERR_INSUFFICIENT_SCOPE,
+    OAS_ERR_AUTHORIZATION_PENDING,    /* RFC 8628 §3.5 */
+    OAS_ERR_SLOW_DOWN,
+    OAS_ERR_EXPIRED_TOKEN,
     OAS_ERR_MAX
 } oas_error_t;
 
@@ -43,7 +46,8 @@ const char *oas_error_name(oas_error_t e);
 #define OAS_CNT_GRANT_CLIENT_CREDENTIALS 2
 #define OAS_CNT_GRANT_PASSWORD           3
 #define OAS_CNT_GRANT_REFRESH_TOKEN      4
-#define OAS_CNT_GRANT_MAX                5
+#define OAS_CNT_GRANT_DEVICE_CODE        5
+#define OAS_CNT_GRANT_MAX                6
 
 /* Counters shared by all processes (in shared memory, apr_atomic). */
 typedef struct oas_counters_t {
@@ -102,6 +106,12 @@ typedef struct oas_config_t {
     const char *url_revoke;
     const char *url_metadata;
     const char *url_status;
+    /* the device grant (RFC 8628): OAuthASDeviceCodeLifetime,
+     * OAuthASDevicePollInterval, and its two endpoints' URLs */
+    long long device_lifetime;
+    int device_interval;
+    const char *url_device_authorization;
+    const char *url_device;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -157,6 +167,12 @@ oas_response_t *oas_revoke_endpoint(const oas_config_t *cfg, const oas_http_req_
 /* metadata, RFC 8414 */
 oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                       apr_pool_t *p);
+/* device authorization endpoint (RFC 8628 §3.1) and the verification page
+ * (§3.3; req->user is the signed-in user), src/endpoints/oas_ep_device.c */
+oas_response_t *oas_device_authorization_endpoint(const oas_config_t *cfg,
+                                                  const oas_http_req_t *req, apr_pool_t *p);
+oas_response_t *oas_device_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p);
 /* status: store and counters as JSON */
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);

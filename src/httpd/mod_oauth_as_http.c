@@ -144,6 +144,8 @@ static const struct {
     { "oauth-as-revoke", oas_revoke_endpoint },
     { "oauth-as-metadata", oas_metadata_endpoint },
     { "oauth-as-status", oas_status_endpoint },
+    { "oauth-as-device-authorization", oas_device_authorization_endpoint },
+    { "oauth-as-device", oas_device_endpoint },
 };
 
 int oas_handler(request_rec *r)

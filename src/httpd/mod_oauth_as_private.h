@@ -36,6 +36,8 @@ typedef struct oas_srv_conf_t {
     int fail_limit;                   /* OAuthASAuthFailLimit N (0: Off) */
     int fail_window;                  /* OAuthASAuthFailLimit ... SECONDS */
     int fail_lockout;                 /* OAuthASAuthFailLockout */
+    long long device_lifetime;        /* OAuthASDeviceCodeLifetime */
+    int device_interval;              /* OAuthASDevicePollInterval */
     /* filled in check_config / post_config */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */

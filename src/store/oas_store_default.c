@@ -356,7 +356,8 @@ static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
         if (sd_expired(sl->exp, now)) {
             return sd_drop_expired_slot(sd, i);
         }
-        if (SD_VOLATILE(sl->kind) && sl->kind != OAS_KIND_AUTH_FAILURES) {
+        if (SD_VOLATILE(sl->kind) && sl->kind != OAS_KIND_AUTH_FAILURES
+            && !OAS_KIND_IS_DEVICE(sl->kind)) {
             continue;
         }
         if (sl->ref) {
