@@ -19,7 +19,7 @@ use File::Spec ();
 use FindBin ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 127, need_module('ssl'), need_module('oauth_as');
+plan tests => 129, need_module('ssl'), need_module('oauth_as');
 
 my $DP    = Apache::Test::vars('oas_device_port');
 my $SP    = Apache::Test::vars('oas_devshort_port');
@@ -289,6 +289,20 @@ my $won = grep { $_ eq '200 tokens' } @res;
 my $lost = grep { $_ eq '400 invalid_grant' } @res;
 is($won, 1, "$N simultaneous polls of one approved device code: exactly one gets tokens");
 is($lost, $N - 1, '... the others invalid_grant') or diag join ', ', @res;
+
+# ---- concurrent decisions on one user code: exactly one is taken -----------------------------------
+$d = start('tv')->{json} || {};
+my @forms = map { hidden(enter($d->{user_code})->{body}) } 1 .. $N;
+@res = run_together($N, sub { tls_connect(port => $DP) }, sub {
+    my ($n, $s) = @_;
+    my $f = form_encode({ %{ $forms[$n] }, decision => $n % 2 ? 'deny' : 'approve' });
+    return raw_post($s, '/device', $f, auth => $ALICE)->{status};
+});
+is(scalar(grep { $_ eq '200' } @res), 1,
+   "$N simultaneous decisions (each with a valid form) on one user code: exactly one taken")
+    or diag join ', ', @res;
+like(err(poll('tv', $d->{device_code})), qr/^(?:access_denied|)$|^\(status 200\)$/,
+     'the device sees that one decision');
 
 # ---- wrong user codes count for the brute-force limits ------------------------------------------------
 $d = start('tv')->{json} || {};
