@@ -19,7 +19,7 @@ use File::Spec ();
 use FindBin ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 129, need_module('ssl'), need_module('oauth_as');
+plan tests => 130, need_module('ssl'), need_module('oauth_as');
 
 my $DP    = Apache::Test::vars('oas_device_port');
 my $SP    = Apache::Test::vars('oas_devshort_port');
@@ -130,7 +130,10 @@ is($r->{headers}->header('Cache-Control'), 'no-store', '... Cache-Control: no-st
 sleep 1.2;
 is(err(poll('tv', $d->{device_code})), 'authorization_pending',
    'polled after the interval (1 s): authorization_pending');
-is(err(poll('tv', $d->{device_code})), 'slow_down', 'polled at once again: slow_down');
+# The interval is counted in whole seconds: a poll right after another may still fall
+# into the next second and be in time; of two polls at once, one is too fast.
+my @quick = map { err(poll('tv', $d->{device_code})) } 1 .. 2;
+ok((grep { $_ eq 'slow_down' } @quick) == 1, 'polled at once again: slow_down (' . "@quick)");
 sleep 2.2;
 $r = poll('tv', $d->{device_code});
 is(err($r), 'slow_down', '2 s later (more than 1 s): still slow_down, the interval grew by 5');
@@ -361,8 +364,9 @@ my $a4 = $step{authorized} || {};
 like($a4->{user_code} // '', $CODE_RE, 'oauth4webapi: user_code');
 is($a4->{endpoint}, "$ISS/oauth/device_authorization", 'it found the endpoint by discovery');
 is($a4->{interval}, 1, 'interval 1');
-is_deeply(($step{early} || {})->{errors}, ['authorization_pending', 'slow_down'],
-          'its two early polls: authorization_pending, then slow_down');
+my @early = @{ ($step{early} || {})->{errors} || [] };
+is($early[0], 'authorization_pending', 'its first poll: authorization_pending');
+is($early[-1], 'slow_down', 'its quick polls after it: slow_down') or diag "@early";
 is($step{approve}, 200, 'alice approved its user code meanwhile');
 my $done = $step{done} || {};
 ok($done->{token} && $done->{token}{access_token}, 'its polling loop got the tokens')
