@@ -3,7 +3,8 @@
  *
  * Store entries (keys are SHA-256 digests, SPEC §8):
  *   SHA-256("dc:" device_code)         OAS_KIND_DEVICE_CODE: the record below;
- *                                      kept OAS_DEVICE_GRACE seconds past its
+ *                                      kept a lifetime (at least
+ *                                      OAS_DEVICE_GRACE_MIN seconds) past its
  *                                      expiry so that a late poll learns
  *                                      expired_token, not invalid_grant
  *   SHA-256("uc:" issuer "\n" CODE)    OAS_KIND_USER_CODE: the device code's key;
@@ -26,6 +27,7 @@
 #define OAS_USER_CODE_ALPHABET "BCDFGHJKLMNPQRSTVWXZ"
 #define OAS_USER_CODE_LEN      8      /* shown as XXXX-XXXX */
 #define OAS_DEVICE_CODE_BYTES  32     /* 256 bits of the CSPRNG, base64url */
+#define OAS_DEVICE_GRACE_MIN   300    /* seconds an expired record is kept, at least */
 #define OAS_DEVICE_SLOW_STEP   5      /* seconds the interval grows by per slow_down */
 #define OAS_DEVICE_RESPONSE_TYPE "device_code"   /* marks the device page's CSRF tokens */
 

@@ -166,6 +166,7 @@ apr_status_t oas_device_create(const char **pdevice_code, oas_device_t *d,
     unsigned char dkey[OAS_DIGEST_LEN], ukey[OAS_DIGEST_LEN];
     const char *dc = oas_random_token(p, OAS_DEVICE_CODE_BYTES);
     oas_entry_t de, ue;
+    long long grace;
     apr_status_t rv;
 
     if (!dc) {
@@ -177,7 +178,8 @@ apr_status_t oas_device_create(const char **pdevice_code, oas_device_t *d,
     d->status = OAS_DEVICE_PENDING;
     d->username = NULL;
     oas_device_key(dkey, dc);
-    if ((rv = oas_device_encode(&de, d, d->exp - d->iat, p)) != APR_SUCCESS) {
+    grace = d->exp - d->iat > OAS_DEVICE_GRACE_MIN ? d->exp - d->iat : OAS_DEVICE_GRACE_MIN;
+    if ((rv = oas_device_encode(&de, d, grace, p)) != APR_SUCCESS) {
         return rv;
     }
     memset(&ue, 0, sizeof(ue));
