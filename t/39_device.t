@@ -19,7 +19,7 @@ use File::Spec ();
 use FindBin ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 130, need_module('ssl'), need_module('oauth_as');
+plan tests => 131, need_module('ssl'), need_module('oauth_as');
 
 my $DP    = Apache::Test::vars('oas_device_port');
 my $SP    = Apache::Test::vars('oas_devshort_port');
@@ -173,6 +173,8 @@ like($r->{body}, qr/Living-room TV/, 'the approval page names the client');
 like($r->{body}, qr/<strong>read<\/strong>: <span class="scope-desc">Read your data/,
      'and the scope with its description');
 unlike($r->{body}, qr/<strong>write<\/strong>/, 'only the requested scope');
+like($r->{body}, qr/<strong id="user-code">\Q$uc\E<\/strong>/,
+     'it shows the user code (XXXX-XXXX) to compare with the device');
 like($r->{body}, qr/name="decision" value="approve".*name="decision" value="deny"/s,
      'Approve and Deny buttons');
 is($r->{headers}->header('X-Frame-Options'), 'DENY', 'approval page: X-Frame-Options DENY');

@@ -80,7 +80,8 @@ ok(-s $shot2, "screenshot kept: $shot2");
 like(($a->{h1} || [])->[0] // '', qr/Living-room TV/, 'the heading names the client');
 is(scalar @{ $a->{listItems} || [] }, 2, 'one item per requested scope');
 like(($a->{listItems} || [])->[0] // '', qr/^read\b.*Read your data/, 'read: Read your data');
-like($a->{text}, qr/the device that showed you this code/, 'says where the access goes');
+like($a->{text}, qr/the device that shows the code \Q$d1->{user_code}\E gets this access/,
+     'says where the access goes, with the code to compare');
 is_deeply($a->{buttons}, ['Approve', 'Deny'], 'Approve and Deny');
 is($a->{focused}, 'approve', 'Approve has the focus');
 is($a->{xfo}, 'DENY', 'X-Frame-Options DENY');

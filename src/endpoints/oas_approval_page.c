@@ -224,9 +224,10 @@ oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t 
         addn(h, "<p>If you approve, you will be sent back to <code>",
              oas_html_escape(p, a->redirect_to), "</code>.</p>\n", NULL);
     }
-    else {   /* the device grant: nothing to go back to */
-        add(h, "<p>If you approve, the device that showed you this code gets this "
-            "access.</p>\n");
+    else {   /* the device grant: nothing to go back to; state is the user code */
+        addn(h, "<p>If you approve, the device that shows the code <strong id=\"user-code\">",
+             oas_html_escape(p, a->state), "</strong> gets this access. Approve only if "
+             "your device shows this code.</p>\n", NULL);
     }
     approval_form(h, req, a, csrf);
     page_tail(h, cfg);

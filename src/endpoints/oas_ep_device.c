@@ -294,7 +294,7 @@ static oas_response_t *enter_code(dv_t *v, const char *typed)
                          "expired.</strong> Check the code on your device and try "
                          "again.</p>\n", typed);
     }
-    device_authz(&a, client, d.scope, d.user_code);
+    device_authz(&a, client, d.scope, oas_user_code_format(d.user_code, v->p));
     if ((rv = oas_csrf_issue(&csrf, v->cfg, v->req->user, &a, v->now, v->p)) != APR_SUCCESS) {
         return oas_html_error(v->cfg, v->p, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
                               "The server cannot show the approval page right now.");

@@ -332,6 +332,23 @@ static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
     return rv;
 }
 
+/* Memory is full: drop an entry anyone can make (a device grant's, SPEC §8)
+ * if there is one, before the clock hand looks at anything else. One pass
+ * over the table from the hand; APR_NOTFOUND when there is none. */
+static apr_status_t sd_mem_drop_device(sd_store_t *sd)
+{
+    apr_uint32_t mask = sd->hdr->nslots - 1, i, steps;
+
+    for (steps = 0; steps < sd->hdr->nslots; steps++) {
+        i = (sd->hdr->hand + steps) & mask;
+        if (sd->slots[i].used && OAS_KIND_IS_DEVICE(sd->slots[i].kind)) {
+            sd_mem_delete(sd, i);
+            return APR_SUCCESS;
+        }
+    }
+    return APR_NOTFOUND;
+}
+
 /* Free one memory slot when the tier is full: the clock hand drops the first
  * expired entry, or evicts a durable entry (it stays on disk) or a failure
  * counter not used since the hand last passed. Live codes, their tombstones
@@ -343,7 +360,7 @@ static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
     apr_uint32_t mask = h->nslots - 1, i, steps;
     sd_slot_t *sl;
 
-    if (h->mem_live < h->mem_cap) {
+    if (h->mem_live < h->mem_cap || sd_mem_drop_device(sd) == APR_SUCCESS) {
         return APR_SUCCESS;
     }
     for (steps = 0; steps < 2 * h->nslots; steps++) {

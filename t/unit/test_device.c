@@ -128,6 +128,47 @@ START_TEST(interval_grows)
 }
 END_TEST
 
+/* SPEC §8: device grants (anyone with a public client id makes them) are the
+ * first to go when memory is full: codes still fit, failure counters stay. */
+START_TEST(device_entries_go_first)
+{
+    oas_store_t *s = cfg.store;
+    long long now = apr_time_sec(apr_time_now());
+    unsigned char k[OAS_DIGEST_LEN];
+    oas_entry_t e, got;
+    long n;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        oas_store_key(k, "fu:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->count(s, k, 1, now + 60, &n, NULL, pool), APR_SUCCESS);
+    }
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_DEVICE_CODE;
+    e.exp = now + 600;
+    e.data = "{}";
+    e.len = 2;
+    for (i = 0; i < 56; i++) {               /* memory (64) is full now */
+        oas_store_key(k, "dc:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->put(s, k, &e, pool), APR_SUCCESS);
+    }
+    e.kind = OAS_KIND_CODE;
+    for (i = 0; i < 40; i++) {               /* codes still fit */
+        oas_store_key(k, "ac:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->put(s, k, &e, pool), APR_SUCCESS);
+    }
+    for (i = 0; i < 8; i++) {                /* and every failure counter is there */
+        oas_store_key(k, "fu:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->count(s, k, 0, 0, &n, NULL, pool), APR_SUCCESS);
+        ck_assert_int_eq(n, 1);
+    }
+    for (i = 0; i < 40; i++) {
+        oas_store_key(k, "ac:", apr_itoa(pool, i));
+        ck_assert_int_eq(s->get(s, k, &got, pool), APR_SUCCESS);
+    }
+}
+END_TEST
+
 static Suite *device_suite(void)
 {
     Suite *s = suite_create("device");
@@ -138,6 +179,7 @@ static Suite *device_suite(void)
     tcase_add_test(tc, user_code_matching);
     tcase_add_test(tc, lookup_and_one_decision);
     tcase_add_test(tc, interval_grows);
+    tcase_add_test(tc, device_entries_go_first);
     suite_add_tcase(s, tc);
     return s;
 }
