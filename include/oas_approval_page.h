@@ -19,6 +19,11 @@ void oas_html_headers(apr_table_t *headers);
 oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t *req,
                                   const oas_authz_t *a, const char *csrf, apr_pool_t *p);
 
+/* A page of the approval page's look (OAuthASApprovalPage title, logo and
+ * footer; title when none is set) around inner, HTML the caller escaped. */
+oas_response_t *oas_html_page(const oas_config_t *cfg, apr_pool_t *p, int status,
+                              const char *title, const char *inner);
+
 /* An HTML error page naming the OAuth error err; message is shown escaped.
  * The error is counted when cfg is not NULL. */
 oas_response_t *oas_html_error(const oas_config_t *cfg, apr_pool_t *p, int status,

@@ -39,6 +39,9 @@ typedef enum {
     OAS_ERR_INVALID_TOKEN,
     OAS_ERR_INSUFFICIENT_SCOPE,
     OAS_ERR_INVALID_TARGET,          /* RFC 8707 §2 */
+    OAS_ERR_AUTHORIZATION_PENDING,    /* RFC 8628 §3.5 */
+    OAS_ERR_SLOW_DOWN,
+    OAS_ERR_EXPIRED_TOKEN,
     OAS_ERR_MAX
 } oas_error_t;
 
@@ -50,7 +53,8 @@ const char *oas_error_name(oas_error_t e);
 #define OAS_CNT_GRANT_CLIENT_CREDENTIALS 2
 #define OAS_CNT_GRANT_PASSWORD           3
 #define OAS_CNT_GRANT_REFRESH_TOKEN      4
-#define OAS_CNT_GRANT_MAX                5
+#define OAS_CNT_GRANT_DEVICE_CODE        5
+#define OAS_CNT_GRANT_MAX                6
 
 /* Counters shared by all processes (in shared memory, apr_atomic). */
 #define OAS_RL_BUCKETS 256
@@ -127,6 +131,13 @@ typedef struct oas_config_t {
     int nsigning_keys;
     const char *jwks_text;            /* the JWK Set of their public keys */
     int token_format;                 /* OAS_FORMAT_*: OAuthASAccessTokenFormat */
+
+    /* the device grant (RFC 8628): OAuthASDeviceCodeLifetime,
+     * OAuthASDevicePollInterval, and its two endpoints' URLs */
+    long long device_lifetime;
+    int device_interval;
+    const char *url_device_authorization;
+    const char *url_device;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -192,6 +203,13 @@ oas_response_t *oas_resource_metadata_endpoint(const oas_config_t *cfg,
 /* the public signing keys, a JWK Set (RFC 7517 §5) */
 oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                   apr_pool_t *p);
+
+/* device authorization endpoint (RFC 8628 §3.1) and the verification page
+ * (§3.3; req->user is the signed-in user), src/endpoints/oas_ep_device.c */
+oas_response_t *oas_device_authorization_endpoint(const oas_config_t *cfg,
+                                                  const oas_http_req_t *req, apr_pool_t *p);
+oas_response_t *oas_device_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    apr_pool_t *p);
 /* status: store and counters as JSON */
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);

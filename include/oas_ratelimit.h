@@ -23,6 +23,7 @@
 
 #define OAS_RL_CLIENT 0       /* a client id presented with HTTP Basic */
 #define OAS_RL_USER   1       /* a user name of the password grant */
+#define OAS_RL_USER_CODE 2    /* a signed-in user entering device user codes (RFC 8628) */
 
 /* One key's state across a check and its result. */
 typedef struct oas_rl_t {

@@ -12,6 +12,7 @@
 #define OAS_GRANT_CLIENT_CREDENTIALS  0x04
 #define OAS_GRANT_PASSWORD            0x08
 #define OAS_GRANT_REFRESH_TOKEN       0x10   /* only as a counter index, never in a registry */
+#define OAS_GRANT_DEVICE_CODE         0x20   /* urn:ietf:params:oauth:grant-type:device_code */
 
 #define OAS_CLIENT_ID_MAX     128
 #define OAS_REDIRECT_URI_MAX  512

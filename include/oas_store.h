@@ -32,14 +32,21 @@ typedef enum {
                                    * memory only, the first to go when memory is full */
     OAS_KIND_AUTH_FAILURES = 8,   /* failed authentications of one client or user (count):
                                    * memory only, the first to go when memory is full */
-    OAS_KIND_MAX = 9
+    OAS_KIND_DEVICE_CODE = 9,     /* a device grant (RFC 8628), pending or decided: memory
+                                   * only; may go when memory is full (anyone can make one) */
+    OAS_KIND_USER_CODE = 10,      /* a device grant's user code, until decided: as above */
+    OAS_KIND_MAX = 11
 } oas_kind_t;
 
 /* 1 for kinds that live in memory only (codes, their tombstones, CSRF
  * nonces, failure counters). */
 #define OAS_KIND_IS_VOLATILE(k) \
     ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF \
-     || (k) == OAS_KIND_AUTH_FAILURES)
+     || (k) == OAS_KIND_AUTH_FAILURES || OAS_KIND_IS_DEVICE(k))
+
+/* 1 for the device grant's kinds: anyone with a public client id can make
+ * them, so a full memory tier drops them rather than refusing codes. */
+#define OAS_KIND_IS_DEVICE(k) ((k) == OAS_KIND_DEVICE_CODE || (k) == OAS_KIND_USER_CODE)
 
 typedef struct oas_entry_t {
     int kind;                                /* oas_kind_t */

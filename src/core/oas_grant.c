@@ -27,6 +27,7 @@ void oas_count_issued(const oas_config_t *cfg, unsigned grant)
     case OAS_GRANT_IMPLICIT:           i = OAS_CNT_GRANT_IMPLICIT; break;
     case OAS_GRANT_CLIENT_CREDENTIALS: i = OAS_CNT_GRANT_CLIENT_CREDENTIALS; break;
     case OAS_GRANT_PASSWORD:           i = OAS_CNT_GRANT_PASSWORD; break;
+    case OAS_GRANT_DEVICE_CODE:        i = OAS_CNT_GRANT_DEVICE_CODE; break;
     default:                           i = OAS_CNT_GRANT_REFRESH_TOKEN; break;
     }
     apr_atomic_inc32(&cfg->counters->issued[i]);

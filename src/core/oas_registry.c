@@ -38,6 +38,9 @@ static const struct {
     { "client_credentials", OAS_GRANT_CLIENT_CREDENTIALS },
     { "password",           OAS_GRANT_PASSWORD },
     { "refresh_token",      OAS_GRANT_REFRESH_TOKEN },
+    /* RFC 8628; the first name is the one oas_grant_name() gives */
+    { "urn:ietf:params:oauth:grant-type:device_code", OAS_GRANT_DEVICE_CODE },
+    { "device_code",        OAS_GRANT_DEVICE_CODE },
 };
 #define N_GRANTS (sizeof(GRANTS) / sizeof(GRANTS[0]))
 
@@ -352,7 +355,8 @@ static const char *elem_grant(reg_ctx_t *ctx, const char *s)
 
     if (g == 0) {
         return apr_psprintf(ctx->p, "unknown grant type %s (known: authorization_code, "
-                            "implicit, client_credentials, password)", show(ctx->p, s));
+                            "implicit, client_credentials, password, "
+                            "urn:ietf:params:oauth:grant-type:device_code)", show(ctx->p, s));
     }
     if ((g & (OAS_GRANT_CLIENT_CREDENTIALS | OAS_GRANT_PASSWORD)) && !ctx->c->confidential) {
         return apr_psprintf(ctx->p, "%s is only for confidential clients", s);

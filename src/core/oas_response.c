@@ -8,7 +8,8 @@ static const char *const error_names[OAS_ERR_MAX] = {
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope", "access_denied",
     "unsupported_response_type", "server_error", "temporarily_unavailable",
-    "invalid_token", "insufficient_scope", "invalid_target"
+    "invalid_token", "insufficient_scope", "invalid_target", "authorization_pending",
+    "slow_down", "expired_token"
 };
 
 const char *oas_error_name(oas_error_t e)

@@ -243,9 +243,30 @@ oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t 
          "</strong> asks to access your account.</p>\n", NULL);
     scope_list(h, cfg, a->scope);
     resource_list(h, a->resource);
-    addn(h, "<p>If you approve, you will be sent back to <code>",
-         oas_html_escape(p, a->redirect_to), "</code>.</p>\n", NULL);
+    if (a->redirect_to) {
+        addn(h, "<p>If you approve, you will be sent back to <code>",
+             oas_html_escape(p, a->redirect_to), "</code>.</p>\n", NULL);
+    }
+    else {   /* the device grant: nothing to go back to; state is the user code */
+        addn(h, "<p>If you approve, the device that shows the code <strong id=\"user-code\">",
+             oas_html_escape(p, a->state), "</strong> gets this access. Approve only if "
+             "your device shows this code.</p>\n", NULL);
+    }
     approval_form(h, req, a, csrf);
     page_tail(h, cfg);
     return html_response(p, 200, joined(h));
+}
+
+oas_response_t *oas_html_page(const oas_config_t *cfg, apr_pool_t *p, int status,
+                              const char *title, const char *inner)
+{
+    html_t *h = html_make(p);
+
+    page_head(h, cfg && cfg->page_title ? cfg->page_title : title);
+    if (cfg && cfg->page_logo) {
+        addn(h, "<img src=\"", oas_html_escape(p, cfg->page_logo), "\" alt=\"\">\n", NULL);
+    }
+    add(h, inner);
+    page_tail(h, cfg);
+    return html_response(p, status, joined(h));
 }

@@ -90,10 +90,15 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     set_url(o, "introspection_endpoint", cfg->url_introspect);
     set_url(o, "revocation_endpoint", cfg->url_revoke);
     set_url(o, "jwks_uri", cfg->url_jwks);
+    set_url(o, "device_authorization_endpoint", cfg->url_device_authorization);
     json_object_set_new(o, "scopes_supported", scopes_supported(cfg));
     json_object_set_new(o, "response_types_supported", string_array(response_types));
     json_object_set_new(o, "response_modes_supported", string_array(response_modes));
     json_object_set_new(o, "grant_types_supported", string_array(grant_types));
+    if (cfg->url_device_authorization) {   /* the device grant is on where it is mapped */
+        json_array_append_new(json_object_get(o, "grant_types_supported"),
+                              json_string("urn:ietf:params:oauth:grant-type:device_code"));
+    }
     json_object_set_new(o, "token_endpoint_auth_methods_supported", string_array(token_auth));
     json_object_set_new(o, "introspection_endpoint_auth_methods_supported",
                         string_array(introspect_auth));
@@ -193,11 +198,12 @@ oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t 
 
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
-    "revoked_family", "csrf", "auth_failures"
+    "revoked_family", "csrf", "auth_failures", "device_code", "user_code"
 };
 
 static const char *const grant_counter_names[OAS_CNT_GRANT_MAX] = {
-    "authorization_code", "implicit", "client_credentials", "password", "refresh_token"
+    "authorization_code", "implicit", "client_credentials", "password", "refresh_token",
+    "device_code"
 };
 
 static json_t *store_json(const oas_store_stats_t *st)

@@ -7,6 +7,7 @@
 #include "oas_json.h"
 #include "oas_ratelimit.h"
 #include "oas_resource.h"
+#include "oas_device.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -471,6 +472,28 @@ static oas_response_t *grant_code(tok_req_t *t)
     return redeem(t, &in, key, &e, OAS_KIND_USED_CODE, "code", OAS_GRANT_AUTHORIZATION_CODE);
 }
 
+/* RFC 8628 §3.4: the device code is taken before the tokens are issued (no
+ * family to revoke on a replay, so nothing can land in between). */
+static oas_response_t *grant_device(tok_req_t *t)
+{
+    oas_device_t d;
+    oas_issue_t in;
+    oas_response_t *r;
+
+    if ((r = oas_device_redeem(&d, t->cfg, t->req, param(t, "device_code"), t->client,
+                               t->p))) {
+        return r;
+    }
+    memset(&in, 0, sizeof(in));
+    in.client = t->client;
+    in.username = d.username;
+    in.scope = d.scope;
+    in.grant = OAS_GRANT_DEVICE_CODE;
+    in.refresh_left = t->client->refresh_limit;
+    in.with_refresh = t->client->refresh_limit != 0;
+    return issue(t, &in, OAS_GRANT_DEVICE_CODE);
+}
+
 static const struct {
     const char *name;
     unsigned grant;
@@ -481,6 +504,7 @@ static const struct {
     { "client_credentials", OAS_GRANT_CLIENT_CREDENTIALS, 0, grant_client_credentials },
     { "password",           OAS_GRANT_PASSWORD,           0, grant_password },
     { "refresh_token",      0,                            1, grant_refresh },
+    { OAS_DEVICE_GRANT_NAME, OAS_GRANT_DEVICE_CODE,       1, grant_device },
 };
 
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,

@@ -16,6 +16,8 @@ APLOG_USE_MODULE(oauth_as);
 #define DEF_STORE_MEMORY      1000
 #define DEF_STORE_DISK        20000
 #define DEF_CODE_LIFETIME     600
+#define DEF_DEVICE_LIFETIME   600                /* OAuthASDeviceCodeLifetime */
+#define DEF_DEVICE_INTERVAL   5                  /* OAuthASDevicePollInterval */
 #define DEF_ACCESS_LIFETIME   3600
 #define DEF_REFRESH_LIFETIME  2592000
 #define MAX_LIFETIME          315360000LL        /* ten years */
@@ -43,6 +45,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->code_lifetime = sc->access_lifetime = sc->refresh_lifetime = OAS_UNSET;
     sc->redis_timeout = OAS_UNSET;
     sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
+    sc->device_lifetime = sc->device_interval = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
@@ -106,6 +109,8 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->protected = union_of(p, base->protected, add->protected);
     sc->signing_key_paths = PICKP(signing_key_paths);
     sc->token_format = PICK(token_format);
+    sc->device_lifetime = PICK(device_lifetime);
+    sc->device_interval = PICK(device_interval);
     return sc;
 }
 
@@ -455,6 +460,27 @@ static const char *set_fail_lockout(cmd_parms *cmd, void *dc, const char *arg)
     return err;
 }
 
+/* OAuthASDeviceCodeLifetime SECONDS (1..86400), OAuthASDevicePollInterval
+ * SECONDS (1..3600) */
+static const char *set_device(cmd_parms *cmd, void *dc, const char *arg)
+{
+    oas_srv_conf_t *sc = cmd_conf(cmd);
+    int lifetime = cmd->info == NULL;
+    long long v;
+    const char *err = parse_number(cmd, arg, 1, lifetime ? 86400 : 3600, &v);
+
+    if (err) {
+        return err;
+    }
+    if (lifetime) {
+        sc->device_lifetime = v;
+    }
+    else {
+        sc->device_interval = (int)v;
+    }
+    return NULL;
+}
+
 static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
 {
     oas_dir_conf_t *dc = dcv;
@@ -576,6 +602,10 @@ const command_rec oas_cmds[] = {
                    "N [SECONDS] | Off: N failed client authentications or password checks "
                    "of one client id or user name, each within SECONDS (default 60) of the "
                    "one before, lock it (default 10 60)"),
+    AP_INIT_TAKE1("OAuthASDeviceCodeLifetime", set_device, NULL, RSRC_CONF,
+                  "lifetime of a device code and its user code in seconds (default 600)"),
+    AP_INIT_TAKE1("OAuthASDevicePollInterval", set_device, (void *)1, RSRC_CONF,
+                  "seconds a device is told to wait between polls (default 5)"),
     AP_INIT_TAKE1("OAuthASAuthFailLockout", set_fail_lockout, NULL, RSRC_CONF,
                   "seconds a client id or user name stays locked (default 60)"),
     AP_INIT_TAKE1("OAuthASSigningKey", oas_set_signing_key, NULL, RSRC_CONF,
@@ -814,6 +844,8 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->fail_limit = OR_DEFAULT(sc->fail_limit, DEF_FAIL_LIMIT);
     rt->fail_window = OR_DEFAULT(sc->fail_window, DEF_FAIL_WINDOW);
     rt->fail_lockout = OR_DEFAULT(sc->fail_lockout, DEF_FAIL_LOCKOUT);
+    rt->device_lifetime = OR_DEFAULT(sc->device_lifetime, DEF_DEVICE_LIFETIME);
+    rt->device_interval = OR_DEFAULT(sc->device_interval, DEF_DEVICE_INTERVAL);
     rt->page_title = apr_table_get(sc->page, "title");
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");

@@ -157,6 +157,8 @@ static const struct {
     { "oauth-as-status", oas_status_endpoint },
     { "oauth-as-resource-metadata", oas_resource_metadata_endpoint },
     { "oauth-as-jwks", oas_jwks_endpoint },
+    { "oauth-as-device-authorization", oas_device_authorization_endpoint },
+    { "oauth-as-device", oas_device_endpoint },
 };
 
 int oas_handler(request_rec *r)

@@ -48,6 +48,8 @@ typedef struct oas_srv_conf_t {
                                        * sections (recorded when read), merged (union) */
     apr_array_header_t *signing_key_paths; /* OAuthASSigningKey: const char * */
     int token_format;                 /* OAuthASAccessTokenFormat: OAS_FORMAT_* */
+    long long device_lifetime;        /* OAuthASDeviceCodeLifetime */
+    int device_interval;              /* OAuthASDevicePollInterval */
     /* filled in check_config / post_config */
     apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;

@@ -41,7 +41,7 @@ static void counter_lines(request_rec *r, int flags, const oas_counters_t *c)
 {
     static const char *const grants[OAS_CNT_GRANT_MAX] = {
         "IssuedAuthorizationCode", "IssuedImplicit", "IssuedClientCredentials",
-        "IssuedPassword", "IssuedRefreshToken"
+        "IssuedPassword", "IssuedRefreshToken", "IssuedDeviceCode"
     };
     int i;
     for (i = 0; i < OAS_CNT_GRANT_MAX; i++) {

@@ -333,23 +333,30 @@ static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
     return rv;
 }
 
-/* The first to go when memory is full: an expired entry or a posted form's
- * nonce (OAS_KIND_CSRF), whichever the hand meets first. APR_NOTFOUND when
- * there is none (the per-kind count says so without a scan). */
+/* Entries that anyone can make (SPEC section 8): posted forms' nonces and
+ * device grants. The first to go; together at most SD_FIRST_SHARE. */
+#define SD_FIRST_TO_GO(k) ((k) == OAS_KIND_CSRF || OAS_KIND_IS_DEVICE(k))
+#define SD_FIRST_COUNT(h) ((h)->mem_count[OAS_KIND_CSRF] \
+                           + (h)->mem_count[OAS_KIND_DEVICE_CODE] \
+                           + (h)->mem_count[OAS_KIND_USER_CODE])
+
+/* The first to go when memory is full: an expired entry or an entry anyone
+ * can make (SD_FIRST_TO_GO), whichever the hand meets first. APR_NOTFOUND
+ * when there is none (the per-kind counts say so without a scan). */
 static apr_status_t sd_mem_drop_first(sd_store_t *sd, long long now)
 {
     sd_header_t *h = sd->hdr;
     apr_uint32_t mask = sd->nslots - 1, i, steps;
     sd_slot_t *sl;
 
-    for (steps = 0; h->mem_count[OAS_KIND_CSRF] > 0 && steps < sd->nslots; steps++) {
+    for (steps = 0; SD_FIRST_COUNT(h) > 0 && steps < sd->nslots; steps++) {
         i = h->hand & mask;            /* shared memory: never an index unchecked */
         h->hand = (i + 1) & mask;
         sl = &sd->slots[i];
         if (sl->used && sd_expired(sl->exp, now)) {
             return sd_drop_expired_slot(sd, i);
         }
-        if (sl->used && sl->kind == OAS_KIND_CSRF) {
+        if (sl->used && SD_FIRST_TO_GO(sl->kind)) {
             sd_mem_delete(sd, i);
             return APR_SUCCESS;
         }
@@ -390,14 +397,15 @@ static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
     return APR_ENOSPC;
 }
 
-/* Nonces of posted forms may hold about a quarter of the memory tier. */
-#define SD_CSRF_SHARE(h) ((h)->mem_cap / 4 > 1 ? (h)->mem_cap / 4 : 1)
+/* Entries anyone can make may hold about a quarter of the memory tier. */
+#define SD_FIRST_SHARE(h) ((h)->mem_cap / 4 > 1 ? (h)->mem_cap / 4 : 1)
 
 /* Make room in the memory tier for a new entry of kind. Nonces of posted
- * forms (anyone signed in can make them) are the first to go for a code, a
+ * forms (anyone signed in can make them) and device grants (anyone with a
+ * public client id) are the first to go for a code, a
  * tombstone or a failure counter; they take the place of nothing but cached
  * durable entries, and of those only while they hold less than their share
- * (SD_CSRF_SHARE): beyond it a new nonce replaces an older one. A flood of
+ * (SD_FIRST_SHARE): beyond it a new nonce replaces an older one. A flood of
  * approval forms pushes out no code, token or counter (SPEC section 8).
  * Then cached durable entries go, and failure counters only when nothing
  * else can, for a code, a tombstone or another counter. A durable entry is
@@ -409,14 +417,14 @@ static apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
     sd_header_t *h = sd->hdr;
     apr_status_t rv;
 
-    if (kind == OAS_KIND_CSRF && h->mem_count[OAS_KIND_CSRF] >= SD_CSRF_SHARE(h)) {
+    if (SD_FIRST_TO_GO(kind) && SD_FIRST_COUNT(h) >= SD_FIRST_SHARE(h)) {
         rv = sd_mem_drop_first(sd, now);
         return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
     }
     if (h->mem_live < h->mem_cap) {
         return APR_SUCCESS;
     }
-    if (kind == OAS_KIND_CSRF) {
+    if (SD_FIRST_TO_GO(kind)) {
         if ((rv = sd_mem_clock(sd, 0, now)) != APR_ENOSPC) {
             return rv;
         }

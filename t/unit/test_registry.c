@@ -417,9 +417,9 @@ START_TEST(grant_types_rules)
     ck_names(err, "webapp", "grant_types");
     err = bad_with(good_client(), "grant_types", json_pack("[s]", "refresh_token"));
     ck_names(err, "webapp", "grant_types");
-    err = bad_with(good_client(), "grant_types", json_pack("[s]", "device_code"));
+    err = bad_with(good_client(), "grant_types", json_pack("[s]", "jwt_bearer"));
     ck_names(err, "webapp", "grant_types");
-    ck_assert_ptr_nonnull(strstr(err, "'device_code'"));
+    ck_assert_ptr_nonnull(strstr(err, "'jwt_bearer'"));
     err = bad_with(good_client(), "grant_types",
                    json_pack("[s,s]", "authorization_code", "authorization_code"));
     ck_names(err, "webapp", "grant_types");
@@ -551,6 +551,11 @@ START_TEST(grant_names)
     ck_assert_uint_eq(oas_grant_from_name("client_credentials"), OAS_GRANT_CLIENT_CREDENTIALS);
     ck_assert_uint_eq(oas_grant_from_name("password"), OAS_GRANT_PASSWORD);
     ck_assert_uint_eq(oas_grant_from_name("refresh_token"), OAS_GRANT_REFRESH_TOKEN);
+    ck_assert_uint_eq(oas_grant_from_name("urn:ietf:params:oauth:grant-type:device_code"),
+                      OAS_GRANT_DEVICE_CODE);
+    ck_assert_uint_eq(oas_grant_from_name("device_code"), OAS_GRANT_DEVICE_CODE);
+    ck_assert_str_eq(oas_grant_name(OAS_GRANT_DEVICE_CODE),
+                     "urn:ietf:params:oauth:grant-type:device_code");
     ck_assert_uint_eq(oas_grant_from_name("Password"), 0);
     ck_assert_uint_eq(oas_grant_from_name(NULL), 0);
     ck_assert_str_eq(oas_grant_name(OAS_GRANT_IMPLICIT), "implicit");
