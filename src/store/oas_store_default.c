@@ -59,7 +59,7 @@
 
 /* ----------------------------------------------------------- memory tier */
 
-static apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key)
+apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key)
 {
     apr_uint64_t h;
 
@@ -67,7 +67,7 @@ static apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key)
     return (apr_uint32_t)(h & (sd->nslots - 1));
 }
 
-static long sd_mem_find(const sd_store_t *sd, const unsigned char *key)
+long sd_mem_find(const sd_store_t *sd, const unsigned char *key)
 {
     apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t i = sd_home(sd, key);
@@ -104,7 +104,7 @@ static void sd_write_end(sd_store_t *sd)
 }
 
 /* Write e into slot sl (in use or not), keeping the per-kind counts. */
-static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
+void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
                         const oas_entry_t *e)
 {
     sd_write_begin(sd);
@@ -126,7 +126,7 @@ static void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
 }
 
 /* Insert a key known to be absent; the caller made room. */
-static void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e)
+void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e)
 {
     apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t i = sd_home(sd, key);
@@ -321,7 +321,7 @@ static apr_status_t sd_disk_room(sd_store_t *sd, long long now, apr_pool_t *p)
 /* ------------------------------------------------- memory tier policies */
 
 /* Drop the expired entry in slot i from both tiers. */
-static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
+apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
 {
     unsigned char key[SD_KEY_LEN];
     apr_status_t rv;
@@ -412,7 +412,7 @@ static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
  * cached only in the place of an expired or another cached one (reads of
  * tokens push out no counter or nonce either). APR_ENOSPC when memory holds
  * only what may not go. */
-static apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
+apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
 {
     sd_header_t *h = sd->hdr;
     apr_status_t rv;
@@ -805,135 +805,6 @@ static apr_status_t sd_consume(oas_store_t *s, const unsigned char *key, oas_ent
 static apr_status_t sd_remove(oas_store_t *s, const unsigned char *key, apr_pool_t *p)
 {
     return key ? sd_lookup(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
-}
-
-/* ---------------------------------------------------- failure counters */
-
-/* A counter's count and expiry without the lock (0, 0: none; counters live
- * in memory only, so a miss is an answer too), or APR_EAGAIN when a writer
- * was in the way. */
-static apr_status_t sd_fast_count(sd_store_t *sd, const unsigned char *key, long *pn,
-                                  long long *pexp)
-{
-    apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
-    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
-    unsigned char b[OAS_COUNT_LEN];
-    sd_slot_t *sl = NULL;
-    long long exp = 0;
-    apr_size_t len = 0;
-
-    for (n = 0; n <= mask && sd->slots[i].used; n++, i = (i + 1) & mask) {
-        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
-            sl = &sd->slots[i];
-            break;
-        }
-    }
-    if (sl) {
-        exp = sl->exp;
-        len = sl->len;
-        memcpy(b, sl->data, OAS_COUNT_LEN);
-        if (sl->kind != OAS_KIND_AUTH_FAILURES) {
-            return APR_EAGAIN;
-        }
-    }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if ((seq & 1) != 0 || __atomic_load_n(&sd->hdr->seq, __ATOMIC_RELAXED) != seq) {
-        return APR_EAGAIN;
-    }
-    if (!sl || sd_expired(exp, sd_now())) {
-        *pn = 0;
-        *pexp = 0;
-        return APR_SUCCESS;
-    }
-    *pn = oas_count_decode(b, len);
-    *pexp = exp;
-    return APR_SUCCESS;
-}
-
-/* Write a counter into memory (lock held): in place, or into room made. */
-static apr_status_t sd_count_write(sd_store_t *sd, const unsigned char *key, long slot,
-                                   long n, long long exp, long long now)
-{
-    unsigned char b[OAS_COUNT_LEN];
-    oas_entry_t e;
-    apr_status_t rv;
-
-    memset(&e, 0, sizeof(e));
-    oas_count_encode(b, n);
-    e.kind = OAS_KIND_AUTH_FAILURES;
-    e.exp = exp;
-    e.data = b;
-    e.len = OAS_COUNT_LEN;
-    if (slot >= 0) {
-        sd_slot_set(sd, &sd->slots[slot], key, &e);
-        return APR_SUCCESS;
-    }
-    if ((rv = sd_mem_room(sd, OAS_KIND_AUTH_FAILURES, now)) != APR_SUCCESS) {
-        sd->hdr->full++;
-        return rv;
-    }
-    sd_mem_insert(sd, key, &e);
-    return APR_SUCCESS;
-}
-
-static apr_status_t sd_count_locked(sd_store_t *sd, const unsigned char *key, long delta,
-                                    long long exp, long *pn, long long *pexp)
-{
-    long long now = sd_now(), had_exp = 0;
-    long i = sd_mem_find(sd, key), n = 0;
-    apr_status_t rv;
-
-    if (i >= 0 && sd->slots[i].kind != OAS_KIND_AUTH_FAILURES) {
-        return APR_EINVAL;
-    }
-    if (i >= 0 && sd_expired(sd->slots[i].exp, now)) {
-        if ((rv = sd_drop_expired_slot(sd, (apr_uint32_t)i)) != APR_SUCCESS) {
-            return rv;
-        }
-        i = -1;
-    }
-    if (i >= 0) {
-        n = oas_count_decode(sd->slots[i].data, sd->slots[i].len);
-        had_exp = sd->slots[i].exp;
-    }
-    *pn = n + delta;
-    *pexp = (delta == 0 && exp > 0) || exp > had_exp ? exp : had_exp;
-    if (i < 0 && delta == 0) {
-        *pn = 0;
-        *pexp = 0;
-        return APR_SUCCESS;
-    }
-    if (delta == 0 && *pexp == had_exp) {
-        return APR_SUCCESS;
-    }
-    return sd_count_write(sd, key, i, *pn, *pexp, now);
-}
-
-static apr_status_t sd_count(oas_store_t *s, const unsigned char *key, long delta,
-                             long long exp, long *pn, long long *pexp, apr_pool_t *p)
-{
-    sd_store_t *sd = s->baton;
-    long n = 0;
-    long long x = 0;
-    apr_status_t rv;
-
-    if (key == NULL || delta < 0 || (delta > 0 && exp <= 0)) {
-        return APR_EINVAL;
-    }
-    if (delta > 0 || exp > 0 || (rv = sd_fast_count(sd, key, &n, &x)) != APR_SUCCESS) {
-        if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-            return rv;
-        }
-        rv = sd_count_locked(sd, key, delta, exp, &n, &x);
-        sd_unlock(sd);
-    }
-    if (pn) {
-        *pn = rv == APR_SUCCESS ? n : 0;
-    }
-    if (pexp) {
-        *pexp = rv == APR_SUCCESS ? x : 0;
-    }
-    return rv;
 }
 
 /* Sweep both tiers for expired entries and, with family set, that family's. */

@@ -157,6 +157,18 @@ SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
                                      int max, int thorough, sd_sweep_t *res, apr_pool_t *p);
+/* ... and the memory tier's pieces the counters use (lock held to write) */
+SD_HIDDEN apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key);
+SD_HIDDEN void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
+                           const oas_entry_t *e);
+SD_HIDDEN apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now);
+SD_HIDDEN void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e);
+SD_HIDDEN long sd_mem_find(const sd_store_t *sd, const unsigned char *key);
+SD_HIDDEN apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
+
+/* oas_store_default_count.c: the failure counters (the table's count) */
+SD_HIDDEN apr_status_t sd_count(oas_store_t *s, const unsigned char *key, long delta,
+                                long long exp, long *pn, long long *pexp, apr_pool_t *p);
 
 /* the disk tier (oas_store_sdbm.c); the lock is held around every call */
 SD_HIDDEN apr_size_t sd_rec_encode(unsigned char *buf, const oas_entry_t *e);
