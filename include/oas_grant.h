@@ -29,9 +29,6 @@ typedef struct oas_issued_t {
     unsigned char family[OAS_FAMILY_LEN];
 } oas_issued_t;
 
-/* Seconds since the epoch for this request (req->now, or the clock). */
-long long oas_req_now(const oas_http_req_t *req);
-
 /* Issue an access token (and a refresh token) into the store. When the
  * family turns out to be revoked meanwhile, the new tokens are removed and
  * APR_EACCES is returned. OAS_ISSUE_TOO_LONG when user name, client id and
@@ -72,10 +69,6 @@ oas_response_t *oas_store_failure(const oas_config_t *cfg, const oas_http_req_t 
 /* Effective access token lifetime for a client (0 = never). */
 long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client);
 
-/* Counter helpers (no-ops without counters). */
-void oas_count_issued(const oas_config_t *cfg, unsigned grant);
-void oas_count_error(const oas_config_t *cfg, oas_error_t err);
-
 /* The transport rules every endpoint shares (oas_request.c). */
 #define OAS_ALLOW_POST 0x1
 #define OAS_ALLOW_GET  0x2
@@ -97,7 +90,5 @@ int oas_request_params(apr_table_t **pparams, oas_req_problem_t *prob, const oas
 oas_response_t *oas_response_problem(const oas_config_t *cfg, const oas_req_problem_t *prob,
                                      apr_pool_t *p);
 
-/* Serialise a jansson object (compact, in insertion order) into p; frees o. */
-const char *oas_json_dump(json_t *o, apr_pool_t *p);
 
 #endif

@@ -8,6 +8,7 @@
 #include <apr_tables.h>
 #include <apr_errno.h>
 #include <apr_atomic.h>
+#include <jansson.h>
 #include "oas_log.h"
 #include "oas_scope.h"
 #include "oas_registry.h"
@@ -175,6 +176,18 @@ oas_response_t *oas_response_error(apr_pool_t *p, const oas_config_t *cfg, int s
                                    oas_error_t err, const char *description);
 /* 404 without a body: the glue answers with httpd's own Not Found page. */
 oas_response_t *oas_response_not_found(apr_pool_t *p);
+/* Serialise a jansson object (compact, in insertion order) into p; frees o. */
+const char *oas_json_dump(json_t *o, apr_pool_t *p);
+
+/* Counters of issued tokens per grant and of errors per code (no-ops
+ * without counters), oas_response.c. */
+void oas_count_issued(const oas_config_t *cfg, unsigned grant);
+void oas_count_error(const oas_config_t *cfg, oas_error_t err);
+
+/* Seconds since the epoch for this request (req->now, or the clock),
+ * oas_request.c. */
+long long oas_req_now(const oas_http_req_t *req);
+
 /* A JSON answer with Cache-Control: no-store. */
 oas_response_t *oas_response_json(apr_pool_t *p, int status, const char *json);
 

@@ -11,35 +11,6 @@
 #include "oas_resource.h"
 #include "oas_jwt.h"
 
-long long oas_req_now(const oas_http_req_t *req)
-{
-    return req->now ? req->now : (long long)apr_time_sec(apr_time_now());
-}
-
-void oas_count_issued(const oas_config_t *cfg, unsigned grant)
-{
-    int i;
-    if (!cfg->counters) {
-        return;
-    }
-    switch (grant) {
-    case OAS_GRANT_AUTHORIZATION_CODE: i = OAS_CNT_GRANT_AUTHORIZATION_CODE; break;
-    case OAS_GRANT_IMPLICIT:           i = OAS_CNT_GRANT_IMPLICIT; break;
-    case OAS_GRANT_CLIENT_CREDENTIALS: i = OAS_CNT_GRANT_CLIENT_CREDENTIALS; break;
-    case OAS_GRANT_PASSWORD:           i = OAS_CNT_GRANT_PASSWORD; break;
-    case OAS_GRANT_DEVICE_CODE:        i = OAS_CNT_GRANT_DEVICE_CODE; break;
-    default:                           i = OAS_CNT_GRANT_REFRESH_TOKEN; break;
-    }
-    apr_atomic_inc32(&cfg->counters->issued[i]);
-}
-
-void oas_count_error(const oas_config_t *cfg, oas_error_t err)
-{
-    if (cfg->counters && err >= 0 && err < OAS_ERR_MAX) {
-        apr_atomic_inc32(&cfg->counters->errors[err]);
-    }
-}
-
 long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client)
 {
     return client->access_token_lifetime >= 0 ? client->access_token_lifetime

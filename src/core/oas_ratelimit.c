@@ -3,7 +3,6 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "oas_ratelimit.h"
-#include "oas_grant.h"
 #include "oas_token.h"
 
 #define RL_PREFIX_CLIENT "fc:"

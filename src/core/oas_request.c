@@ -3,6 +3,7 @@
  * parser over the body (POST) or the query (GET). Each endpoint renders a
  * refusal in its own format (JSON, or the authorization endpoint's HTML). */
 #include <string.h>
+#include <apr_time.h>
 #include "oas_grant.h"
 #include "oas_form.h"
 
@@ -71,4 +72,9 @@ oas_response_t *oas_response_problem(const oas_config_t *cfg, const oas_req_prob
         apr_table_setn(r->headers, "Allow", prob->allow);
     }
     return r;
+}
+
+long long oas_req_now(const oas_http_req_t *req)
+{
+    return req->now ? req->now : (long long)apr_time_sec(apr_time_now());
 }

@@ -1,8 +1,9 @@
 /* oas_response.c — the one place that writes OAuth answers (JSON with
- * Cache-Control: no-store, RFC 6749 §5.1/§5.2). */
+ * Cache-Control: no-store, RFC 6749 §5.1/§5.2), and the counters of what
+ * was issued and refused. */
 #include <apr_strings.h>
 #include <jansson.h>
-#include "oas_grant.h"
+#include "oas_proto.h"
 
 static const char *const error_names[OAS_ERR_MAX] = {
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
@@ -76,4 +77,28 @@ oas_response_t *oas_response_not_found(apr_pool_t *p)
 const char *oas_json_dump(json_t *o, apr_pool_t *p)
 {
     return dump_json(o, p);
+}
+
+void oas_count_issued(const oas_config_t *cfg, unsigned grant)
+{
+    int i;
+    if (!cfg->counters) {
+        return;
+    }
+    switch (grant) {
+    case OAS_GRANT_AUTHORIZATION_CODE: i = OAS_CNT_GRANT_AUTHORIZATION_CODE; break;
+    case OAS_GRANT_IMPLICIT:           i = OAS_CNT_GRANT_IMPLICIT; break;
+    case OAS_GRANT_CLIENT_CREDENTIALS: i = OAS_CNT_GRANT_CLIENT_CREDENTIALS; break;
+    case OAS_GRANT_PASSWORD:           i = OAS_CNT_GRANT_PASSWORD; break;
+    case OAS_GRANT_DEVICE_CODE:        i = OAS_CNT_GRANT_DEVICE_CODE; break;
+    default:                           i = OAS_CNT_GRANT_REFRESH_TOKEN; break;
+    }
+    apr_atomic_inc32(&cfg->counters->issued[i]);
+}
+
+void oas_count_error(const oas_config_t *cfg, oas_error_t err)
+{
+    if (cfg->counters && err >= 0 && err < OAS_ERR_MAX) {
+        apr_atomic_inc32(&cfg->counters->errors[err]);
+    }
 }

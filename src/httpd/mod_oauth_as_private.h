@@ -56,6 +56,12 @@ typedef struct oas_srv_conf_t {
     oas_config_t *rt;                 /* the effective settings the core uses */
 } oas_srv_conf_t;
 
+/* A virtual host's settings (inline: every glue file uses it) */
+static inline oas_srv_conf_t *oas_srv_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &oauth_as_module);
+}
+
 /* Directory settings. */
 typedef struct oas_dir_conf_t {
     apr_array_header_t *pw_providers; /* OAuthASPasswordProvider: const char * */
@@ -69,8 +75,10 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 void *oas_create_dir_conf(apr_pool_t *p, char *dir);
 void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+int oas_load_registries(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+
+/* mod_oauth_as_check.c: the check_config hook */
 int oas_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-oas_srv_conf_t *oas_srv_conf(const server_rec *s);
 void oas_store_settings(const oas_srv_conf_t *sc, apr_pool_t *p, const char **ppath,
                         int *pmem, int *pdisk);
 oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *p);

@@ -967,5 +967,5 @@ const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
     .remove = sd_remove, .remove_family = sd_remove_family, .purge = sd_purge,
     .iterate = sd_iterate, .stats = sd_stats, .child_init = sd_child_init,
-    .count = sd_count,
+    /* .count is oas_store_default_count.c's, set by sd_ops() in setup */
 };

@@ -108,6 +108,16 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
     return rv;
 }
 
+
+/* The operations of the default store: the table of oas_store_default.c
+ * and the counters of oas_store_default_count.c (kept apart so that neither
+ * file calls the other back). */
+static void sd_ops(oas_store_t *s)
+{
+    *s = sd_table;
+    s->count = sd_count;
+}
+
 /* Map the named memory of a running store; refuse one of another layout.
  * Its header is read once: httpd's User may write the memory, and what was
  * checked is what is used (the table's size and place). */
@@ -173,7 +183,7 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
         apr_shm_destroy(sd->shm);
         return rv;
     }
-    *s = sd_table;
+    sd_ops(s);
     s->baton = sd;
     *ps = s;
     return APR_SUCCESS;
@@ -222,7 +232,7 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
         return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;
     }
     s = apr_palloc(p, sizeof(*s));
-    *s = sd_table;
+    sd_ops(s);
     s->baton = sd;
     *ps = s;
     return APR_SUCCESS;
@@ -239,7 +249,7 @@ void oas_store_default_rebind(oas_store_t *s)
         return;
     }
     baton = s->baton;
-    *s = sd_table;
+    sd_ops(s);
     s->baton = baton;
 }
 
