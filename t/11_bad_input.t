@@ -152,7 +152,7 @@ case('%7F in a value', 400, 'invalid_request', sub { body("$CC&scope=read%7F") }
 case('non-UTF-8 scope (%FF)', 400, 'invalid_scope', sub { body("$CC&scope=%FF%FE") });
 case('raw non-UTF-8 bytes in scope', 400, 'invalid_scope', sub { body("$CC&scope=\xff\xfe") });
 case('non-UTF-8 grant_type', 400, 'unsupported_grant_type', sub { body("grant_type=%C0%AF") });
-case('non-UTF-8 username', 400, 'invalid_grant',
+case('non-UTF-8 username', 400, 'invalid_request',
      sub { post_form('/oauth/token', 'grant_type=password&username=%E9lice&password=wonderland',
                      auth => ['webapp', 'webapp-secret']) });
 case('non-UTF-8 password', 400, 'invalid_grant',

@@ -286,7 +286,10 @@ for my $example (@EXAMPLES) {
     ok start($conf, $port), "$name: httpd starts on port $port";
     ok $spec->{check}->($port, \%secrets), "$name: serves $spec->{what}";
     my $stopped = stop("$d/run/httpd.pid");
-    my @bad = grep { /\[(?:[a-z_]+:)?(?:error|crit|alert|emerg)\]/ && !/$spec->{expected_log}/ }
+    # AH03092: httpd's event MPM, while it stops, may fail to add a connection in lingering
+    # close to its pollset that it has closed already (httpd's own shutdown race, not ours)
+    my @bad = grep { /\[(?:[a-z_]+:)?(?:error|crit|alert|emerg)\]/ && !/$spec->{expected_log}/
+                     && !/AH03092: process_lingering_close/ }
               split /\n/, slurp("$d/logs/error_log");
     ok $stopped && !@bad, "$name: stops; no error in its log" or diag(join "\n", @bad);
   }
