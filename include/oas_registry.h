@@ -28,6 +28,7 @@ typedef struct oas_client_t {
     long long access_token_lifetime;     /* seconds; -1 = not set (use the server's); 0 = never */
     int refresh_limit;                   /* 0 none, -1 unlimited, N */
     int enabled;                         /* default 1 */
+    int require_par;                     /* require_pushed_authorization_requests (RFC 9126) */
 } oas_client_t;
 
 typedef struct oas_registry_t oas_registry_t;

@@ -30,14 +30,16 @@ typedef enum {
     OAS_KIND_CSRF = 7,            /* nonce of an approval form not yet posted: memory only */
     OAS_KIND_AUTH_FAILURES = 8,   /* failed authentications of one client or user (count):
                                    * memory only, the first to go when memory is full */
-    OAS_KIND_MAX = 9
+    OAS_KIND_PAR = 9,             /* a pushed authorization request (RFC 9126): memory only,
+                                   * may go when memory is full (anyone may push) */
+    OAS_KIND_MAX = 10
 } oas_kind_t;
 
 /* 1 for kinds that live in memory only (codes, their tombstones, CSRF
- * nonces, failure counters). */
+ * nonces, failure counters, pushed requests). */
 #define OAS_KIND_IS_VOLATILE(k) \
     ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF \
-     || (k) == OAS_KIND_AUTH_FAILURES)
+     || (k) == OAS_KIND_AUTH_FAILURES || (k) == OAS_KIND_PAR)
 
 typedef struct oas_entry_t {
     int kind;                                /* oas_kind_t */

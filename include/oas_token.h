@@ -13,6 +13,7 @@
 #define OAS_PREFIX_CODE     "ac:"
 #define OAS_PREFIX_FAMILY   "fr:"
 #define OAS_PREFIX_CSRF     "cs:"
+#define OAS_PREFIX_PAR      "pr:"   /* of a pushed request's request_uri (RFC 9126) */
 
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */

@@ -481,6 +481,15 @@ static const char *f_enabled(reg_ctx_t *ctx, json_t *v)
     return NULL;
 }
 
+static const char *f_require_par(reg_ctx_t *ctx, json_t *v)
+{
+    if (v != NULL && !json_is_boolean(v)) {
+        return "must be true or false";
+    }
+    ctx->c->require_par = v != NULL && json_is_true(v);
+    return NULL;
+}
+
 /* Cross-field rules, reported on the field that has to change. */
 static const char *f_needs_redirect(reg_ctx_t *ctx, json_t *v)
 {
@@ -508,6 +517,7 @@ static const struct {
     { "access_token_lifetime", f_access_token_lifetime, NULL },
     { "refresh_limit",         f_refresh_limit,         NULL },
     { "enabled",               f_enabled,               NULL },
+    { "require_pushed_authorization_requests", f_require_par, NULL },
     { "comment",               NULL,                    NULL },
     { NULL,                    f_needs_redirect,        "redirect_uris" },
 };

@@ -144,6 +144,7 @@ static const struct {
     { "oauth-as-revoke", oas_revoke_endpoint },
     { "oauth-as-metadata", oas_metadata_endpoint },
     { "oauth-as-status", oas_status_endpoint },
+    { "oauth-as-par", oas_par_endpoint },
 };
 
 int oas_handler(request_rec *r)

@@ -36,6 +36,9 @@ typedef struct oas_srv_conf_t {
     int fail_limit;                   /* OAuthASAuthFailLimit N (0: Off) */
     int fail_window;                  /* OAuthASAuthFailLimit ... SECONDS */
     int fail_lockout;                 /* OAuthASAuthFailLockout */
+    int require_par;                  /* OAuthASRequirePAR */
+    long long par_lifetime;           /* OAuthASPARLifetime */
+    long long refresh_window;         /* OAuthASRefreshReuseWindow */
     /* filled in check_config / post_config */
     const oas_registry_t *registry;
     oas_config_t *rt;                 /* the effective settings the core uses */

@@ -127,6 +127,7 @@ void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p)
         rt->url_revoke = url_for(p, rt, own, inherited, "oauth-as-revoke");
         rt->url_metadata = url_for(p, rt, own, inherited, "oauth-as-metadata");
         rt->url_status = url_for(p, rt, own, inherited, "oauth-as-status");
+        rt->url_par = url_for(p, rt, own, inherited, "oauth-as-par");
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, OASLOGNO(01301)
                      "endpoints of %s: token %s, authorize %s", rt->issuer,
                      rt->url_token ? rt->url_token : "-",

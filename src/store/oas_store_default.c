@@ -333,10 +333,12 @@ static apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
 }
 
 /* Free one memory slot when the tier is full: the clock hand drops the first
- * expired entry, or evicts a durable entry (it stays on disk) or a failure
- * counter not used since the hand last passed. Live codes, their tombstones
- * and CSRF nonces are never touched: a flood of failed authentications
- * cannot push them out. APR_ENOSPC when memory holds only those. */
+ * expired entry, or evicts a durable entry (it stays on disk), a failure
+ * counter or a pushed request (anyone may push one: its client then starts
+ * again) not used since the hand last passed. Live codes, their tombstones
+ * and CSRF nonces are never touched: a flood of failed authentications or
+ * of pushed requests cannot push them out. APR_ENOSPC when memory holds only
+ * those. */
 static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
 {
     sd_header_t *h = sd->hdr;
@@ -356,7 +358,8 @@ static apr_status_t sd_mem_room(sd_store_t *sd, long long now)
         if (sd_expired(sl->exp, now)) {
             return sd_drop_expired_slot(sd, i);
         }
-        if (SD_VOLATILE(sl->kind) && sl->kind != OAS_KIND_AUTH_FAILURES) {
+        if (SD_VOLATILE(sl->kind) && sl->kind != OAS_KIND_AUTH_FAILURES
+            && sl->kind != OAS_KIND_PAR) {
             continue;
         }
         if (sl->ref) {
