@@ -2,10 +2,12 @@
  * §4.3, §4.4, §6). */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
 #include "oas_ratelimit.h"
+#include "oas_reuse.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -16,6 +18,7 @@ typedef struct tok_req_t {
     apr_pool_t *p;
     apr_table_t *params;
     const oas_client_t *client;
+    int reused;            /* a rotated refresh token, again within the reuse window */
 } tok_req_t;
 
 static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
@@ -175,6 +178,25 @@ static oas_response_t *replayed(tok_req_t *t, const oas_entry_t *e, const char *
     return bad(t, 400, OAS_ERR_INVALID_GRANT, apr_psprintf(t->p, "%s already used", what));
 }
 
+/* OAuthASRefreshReuseWindow: a used refresh token presented again by its
+ * client within the window is no replay. *tok gets its record. */
+static int reuse_ok(tok_req_t *t, const oas_entry_t *tomb, oas_token_t *tok)
+{
+    long long now = oas_req_now(t->req), used_at = 0;
+
+    if (!oas_reuse_allowed(tok, &used_at, tomb, t->client->client_id, now,
+                           t->cfg->refresh_reuse_window, t->p)) {
+        return 0;
+    }
+    OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(07710)
+            "a used refresh token was presented again by client '%s' %lld s after its "
+            "first use, within OAuthASRefreshReuseWindow (%lld s): a new pair of the same "
+            "family, nothing revoked", t->client->client_id, now - used_at,
+            t->cfg->refresh_reuse_window);
+    t->reused = 1;
+    return 1;
+}
+
 /* Look up a code or refresh token by its store key. */
 static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_t *e,
                               oas_token_t *tok, int used_kind, const char *what)
@@ -189,7 +211,8 @@ static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_
         return oas_store_failure(t->cfg, t->req, rv, "looking up a grant", t->p);
     }
     if (e->kind == used_kind) {
-        return replayed(t, e, what);
+        return used_kind == OAS_KIND_USED_REFRESH && reuse_ok(t, e, tok)
+               ? NULL : replayed(t, e, what);
     }
     if (oas_token_decode(tok, e, t->p) != APR_SUCCESS) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, apr_psprintf(t->p, "unknown %s", what));
@@ -201,17 +224,43 @@ static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_
     return NULL;
 }
 
-/* Take the code/refresh token once; a tombstone remembers it was used. */
+/* The shared stores answer a consume that lost the delete with APR_NOTFOUND,
+ * and the winner's tombstone follows a moment later: within a reuse window,
+ * look for it (a few times, 20 ms apart) before refusing. */
+static apr_status_t lost_delete(tok_req_t *t, const unsigned char *key, oas_entry_t *got)
+{
+    apr_status_t rv = APR_NOTFOUND;
+    int i;
+
+    for (i = 0; i < 5 && rv == APR_NOTFOUND; i++) {
+        if (i) {
+            apr_sleep(apr_time_from_msec(20));
+        }
+        rv = t->cfg->store->get(t->cfg->store, key, got, t->p);
+    }
+    return rv;
+}
+
+/* Take the code/refresh token once; a tombstone remembers it was used
+ * (within a reuse window: when and what, oas_reuse.h). */
 static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_entry_t *e,
                             int used_kind, const char *what)
 {
     oas_entry_t tomb = *e, got;
+    oas_token_t rec;
     apr_status_t rv;
 
     tomb.kind = used_kind;
     tomb.data = "";
     tomb.len = 0;
+    if (used_kind == OAS_KIND_USED_REFRESH) {
+        oas_reuse_tombstone(&tomb, e, oas_req_now(t->req), t->cfg->refresh_reuse_window, t->p);
+    }
     rv = t->cfg->store->consume(t->cfg->store, key, &got, &tomb, t->p);
+    if (rv == APR_NOTFOUND && used_kind == OAS_KIND_USED_REFRESH
+        && t->cfg->refresh_reuse_window > 0) {
+        rv = lost_delete(t, key, &got);
+    }
     if (rv == APR_NOTFOUND) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT,
                    apr_psprintf(t->p, "unknown or expired %s", what));
@@ -220,7 +269,10 @@ static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_en
         return oas_store_failure(t->cfg, t->req, rv, "redeeming a grant", t->p);
     }
     if (got.kind == used_kind) {
-        return replayed(t, &got, what);
+        /* lost the race to an earlier use: within the window the pair
+         * issued for this request stays, as a reuse would get one */
+        return used_kind == OAS_KIND_USED_REFRESH && reuse_ok(t, &got, &rec)
+               ? NULL : replayed(t, &got, what);
     }
     return NULL;
 }
@@ -335,6 +387,9 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     in.family = old.family;
     in.refresh_left = old.refresh_left < 0 ? -1 : old.refresh_left - 1;
     in.with_refresh = in.refresh_left != 0;
+    if (t->reused) {    /* nothing to take: the token was taken at its first use */
+        return issue(t, &in, OAS_GRANT_REFRESH_TOKEN);
+    }
     return redeem(t, &in, key, &e, OAS_KIND_USED_REFRESH, "refresh token",
                   OAS_GRANT_REFRESH_TOKEN);
 }
@@ -411,7 +466,7 @@ static const struct {
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p)
 {
-    tok_req_t t = { cfg, req, p, NULL, NULL };
+    tok_req_t t = { cfg, req, p, NULL, NULL, 0 };
     const char *gt;
     oas_response_t *r;
     size_t i;
