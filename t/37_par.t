@@ -77,7 +77,13 @@ sub fields {        # hidden inputs of the approval form, in order
     return \@f;
 }
 
-sub field { my ($f, $n) = @_; my %h = @$f; return $h{$n} }
+sub has_fields {     # the hash holds these values (undef: absent)
+    my ($h, %want) = @_;
+    for my $k (keys %want) {
+        return 0 if defined $want{$k} ? ($h->{$k} // "\0") ne $want{$k} : exists $h->{$k};
+    }
+    return 1;
+}
 
 sub approve {       # POST the page's form with decision=approve -> $res
     my ($page, %o) = @_;
@@ -87,7 +93,7 @@ sub approve {       # POST the page's form with decision=approve -> $res
 
 sub loc {           # Location -> {base, q => {decoded query}}
     my ($res) = @_;
-    my $l = $res->{headers}->header('Location') // return {};
+    my $l = $res->{headers}->header('Location') // return { base => '', q => {}, raw => '-' };
     my $u = URI->new($l);
     my %q = $u->query_form;
     (my $base = $l) =~ s/[?#].*//;
@@ -235,9 +241,9 @@ my $before = pushed_count();
     ok t_cmp($page->{status}, 200, 'authorization endpoint with client_id + request_uri: the approval page');
     my $f = fields($page->{body});
     my %h = @$f;
-    ok $h{response_type} eq 'code' && $h{client_id} eq 'parweb' && $h{redirect_uri} eq $APP_CB
-       && $h{scope} eq 'read' && $h{state} eq 'flow1' && $h{code_challenge} eq $C
-       && $h{code_challenge_method} eq 'S256' && !exists $h{request_uri} && $h{csrf},
+    ok has_fields(\%h, response_type => 'code', client_id => 'parweb', redirect_uri => $APP_CB,
+                  scope => 'read', state => 'flow1', code_challenge => $C,
+                  code_challenge_method => 'S256', request_uri => undef) && $h{csrf},
        'the form carries the pushed parameters (and a CSRF token, no request_uri)'
        or diag explain \%h;
     my $res = approve($page);
@@ -249,9 +255,9 @@ my $before = pushed_count();
                    'the code is bound to the pushed code_challenge: without the verifier, invalid_grant');
     my $t = redeem($l->{q}{code} // 'none', client => 'parweb', verifier => $V);
     ok t_cmp($t->{status}, 200, 'the code redeems with the PKCE verifier');
-    is $t->{json}{scope}, 'read', 'token scope: the pushed scope';
+    is $t->{json}{scope} // '', 'read', 'token scope: the pushed scope';
     my $i = introspect_at($t->{json}{access_token});
-    ok $i->{active} && $i->{client_id} eq 'parweb' && $i->{username} eq 'alice',
+    ok $i->{active} && has_fields($i, client_id => 'parweb', username => 'alice'),
        'the access token is active: parweb for alice' or diag explain $i;
 }
 
@@ -285,15 +291,15 @@ my $before = pushed_count();
                       code_challenge_method => 'plain']);
     ok t_cmp($page->{status}, 200, 'extra query parameters beside request_uri: still the page');
     my %h = @{ fields($page->{body}) };
-    ok $h{scope} eq 'read' && $h{state} eq 'narrow' && $h{redirect_uri} eq $APP_CB
-       && $h{response_type} eq 'code' && $h{code_challenge} eq $C && $h{code_challenge_method} eq 'S256',
+    ok has_fields(\%h, scope => 'read', state => 'narrow', redirect_uri => $APP_CB,
+                  response_type => 'code', code_challenge => $C, code_challenge_method => 'S256'),
        'the form holds the pushed values, none from the query' or diag explain \%h;
     unlike $page->{body}, qr/<strong>write<\/strong>/, 'the page does not ask for the scope write';
     my $l = loc(approve($page));
     ok $l->{base} eq $APP_CB && ($l->{q}{state} // '') eq 'narrow' && $l->{q}{code},
        'the answer goes to the pushed redirect_uri with the pushed state';
     my $t = redeem($l->{q}{code} // 'none', client => 'parweb', verifier => $V);
-    ok $t->{status} == 200 && $t->{json}{scope} eq 'read', 'the token has the pushed scope only';
+    ok $t->{status} == 200 && ($t->{json}{scope} // '') eq 'read', 'the token has the pushed scope only';
 }
 
 # ---- expiry (OAuthASPARLifetime 2, vhost oas_parreq) ----------------------------------------
