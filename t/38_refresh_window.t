@@ -1,6 +1,6 @@
 # The refresh reuse window (OAuthASRefreshReuseWindow, SPEC sections 2 and 5; issue 17
 # item 3).  t/conf/refresh_window.conf.in: vhost oas_rwin (window 60 s), oas_rwin2
-# (window 2 s); oas_https has none (strict rotation).  The client is webapp of
+# (window 3 s); oas_https has none (strict rotation).  The client is webapp of
 # t/conf/clients.json (password grant, refresh_limit 2: the first refresh token may be
 # used twice, the second refresh issues no refresh token); multi is "another client".
 #
@@ -97,12 +97,16 @@ sub active { introspect($_[0] // 'none')->{active} ? 1 : 0 }
     my $p0 = pw($WIN2);
     my $r1 = refresh('webapp', $p0->{refresh_token}, port => $WIN2);
     ok t_cmp($r1->{status}, 200, 'short window: first use 200');
+    # times are whole seconds: first use in second S, the reuse 2 s later in S+2 or S+3
+    # (inside), the last 4.5 s after the first use in S+4 or S+5: outside a window
+    # that runs from the first use, inside one that a reuse had moved to S+2 or S+3
+    sleep 2;
     my $r2 = refresh('webapp', $p0->{refresh_token}, port => $WIN2);
-    ok t_cmp($r2->{status}, 200, 'short window: reuse at once 200');
-    sleep 3.2;
+    ok t_cmp($r2->{status}, 200, 'window 3 s: a reuse 2 s after the first use gets a pair');
+    sleep 2.5;
     is_oauth_error(refresh('webapp', $p0->{refresh_token}, port => $WIN2), 400, 'invalid_grant',
-                   'reuse 3 s after the first use, window 2 s (the earlier reuse did not '
-                   . 'extend it): invalid_grant');
+                   'reuse 4.5 s after the first use, 2.5 s after the last reuse, window 3 s: '
+                   . 'invalid_grant (the window runs from the first use)');
     ok !active($r1->{json}{access_token}) && !active($r2->{json}{access_token}),
        'reuse after the window revoked the family: both pairs\' access tokens inactive';
     is_oauth_error(refresh('webapp', $r2->{json}{refresh_token} // 'none', port => $WIN2), 400,
