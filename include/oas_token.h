@@ -17,7 +17,8 @@
 
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */
-    long long iat;               /* issued at, seconds */
+    long long iat;               /* issued at, seconds; in a refresh token's tombstone
+                                  * (OAS_KIND_USED_REFRESH): its first use (oas_reuse.h) */
     long long exp;               /* 0 = never */
     unsigned char family[OAS_FAMILY_LEN];  /* grant family (code/refresh chains); zero for none */
     unsigned grant;              /* OAS_GRANT_* that issued it */

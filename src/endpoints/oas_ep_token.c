@@ -179,19 +179,19 @@ static oas_response_t *replayed(tok_req_t *t, const oas_entry_t *e, const char *
 }
 
 /* OAuthASRefreshReuseWindow: a used refresh token presented again by its
- * client within the window is no replay. *tok gets its record. */
-static int reuse_ok(tok_req_t *t, const oas_entry_t *tomb, oas_token_t *tok)
+ * client within the window is no replay. *rec gets its tombstone's record. */
+static int reuse_ok(tok_req_t *t, const oas_entry_t *tomb, oas_token_t *rec)
 {
-    long long now = oas_req_now(t->req), used_at = 0;
+    long long now = oas_req_now(t->req);
 
-    if (!oas_reuse_allowed(tok, &used_at, tomb, t->client->client_id, now,
-                           t->cfg->refresh_reuse_window, t->p)) {
+    if (tomb->kind != OAS_KIND_USED_REFRESH || oas_token_decode(rec, tomb, t->p) != APR_SUCCESS
+        || !oas_reuse_allowed(rec, t->client->client_id, now, t->cfg->refresh_reuse_window)) {
         return 0;
     }
     OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(07710)
             "a used refresh token was presented again by client '%s' %lld s after its "
             "first use, within OAuthASRefreshReuseWindow (%lld s): a new pair of the same "
-            "family, nothing revoked", t->client->client_id, now - used_at,
+            "family, nothing revoked", t->client->client_id, now - rec->iat,
             t->cfg->refresh_reuse_window);
     t->reused = 1;
     return 1;
@@ -242,7 +242,7 @@ static apr_status_t lost_delete(tok_req_t *t, const unsigned char *key, oas_entr
 }
 
 /* Take the code/refresh token once; a tombstone remembers it was used
- * (within a reuse window: when and what, oas_reuse.h). */
+ * (a refresh token's: its record and when, for the reuse window, oas_reuse.h). */
 static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_entry_t *e,
                             int used_kind, const char *what)
 {
@@ -253,8 +253,8 @@ static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_en
     tomb.kind = used_kind;
     tomb.data = "";
     tomb.len = 0;
-    if (used_kind == OAS_KIND_USED_REFRESH) {
-        oas_reuse_tombstone(&tomb, e, oas_req_now(t->req), t->cfg->refresh_reuse_window, t->p);
+    if (used_kind == OAS_KIND_USED_REFRESH) {   /* the record, and when it was used */
+        oas_reuse_tombstone(&tomb, e, oas_req_now(t->req), t->p);
     }
     rv = t->cfg->store->consume(t->cfg->store, key, &got, &tomb, t->p);
     if (rv == APR_NOTFOUND && used_kind == OAS_KIND_USED_REFRESH
@@ -371,7 +371,7 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if ((r = lookup(t, key, &e, &old, OAS_KIND_USED_REFRESH, "refresh token"))) {
         return r;
     }
-    if (old.kind != OAS_KIND_REFRESH) {
+    if (old.kind != OAS_KIND_REFRESH && !t->reused) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired refresh token");
     }
     memset(&in, 0, sizeof(in));

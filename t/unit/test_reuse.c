@@ -1,5 +1,5 @@
-/* test_reuse.c — oas_reuse: the tombstones of rotated refresh tokens and the
- * refresh reuse window's decision (who, when, what is reissued). */
+/* test_reuse.c — oas_reuse: the tombstones of rotated refresh tokens (the
+ * record, and when it was first used) and the reuse window's decision. */
 #include <string.h>
 
 #include <apr_strings.h>
@@ -39,85 +39,72 @@ static oas_entry_t live_entry(const char *scope)
     return e;
 }
 
-START_TEST(window_off_plain_tombstone)
+static oas_token_t decoded(const oas_entry_t *e)
 {
-    oas_entry_t live = live_entry("read"), tomb;
-    oas_token_t rec;
-    long long used = 0;
+    oas_token_t t;
+    ck_assert_int_eq(oas_token_decode(&t, e, pool), APR_SUCCESS);
+    return t;
+}
 
-    oas_reuse_tombstone(&tomb, &live, 2000, 0, pool);
+START_TEST(tombstone_keeps_record_and_first_use)
+{
+    oas_entry_t live = live_entry("read write"), tomb;
+    oas_token_t rec;
+
+    oas_reuse_tombstone(&tomb, &live, 2000, pool);
     ck_assert_int_eq(tomb.kind, OAS_KIND_USED_REFRESH);
-    ck_assert_uint_eq(tomb.len, 0);
     ck_assert(tomb.exp == 5000);
     ck_assert(memcmp(tomb.family, live.family, OAS_FAMILY_LEN) == 0);
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &tomb, "app", 2000, 60, pool), 0);
+    ck_assert_uint_eq(tomb.len, live.len);
+    rec = decoded(&tomb);
+    ck_assert_int_eq(rec.kind, OAS_KIND_USED_REFRESH);
+    ck_assert(rec.iat == 2000);
+    ck_assert_str_eq(rec.client_id, "app");
+    ck_assert_str_eq(rec.username, "alice");
+    ck_assert_str_eq(rec.scope, "read write");
+    ck_assert_int_eq(rec.refresh_left, 3);
 }
 END_TEST
 
 START_TEST(window_same_client_inside)
 {
-    oas_entry_t live = live_entry("read write"), tomb;
+    oas_entry_t live = live_entry("read"), tomb;
     oas_token_t rec;
-    long long used = 0;
 
-    oas_reuse_tombstone(&tomb, &live, 2000, 10, pool);
-    ck_assert_int_eq(tomb.kind, OAS_KIND_USED_REFRESH);
-    ck_assert(tomb.exp == 5000);
-    ck_assert(oas_reuse_allowed(&rec, &used, &tomb, "app", 2000, 10, pool));
-    ck_assert(used == 2000);
-    ck_assert(oas_reuse_allowed(&rec, &used, &tomb, "app", 2010, 10, pool));
-    ck_assert(oas_reuse_allowed(&rec, &used, &tomb, "app", 1999, 10, pool));   /* a racer */
-    ck_assert_int_eq(rec.kind, OAS_KIND_REFRESH);
-    ck_assert_str_eq(rec.client_id, "app");
-    ck_assert_str_eq(rec.username, "alice");
-    ck_assert_str_eq(rec.scope, "read write");
-    ck_assert_int_eq(rec.refresh_left, 3);
-    ck_assert(memcmp(rec.family, live.family, OAS_FAMILY_LEN) == 0);
+    oas_reuse_tombstone(&tomb, &live, 2000, pool);
+    rec = decoded(&tomb);
+    ck_assert(oas_reuse_allowed(&rec, "app", 2000, 10));
+    ck_assert(oas_reuse_allowed(&rec, "app", 2010, 10));
+    ck_assert(oas_reuse_allowed(&rec, "app", 1999, 10));   /* a racer that began earlier */
 }
 END_TEST
 
 START_TEST(window_refused)
 {
-    oas_entry_t live = live_entry("read"), tomb, bad;
-    oas_token_t rec;
-    long long used = 0;
+    oas_entry_t live = live_entry("read"), tomb;
+    oas_token_t rec, alive;
 
-    oas_reuse_tombstone(&tomb, &live, 2000, 10, pool);
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &tomb, "app", 2011, 10, pool), 0);
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &tomb, "other", 2001, 10, pool), 0);
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &tomb, "app", 2001, 0, pool), 0);
-    bad = tomb;                              /* a live token is no tombstone */
-    bad.kind = OAS_KIND_REFRESH;
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &bad, "app", 2001, 10, pool), 0);
-    bad = tomb;                              /* a cut record */
-    bad.len -= 1;
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &bad, "app", 2001, 10, pool), 0);
+    oas_reuse_tombstone(&tomb, &live, 2000, pool);
+    rec = decoded(&tomb);
+    ck_assert_int_eq(oas_reuse_allowed(&rec, "app", 2011, 10), 0);    /* after */
+    ck_assert_int_eq(oas_reuse_allowed(&rec, "other", 2001, 10), 0);  /* another client */
+    ck_assert_int_eq(oas_reuse_allowed(&rec, "app", 2001, 0), 0);     /* no window */
+    alive = decoded(&live);                                           /* no tombstone */
+    ck_assert_int_eq(oas_reuse_allowed(&alive, "app", 1000, 10), 0);
 }
 END_TEST
 
-/* a record within 9 bytes of the entry limit: no room for the window */
-START_TEST(window_record_too_long)
+/* a record that does not decode: only the kind changes, never a reuse */
+START_TEST(tombstone_of_a_bad_record)
 {
-    char scope[OAS_ENTRY_MAX];
-    oas_entry_t live, tomb;
+    oas_entry_t live = live_entry("read"), tomb;
     oas_token_t rec;
-    long long used = 0;
-    apr_size_t n;
 
-    memset(scope, 'a', sizeof(scope));
-    for (n = 1; n < sizeof(scope); n++) {      /* the longest scope that still encodes */
-        scope[n] = '\0';
-        live = live_entry(scope);
-        scope[n] = 'a';
-        if (live.len > OAS_ENTRY_MAX - 9) {
-            break;
-        }
-    }
-    ck_assert_uint_gt(live.len, OAS_ENTRY_MAX - 9);
-    ck_assert_uint_le(live.len, OAS_ENTRY_MAX);
-    oas_reuse_tombstone(&tomb, &live, 2000, 10, pool);
-    ck_assert_uint_eq(tomb.len, 0);
-    ck_assert_int_eq(oas_reuse_allowed(&rec, &used, &tomb, "app", 2000, 10, pool), 0);
+    live.len -= 1;
+    oas_reuse_tombstone(&tomb, &live, 2000, pool);
+    ck_assert_int_eq(tomb.kind, OAS_KIND_USED_REFRESH);
+    ck_assert_uint_eq(tomb.len, live.len);
+    ck_assert_int_ne(oas_token_decode(&rec, &tomb, pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -127,10 +114,10 @@ static Suite *reuse_suite(void)
     TCase *tc = tcase_create("reuse");
 
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, window_off_plain_tombstone);
+    tcase_add_test(tc, tombstone_keeps_record_and_first_use);
     tcase_add_test(tc, window_same_client_inside);
     tcase_add_test(tc, window_refused);
-    tcase_add_test(tc, window_record_too_long);
+    tcase_add_test(tc, tombstone_of_a_bad_record);
     suite_add_tcase(s, tc);
     return s;
 }
