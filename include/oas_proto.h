@@ -139,6 +139,13 @@ typedef struct oas_config_t {
     int device_interval;
     const char *url_device_authorization;
     const char *url_device;
+    const char *url_par;              /* oauth-as-par; NULL: PAR is off */
+    /* pushed authorization requests, RFC 9126 (OAuthASRequirePAR, OAuthASPARLifetime) */
+    int require_par;
+    long long par_lifetime;           /* seconds a request_uri lives */
+    /* OAuthASRefreshReuseWindow: seconds after a refresh token's first use in
+     * which its client may present it again; 0: strict rotation */
+    long long refresh_reuse_window;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -199,6 +206,9 @@ oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t
  * POST with decision → redirect. req->user is the authenticated resource owner. */
 oas_response_t *oas_authorize_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                        apr_pool_t *p);
+/* pushed authorization requests, RFC 9126 (oas_ep_par.c) */
+oas_response_t *oas_par_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                 apr_pool_t *p);
 /* introspection, RFC 7662 */
 oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                         apr_pool_t *p);

@@ -32,6 +32,7 @@ typedef struct oas_client_t {
     apr_array_header_t *resources;       /* const char *: resources it may name (RFC 8707);
                                           * NULL: every declared one */
     int access_token_format;             /* OAS_FORMAT_* of oas_proto.h; -1 = not set (the server's) */
+    int require_par;                     /* require_pushed_authorization_requests (RFC 9126) */
 } oas_client_t;
 
 typedef struct oas_registry_t oas_registry_t;

@@ -35,14 +35,17 @@ typedef enum {
     OAS_KIND_DEVICE_CODE = 9,     /* a device grant (RFC 8628), pending or decided: memory
                                    * only; may go when memory is full (anyone can make one) */
     OAS_KIND_USER_CODE = 10,      /* a device grant's user code, until decided: as above */
-    OAS_KIND_MAX = 11
+    OAS_KIND_PAR = 11,            /* a pushed authorization request (RFC 9126): memory only,
+                                   * may go when memory is full (anyone may push) */
+    OAS_KIND_MAX = 12
 } oas_kind_t;
 
 /* 1 for kinds that live in memory only (codes, their tombstones, CSRF
- * nonces, failure counters). */
+ * nonces, failure counters, pushed requests). */
 #define OAS_KIND_IS_VOLATILE(k) \
     ((k) == OAS_KIND_CODE || (k) == OAS_KIND_USED_CODE || (k) == OAS_KIND_CSRF \
-     || (k) == OAS_KIND_AUTH_FAILURES || OAS_KIND_IS_DEVICE(k))
+     || (k) == OAS_KIND_AUTH_FAILURES || OAS_KIND_IS_DEVICE(k) \
+     || (k) == OAS_KIND_PAR)
 
 /* 1 for the device grant's kinds: anyone with a public client id can make
  * them, so a full memory tier drops them rather than refusing codes. */

@@ -13,13 +13,15 @@
 #define OAS_PREFIX_CODE     "ac:"
 #define OAS_PREFIX_FAMILY   "fr:"
 #define OAS_PREFIX_CSRF     "cs:"
+#define OAS_PREFIX_PAR      "pr:"   /* of a pushed request's request_uri (RFC 9126) */
 
 /* the longest issuer (OAuthASIssuer): every record carries it */
 #define OAS_ISSUER_MAX      255
 
 typedef struct oas_token_t {
     int kind;                    /* oas_kind_t */
-    long long iat;               /* issued at, seconds */
+    long long iat;               /* issued at, seconds; in a refresh token's tombstone
+                                  * (OAS_KIND_USED_REFRESH): its first use (oas_reuse.h) */
     long long exp;               /* 0 = never */
     unsigned char family[OAS_FAMILY_LEN];  /* grant family (code/refresh chains); zero for none */
     unsigned grant;              /* OAS_GRANT_* that issued it */

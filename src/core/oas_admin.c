@@ -7,7 +7,8 @@
 
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
-    "revoked_family", "csrf", "auth_failures", "device_code", "user_code"
+    "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
+    "pushed_request"
 };
 
 const char *oas_admin_kind_name(int kind)

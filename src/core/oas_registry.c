@@ -571,6 +571,15 @@ static const char *f_access_token_format(reg_ctx_t *ctx, json_t *v)
     return NULL;
 }
 
+static const char *f_require_par(reg_ctx_t *ctx, json_t *v)
+{
+    if (v != NULL && !json_is_boolean(v)) {
+        return "must be true or false";
+    }
+    ctx->c->require_par = v != NULL && json_is_true(v);
+    return NULL;
+}
+
 /* Cross-field rules, reported on the field that has to change. */
 static const char *f_needs_redirect(reg_ctx_t *ctx, json_t *v)
 {
@@ -600,6 +609,7 @@ static const struct {
     { "enabled",               f_enabled,               NULL },
     { "resources",             f_resources,             NULL },
     { "access_token_format",   f_access_token_format,   NULL },
+    { "require_pushed_authorization_requests", f_require_par, NULL },
     { "comment",               NULL,                    NULL },
     { NULL,                    f_needs_redirect,        "redirect_uris" },
 };

@@ -5,7 +5,10 @@
  * (never a redirect: no open redirector). After that every answer is a
  * redirect to that URI carrying state and iss: in the query for
  * response_type=code, in the fragment for token. A valid request shows the
- * approval page; its form comes back as a POST with decision and csrf. */
+ * approval page; its form comes back as a POST with decision and csrf.
+ * A request may also have been pushed before (RFC 9126): then it is taken
+ * from the store by its request_uri (oas_ep_par.c), and the same checks run
+ * on the pushed parameters, here and (answering JSON) at the PAR endpoint. */
 #include <string.h>
 #include <apr_strings.h>
 #include "oas_grant.h"
@@ -13,6 +16,7 @@
 #include "oas_approval_page.h"
 #include "oas_resource.h"
 #include "oas_json.h"
+#include "oas_par.h"
 
 #define CODE_LIFETIME_DEFAULT 600
 
@@ -23,6 +27,8 @@ typedef struct az_t {
     apr_pool_t *p;
     int is_post;
     int in_fragment;          /* answers go in the fragment (response_type=token) */
+    int json;                 /* errors are JSON answers: the PAR endpoint's checks */
+    int pushed;               /* the parameters are a pushed request's (RFC 9126) */
     apr_table_t *params;
     oas_authz_t a;
 } az_t;
@@ -39,9 +45,21 @@ static const char *client_id_of(az_t *z)
 
 /* ---- answers ------------------------------------------------------------ */
 
+/* At the PAR endpoint every refusal is a JSON 400 (RFC 9126 §2.3). */
+static oas_response_t *json_error(az_t *z, oas_error_t err, const char *why)
+{
+    OAS_LOG(&z->req->log, OAS_LOG_INFO, 0, OASLOGNO(07700)
+            "pushed authorization request of client '%s' refused: %s: %s",
+            z->a.client ? z->a.client->client_id : "-", oas_error_name(err), why);
+    return oas_response_error(z->p, z->cfg, 400, err, why);
+}
+
 /* An HTML error page: nothing may be redirected (yet). */
 static oas_response_t *page_error(az_t *z, int status, oas_error_t err, const char *why)
 {
+    if (z->json) {
+        return json_error(z, err, why);
+    }
     OAS_LOG(&z->req->log, OAS_LOG_INFO, 0, OASLOGNO(02000)
             "authorization request refused (%d %s): %s", status, oas_error_name(err), why);
     return oas_html_error(z->cfg, z->p, status, err, why);
@@ -132,6 +150,9 @@ static oas_response_t *redirect_error_uncounted(az_t *z, oas_error_t err, const 
 /* An OAuth error sent back to the client (RFC 6749 §4.1.2.1, §4.2.2.1). */
 static oas_response_t *redirect_error(az_t *z, oas_error_t err, const char *why)
 {
+    if (z->json) {
+        return json_error(z, err, why);
+    }
     OAS_LOG(&z->req->log, OAS_LOG_INFO, 0, OASLOGNO(02001)
             "authorization request of client '%s' refused: %s: %s", client_id_of(z),
             oas_error_name(err), why);
@@ -196,6 +217,48 @@ static oas_response_t *check_setup(az_t *z)
                               "The approval page is not available on this server. "
                               "The administrator has been told.");
     }
+    return NULL;
+}
+
+/* ---- step 2b: a pushed request (RFC 9126 §4) ------------------------------ */
+
+/* With request_uri the pushed parameters replace the request's: of the
+ * request itself only client_id (the client that pushed) and request_uri
+ * are read, anything else in it is ignored and can never widen the push.
+ * Every refusal is a page: the redirect URI is not known yet. */
+static oas_response_t *use_pushed(az_t *z)
+{
+    const char *uri = param(z, "request_uri"), *id = param(z, "client_id");
+    apr_table_t *pushed = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int rc;
+
+    if (!uri) {
+        return NULL;
+    }
+    if (!id) {
+        return page_error(z, 400, OAS_ERR_INVALID_REQUEST, "client_id is required.");
+    }
+    rc = oas_par_take(&pushed, z->cfg, uri, id, &rv, z->p);
+    if (rc == OAS_PAR_STORE) {
+        OAS_LOG(&z->req->log, OAS_STORE_FAIL_LEVEL(z->cfg->store), rv, OASLOGNO(07704)
+                "taking a pushed authorization request: the token store (%s) failed",
+                z->cfg->store->name);
+        return page_error(z, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                          "This server cannot take authorization requests right now; "
+                          "try again later.");
+    }
+    if (rc == OAS_PAR_OTHER_CLIENT) {
+        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
+                          "request_uri was not pushed by this client.");
+    }
+    if (rc != OAS_PAR_OK) {
+        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
+                          "request_uri is unknown, has expired or was used already; "
+                          "start again from the application.");
+    }
+    z->params = pushed;
+    z->pushed = 1;
     return NULL;
 }
 
@@ -323,6 +386,19 @@ static oas_response_t *check_request(az_t *z)
         return redirect_error(z, OAS_ERR_INVALID_TARGET, why);
     }
     return check_pkce(z);
+}
+
+/* OAuthASRequirePAR On, or the client's require_pushed_authorization_requests:
+ * a request shown to the user must have been pushed. The decision posted
+ * from the approval page carries no request_uri: its CSRF token proves the
+ * page was shown, which only a pushed request got. */
+static oas_response_t *check_pushed_required(az_t *z, int deciding)
+{
+    if (z->pushed || deciding || !(z->cfg->require_par || z->a.client->require_par)) {
+        return NULL;
+    }
+    return redirect_error(z, OAS_ERR_INVALID_REQUEST, "this client must push its "
+                          "authorization requests to the PAR endpoint first (RFC 9126)");
 }
 
 /* ---- step 5: the approval page ---------------------------------------------- */
@@ -490,6 +566,39 @@ static oas_response_t *take_decision(az_t *z, const char *decision)
     return z->in_fragment ? issue_implicit(z) : issue_code(z);
 }
 
+static void az_init(az_t *z, const oas_config_t *cfg, const oas_http_req_t *req, apr_pool_t *p)
+{
+    memset(z, 0, sizeof(*z));
+    z->cfg = cfg;
+    z->rq = *req;
+    z->rq.now = oas_req_now(req);
+    z->req = &z->rq;
+    z->p = p;
+}
+
+oas_response_t *oas_authorize_check(oas_authz_t *a, const oas_config_t *cfg,
+                                    const oas_http_req_t *req, apr_table_t *params,
+                                    const oas_client_t *client, apr_pool_t *p)
+{
+    const char *id = apr_table_get(params, "client_id");
+    oas_response_t *r;
+    az_t z;
+
+    az_init(&z, cfg, req, p);
+    z.json = 1;
+    z.params = params;
+    z.a.client = client;
+    if (id && strcmp(id, client->client_id) != 0) {
+        return json_error(&z, OAS_ERR_INVALID_REQUEST,
+                          "client_id does not match the authenticated client");
+    }
+    if ((r = check_redirect_uri(&z)) || (r = check_request(&z))) {
+        return r;
+    }
+    *a = z.a;
+    return NULL;
+}
+
 oas_response_t *oas_authorize_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                        apr_pool_t *p)
 {
@@ -497,20 +606,18 @@ oas_response_t *oas_authorize_endpoint(const oas_config_t *cfg, const oas_http_r
     oas_response_t *r;
     const char *decision;
 
-    memset(&z, 0, sizeof(z));
-    z.cfg = cfg;
-    z.rq = *req;
-    z.rq.now = oas_req_now(req);
-    z.req = &z.rq;
-    z.p = p;
-    if ((r = read_params(&z)) || (r = check_setup(&z))
+    az_init(&z, cfg, req, p);
+    if ((r = read_params(&z)) || (r = check_setup(&z)) || (r = use_pushed(&z))
         || (r = check_client(&z)) || (r = check_request(&z))) {
+        return r;
+    }
+    decision = z.is_post && !z.pushed ? param(&z, "decision") : NULL;
+    if ((r = check_pushed_required(&z, decision != NULL))) {
         return r;
     }
     OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(02010)
             "authorization request checked: client '%s', user '%s', response_type %s, "
             "scope '%s', PKCE %s", client_id_of(&z), req->user, z.a.response_type, z.a.scope,
             z.a.code_challenge_method ? z.a.code_challenge_method : "none");
-    decision = z.is_post ? param(&z, "decision") : NULL;
     return decision ? take_decision(&z, decision) : show_page(&z);
 }

@@ -106,6 +106,10 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
                         string_array(token_auth));
     json_object_set_new(o, "code_challenge_methods_supported", string_array(pkce));
     json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+    set_url(o, "pushed_authorization_request_endpoint", cfg->url_par);
+    if (cfg->require_par) {
+        json_object_set_new(o, "require_pushed_authorization_requests", json_true());
+    }
     return oas_response_json(p, 200, oas_json_dump(o, p));
 }
 
@@ -198,7 +202,8 @@ oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t 
 
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
-    "revoked_family", "csrf", "auth_failures", "device_code", "user_code"
+    "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
+    "pushed_request"
 };
 
 static const char *const grant_counter_names[OAS_CNT_GRANT_MAX] = {

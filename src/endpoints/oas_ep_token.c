@@ -2,12 +2,14 @@
  * §4.3, §4.4, §6). */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
 #include "oas_ratelimit.h"
 #include "oas_resource.h"
 #include "oas_device.h"
+#include "oas_reuse.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -18,6 +20,7 @@ typedef struct tok_req_t {
     apr_pool_t *p;
     apr_table_t *params;
     const oas_client_t *client;
+    int reused;            /* a rotated refresh token, again within the reuse window */
 } tok_req_t;
 
 static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
@@ -208,9 +211,28 @@ static int bare_tombstone(const oas_entry_t *e, int used_kind)
     return e->kind == used_kind && e->len == 0;
 }
 
+/* OAuthASRefreshReuseWindow: a used refresh token presented again by its
+ * client within the window is no replay. rec: its tombstone's record. */
+static int reuse_ok(tok_req_t *t, const oas_token_t *rec)
+{
+    long long now = oas_req_now(t->req);
+
+    if (!oas_reuse_allowed(rec, t->client->client_id, now, t->cfg->refresh_reuse_window)) {
+        return 0;
+    }
+    OAS_LOG(&t->req->log, OAS_LOG_INFO, 0, OASLOGNO(07710)
+            "a used refresh token was presented again by client '%s' %lld s after its "
+            "first use, within OAuthASRefreshReuseWindow (%lld s): a new pair of the same "
+            "family, nothing revoked", t->client->client_id, now - rec->iat,
+            t->cfg->refresh_reuse_window);
+    t->reused = 1;
+    return 1;
+}
+
 /* Look up a code or refresh token by its store key. A used one is a replay
  * only when its own client presents it: another client's presentation
- * changes nothing (issue 12 item 6). */
+ * changes nothing (issue 12 item 6); within OAuthASRefreshReuseWindow its
+ * own client's is no replay either. */
 static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_t *e,
                               oas_token_t *tok, int used_kind, const char *what)
 {
@@ -231,22 +253,49 @@ static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_
                    apr_psprintf(t->p, "%s was issued to another client", what));
     }
     if (e->kind == used_kind) {
-        return replayed(t, e, what);
+        return used_kind == OAS_KIND_USED_REFRESH && reuse_ok(t, tok) ? NULL
+                                                                       : replayed(t, e, what);
     }
     return NULL;
 }
 
-/* Take the code/refresh token once; a tombstone remembers it was used. */
+/* The shared stores answer a consume that lost the delete with APR_NOTFOUND,
+ * and the winner's tombstone follows a moment later: within a reuse window,
+ * look for it (a few times, 20 ms apart) before refusing. */
+static apr_status_t lost_delete(tok_req_t *t, const unsigned char *key, oas_entry_t *got)
+{
+    apr_status_t rv = APR_NOTFOUND;
+    int i;
+
+    for (i = 0; i < 5 && rv == APR_NOTFOUND; i++) {
+        if (i) {
+            apr_sleep(apr_time_from_msec(20));
+        }
+        rv = t->cfg->store->get(t->cfg->store, key, got, t->p);
+    }
+    return rv;
+}
+
+/* Take the code/refresh token once; a tombstone remembers it was used
+ * (a refresh token's: its record and when, for the reuse window, oas_reuse.h). */
 static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_entry_t *e,
                             int used_kind, const char *what)
 {
     oas_entry_t tomb = *e, got;
+    oas_token_t rec;
     apr_status_t rv;
 
     /* the tombstone keeps the record (its issuer above all: a replay at
      * another issuer is no replay there) */
     tomb.kind = used_kind;
+    if (used_kind == OAS_KIND_USED_REFRESH) {   /* the record, and when it was used */
+        oas_reuse_tombstone(&tomb, e, oas_req_now(t->req), t->p);
+    }
     rv = t->cfg->store->consume(t->cfg->store, key, &got, &tomb, t->p);
+    if (rv == APR_NOTFOUND && used_kind == OAS_KIND_USED_REFRESH
+        && t->cfg->refresh_reuse_window > 0) {
+        rv = lost_delete(t, key, &got);
+    }
     if (rv == APR_NOTFOUND) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT,
                    apr_psprintf(t->p, "unknown or expired %s", what));
@@ -255,7 +304,11 @@ static oas_response_t *take(tok_req_t *t, const unsigned char *key, const oas_en
         return oas_store_failure(t->cfg, t->req, rv, "redeeming a grant", t->p);
     }
     if (got.kind == used_kind) {
-        return replayed(t, &got, what);
+        /* lost the race to an earlier use: within the window the pair
+         * issued for this request stays, as a reuse would get one */
+        return used_kind == OAS_KIND_USED_REFRESH
+               && oas_token_decode(&rec, &got, t->p) == APR_SUCCESS && reuse_ok(t, &rec)
+               ? NULL : replayed(t, &got, what);
     }
     return NULL;
 }
@@ -386,7 +439,7 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if ((r = lookup(t, key, &e, &old, OAS_KIND_USED_REFRESH, "refresh token"))) {
         return r;
     }
-    if (old.kind != OAS_KIND_REFRESH) {
+    if (old.kind != OAS_KIND_REFRESH && !t->reused) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired refresh token");
     }
     memset(&in, 0, sizeof(in));
@@ -406,6 +459,9 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     in.family = old.family;
     in.refreshes = old.refreshes >= 0 ? old.refreshes + 1 : -1;
     in.with_refresh = in.refresh_left != 0;
+    if (t->reused) {    /* nothing to take: the token was taken at its first use */
+        return issue(t, &in, OAS_GRANT_REFRESH_TOKEN);
+    }
     return redeem(t, &in, key, &e, OAS_KIND_USED_REFRESH, "refresh token",
                   OAS_GRANT_REFRESH_TOKEN);
 }
@@ -510,7 +566,7 @@ static const struct {
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p)
 {
-    tok_req_t t = { cfg, req, p, NULL, NULL };
+    tok_req_t t = { cfg, req, p, NULL, NULL, 0 };
     const char *gt;
     oas_response_t *r;
     size_t i;

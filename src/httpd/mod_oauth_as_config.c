@@ -30,6 +30,8 @@ APLOG_USE_MODULE(oauth_as);
 #define DEF_FAIL_LOCKOUT      60                 /* lock that long after the last of them */
 #define MAX_FAIL_LIMIT        100000
 #define MAX_FAIL_SECONDS      86400
+#define DEF_PAR_LIFETIME      60                 /* OAuthASPARLifetime */
+#define MAX_PAR_SECONDS       3600               /* most OAuthASPARLifetime, OAuthASRefreshReuseWindow */
 
 void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -41,6 +43,8 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->redis_timeout = OAS_UNSET;
     sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
     sc->device_lifetime = sc->device_interval = OAS_UNSET;
+    sc->require_par = OAS_UNSET;
+    sc->par_lifetime = sc->refresh_window = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
@@ -106,6 +110,9 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->token_format = PICK(token_format);
     sc->device_lifetime = PICK(device_lifetime);
     sc->device_interval = PICK(device_interval);
+    sc->require_par = PICK(require_par);
+    sc->par_lifetime = PICK(par_lifetime);
+    sc->refresh_window = PICK(refresh_window);
     return sc;
 }
 
@@ -345,11 +352,10 @@ static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->directive->directive,
                             arg);
     }
-    if (cmd->info) {
-        sc->require_post = on;
-    }
-    else {
-        sc->require_https = on;
+    switch ((int)(apr_uintptr_t)cmd->info) {
+    case 0:  sc->require_https = on; break;
+    case 1:  sc->require_post = on; break;
+    default: sc->require_par = on; break;
     }
     return NULL;
 }
@@ -358,15 +364,25 @@ static const char *set_lifetime(cmd_parms *cmd, void *dc, const char *arg)
 {
     oas_srv_conf_t *sc = cmd_conf(cmd);
     const char *which = cmd->info;
-    long long v;
-    const char *err = parse_number(cmd, arg, *which == 'c' ? 1 : 0,
-                                   *which == 'c' ? 86400 : MAX_LIFETIME, &v);
-    if (err) {
+    long long v, lo = 0, hi = MAX_LIFETIME;
+    const char *err;
+
+    if (*which == 'c') {
+        lo = 1;
+        hi = 86400;
+    }
+    else if (*which == 'p' || *which == 'w') {
+        lo = *which == 'p';
+        hi = MAX_PAR_SECONDS;
+    }
+    if ((err = parse_number(cmd, arg, lo, hi, &v))) {
         return err;
     }
     switch (*which) {
     case 'c': sc->code_lifetime = v; break;
     case 'a': sc->access_lifetime = v; break;
+    case 'p': sc->par_lifetime = v; break;
+    case 'w': sc->refresh_window = v; break;
     default:  sc->refresh_lifetime = v; break;
     }
     return NULL;
@@ -608,6 +624,15 @@ const command_rec oas_cmds[] = {
                   "access tokens; repeatable: the first signs, all are published"),
     AP_INIT_TAKE1("OAuthASAccessTokenFormat", oas_set_token_format, NULL, RSRC_CONF,
                   "opaque (default) or jwt: the access token format"),
+    AP_INIT_TAKE1("OAuthASRequirePAR", set_flag, (void *)2, RSRC_CONF,
+                  "On|Off: authorization requests must be pushed to the PAR endpoint first "
+                  "(RFC 9126; default Off)"),
+    AP_INIT_TAKE1("OAuthASPARLifetime", set_lifetime, "p", RSRC_CONF,
+                  "seconds a pushed request's request_uri lives (default 60)"),
+    AP_INIT_TAKE1("OAuthASRefreshReuseWindow", set_lifetime, "w", RSRC_CONF,
+                  "seconds after its first use in which a rotated refresh token presented "
+                  "again by its client gets a new pair instead of revoking the family "
+                  "(default 0: never)"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
     AP_INIT_TAKE1("OAuthASResource", add_resource, NULL, RSRC_CONF,
@@ -777,6 +802,9 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->fail_lockout = OR_DEFAULT(sc->fail_lockout, DEF_FAIL_LOCKOUT);
     rt->device_lifetime = OR_DEFAULT(sc->device_lifetime, DEF_DEVICE_LIFETIME);
     rt->device_interval = OR_DEFAULT(sc->device_interval, DEF_DEVICE_INTERVAL);
+    rt->require_par = OR_DEFAULT(sc->require_par, 0);
+    rt->par_lifetime = OR_DEFAULT(sc->par_lifetime, DEF_PAR_LIFETIME);
+    rt->refresh_reuse_window = OR_DEFAULT(sc->refresh_window, 0);
     rt->page_title = apr_table_get(sc->page, "title");
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");

@@ -159,6 +159,7 @@ static const struct {
     { "oauth-as-jwks", oas_jwks_endpoint },
     { "oauth-as-device-authorization", oas_device_authorization_endpoint },
     { "oauth-as-device", oas_device_endpoint },
+    { "oauth-as-par", oas_par_endpoint },
 };
 
 int oas_handler(request_rec *r)

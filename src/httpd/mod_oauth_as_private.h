@@ -50,6 +50,9 @@ typedef struct oas_srv_conf_t {
     int token_format;                 /* OAuthASAccessTokenFormat: OAS_FORMAT_* */
     long long device_lifetime;        /* OAuthASDeviceCodeLifetime */
     int device_interval;              /* OAuthASDevicePollInterval */
+    int require_par;                  /* OAuthASRequirePAR */
+    long long par_lifetime;           /* OAuthASPARLifetime */
+    long long refresh_window;         /* OAuthASRefreshReuseWindow */
     /* filled in check_config / post_config */
     apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;

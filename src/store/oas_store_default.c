@@ -333,12 +333,13 @@ apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
     return rv;
 }
 
-/* Entries that anyone can make (SPEC section 8): posted forms' nonces and
- * device grants. The first to go; together at most SD_FIRST_SHARE. */
-#define SD_FIRST_TO_GO(k) ((k) == OAS_KIND_CSRF || OAS_KIND_IS_DEVICE(k))
+/* Entries that anyone can make (SPEC section 8): posted forms' nonces,
+ * device grants and pushed authorization requests. The first to go; together at most SD_FIRST_SHARE. */
+#define SD_FIRST_TO_GO(k) ((k) == OAS_KIND_CSRF || OAS_KIND_IS_DEVICE(k) || (k) == OAS_KIND_PAR)
 #define SD_FIRST_COUNT(h) ((h)->mem_count[OAS_KIND_CSRF] \
                            + (h)->mem_count[OAS_KIND_DEVICE_CODE] \
-                           + (h)->mem_count[OAS_KIND_USER_CODE])
+                           + (h)->mem_count[OAS_KIND_USER_CODE] \
+                           + (h)->mem_count[OAS_KIND_PAR])
 
 /* The first to go when memory is full: an expired entry or an entry anyone
  * can make (SD_FIRST_TO_GO), whichever the hand meets first. APR_NOTFOUND
