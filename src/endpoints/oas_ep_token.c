@@ -95,19 +95,25 @@ static oas_response_t *target(tok_req_t *t, const char *within, const char **pau
     return NULL;
 }
 
-static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
+/* The answer when oas_issue_tokens failed with rv. */
+static oas_response_t *issue_refused(tok_req_t *t, apr_status_t rv)
 {
-    oas_issued_t is;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
-
     if (rv == APR_EACCES) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
     }
     if (rv == OAS_ISSUE_TOO_LONG) {
         return bad(t, 400, OAS_ERR_INVALID_REQUEST, TOO_LONG);
     }
+    return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
+}
+
+static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
+{
+    oas_issued_t is;
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+
     if (rv != APR_SUCCESS) {
-        return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
+        return issue_refused(t, rv);
     }
     return token_answer(t, &is, in->scope, count_grant);
 }
@@ -343,14 +349,8 @@ static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char
     oas_response_t *r;
     apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
 
-    if (rv == APR_EACCES) {
-        return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
-    }
-    if (rv == OAS_ISSUE_TOO_LONG) {
-        return bad(t, 400, OAS_ERR_INVALID_REQUEST, TOO_LONG);
-    }
     if (rv != APR_SUCCESS) {
-        return oas_store_failure(t->cfg, t->req, rv, "issuing a token", t->p);
+        return issue_refused(t, rv);
     }
     if ((r = take(t, key, e, used_kind, what))) {
         unissue(t, &is);
