@@ -124,7 +124,7 @@ my %VERIFY = (
     oauth2  => ['', "AuthType oauth2\n    OAuth2TokenVerify jwks_uri $JWKS "
                     . 'jwks_uri.ssl_verify=false&verify.exp=required&verify.iat=required',
                 'oauth2_claim'],
-    openidc => [qq{OIDCCryptoPassphrase "t-33-jwt-remote-only"\nOIDCCABundlePath "$CERT"\n}
+    openidc => [qq{OIDCCABundlePath "$CERT"\n}
                 . "OIDCOAuthSSLValidateServer On\nOIDCOAuthVerifyJwksUri $JWKS\n"
                 . "OIDCOAuthRemoteUserClaim sub\n",
                 'AuthType oauth20', 'claim'],
