@@ -8,7 +8,7 @@
 # every request is an introspection, which the status counters show); so are unknown
 # and expired tokens and a missing one.
 #
-# The second httpd: same binary and MPM as this run, its own config, port (free one
+# The second httpd (OAS::SecondHttpd): same binary and MPM as this run, its own config, port (free one
 # picked at run time, on 127.0.0.1), pid file, logs and runtime dir in t/logs/rs2; it
 # is stopped by an END block whatever happens.  Its TLS client does not verify our
 # self-signed certificate (introspect.ssl_verify=false: mod_oauth2 has no CA file
@@ -18,116 +18,27 @@ use warnings FATAL => 'all';
 
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
-use File::Path qw(make_path);
-use IO::Socket::INET ();
-use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
 use OAS::Test;
 use OAS::TokenTest;
 use OAS::RSTest;
+use OAS::SecondHttpd;
 
-my $cfg   = Apache::Test::config();
-my $vars  = $cfg->{vars};
-my $httpd = $vars->{httpd};
-my $mpm   = $cfg->{mpm} || 'event';
-
-# The modules directory: where this run's MPM module comes from (the inherited
-# LoadModule lines of tools/run-tests), else Debian's.
-my $moddir = '/usr/lib/apache2/modules';
-for my $f (grep { defined && -f } $vars->{httpd_conf}, "$vars->{t_conf}/httpd.conf") {
-    open my $fh, '<', $f or next;
-    while (<$fh>) {
-        if (m{^\s*LoadModule\s+mpm_\w+_module\s+"?(\S+?)/mod_mpm_\w+\.so"?}) { $moddir = $1; last }
-    }
-    last if $moddir ne '/usr/lib/apache2/modules';
-}
-my $so = "$moddir/mod_oauth2.so";
+my $so = OAS::SecondHttpd::moddir() . '/mod_oauth2.so';
 
 plan tests => 24, need_module('oauth_as'), need_module('ssl'),
     need({ "mod_oauth2 is not installed ($so; Debian: libapache2-mod-oauth2)" => -f $so });
 
-my $dir  = "$vars->{t_logs}/rs2";
-my $pidf = "$dir/httpd.pid";
-my $started;
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1,
-                                  ReuseAddr => 1) or die "no free port: $!\n";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
-
-sub port_open {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(PeerHost => '127.0.0.1', PeerPort => $port, Timeout => 1);
-    return 0 unless $s;
-    close $s;
-    return 1;
-}
-
-sub rs2_pid {
-    open my $fh, '<', $pidf or return 0;
-    my $pid = <$fh> // '';
-    return $pid =~ /^(\d+)/ ? $1 : 0;
-}
-
-sub stop_rs2 {
-    my $pid = rs2_pid() or return 1;
-    kill 'TERM', $pid;
-    my $end = time + 15;
-    sleep 0.1 while kill(0, $pid) && time < $end;
-    if (kill 0, $pid) { kill 'KILL', $pid; sleep 0.5 }
-    unlink $pidf;
-    return !kill(0, $pid);
-}
-
-END { stop_rs2() if $started }
-
-sub spew {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!\n";
-    print $fh $text;
-    close $fh or die "$path: $!\n";
-}
-
 # --- the second httpd ----------------------------------------------------------------------
 
-my $port  = free_port();
 my $intro = 'https://127.0.0.1:' . https_port() . '/oauth/introspect';
 my $opts  = join '&', 'introspect.auth=client_secret_basic', 'client_id=rs',
                       'client_secret=rs-secret', 'introspect.ssl_verify=false',
                       'expiry=0';                      # no result cache: see the header
-make_path("$dir/htdocs/protected");
-spew("$dir/htdocs/open.txt", "open\n");
-spew("$dir/htdocs/protected/index.txt", "protected by mod_oauth2\n");
-my %load = map { $_ => "$moddir/mod_$_.so" } ("mpm_$mpm", qw(authn_core authz_core authz_user headers));
-$load{oauth2} = $so;
-spew("$dir/httpd.conf", <<"CONF");
-# written by t/33_mod_oauth2.t: a remote resource server with mod_oauth2
-@{[ map { "LoadModule ${_}_module $load{$_}\n" } sort keys %load ]}
-ServerRoot "$dir"
-ServerName 127.0.0.1:$port
-Listen 127.0.0.1:$port
-PidFile "$pidf"
-ErrorLog "$dir/error_log"
-LogLevel info
-DefaultRuntimeDir "$dir"
-DocumentRoot "$dir/htdocs"
-LogFormat "%h %u \\"%r\\" %>s" rs2
-CustomLog "$dir/access_log" rs2
-StartServers 1
-<IfModule mpm_prefork_module>
-    MinSpareServers 1
-    MaxSpareServers 2
-    MaxRequestWorkers 5
-</IfModule>
-<IfModule !mpm_prefork_module>
-    ThreadsPerChild 5
-    MinSpareThreads 5
-    MaxSpareThreads 10
-    MaxRequestWorkers 10
-</IfModule>
+my $rs2 = OAS::SecondHttpd::start('rs2', modules => [qw(authn_core authz_core authz_user headers)],
+    so => { oauth2 => $so }, files => { 'open.txt' => "open\n",
+                                        'protected/index.txt' => "protected by mod_oauth2\n" },
+    conf => <<"CONF");
 <Location /protected>
     AuthType oauth2
     OAuth2TokenVerify introspect $intro $opts
@@ -138,19 +49,7 @@ StartServers 1
 </Location>
 CONF
 
-my $out = `$httpd -f "$dir/httpd.conf" -k start 2>&1`;
-$started = 1;
-my $end = time + 20;
-sleep 0.2 until port_open($port) || time > $end;
-ok port_open($port), "the second httpd (mod_oauth2, $mpm MPM) listens on 127.0.0.1:$port"
-    or diag("$httpd -k start: $out\n" . `tail -20 "$dir/error_log" 2>&1`);
-
-my $ua = LWP::UserAgent->new(timeout => 20, keep_alive => 0);
-sub rs2 {
-    my ($path, $token) = @_;
-    my @h = defined $token ? (Authorization => "Bearer $token") : ();
-    return $ua->get("http://127.0.0.1:$port$path", @h);
-}
+sub rs2 { my ($path, $token) = @_; return $rs2->get($path, $token) }
 
 sub introspections { OAS::TokenTest::oas_status()->{counters}{introspections} // 0 }
 
@@ -208,6 +107,5 @@ ok t_cmp(rs2('/protected/index.txt', $short)->code, 401, '... 401 once expired')
 
 # --- stop ---------------------------------------------------------------------------------------------
 
-ok stop_rs2(), 'the second httpd stopped';
-$started = 0;
-ok !port_open($port), '... its port is closed';
+ok $rs2->stop, 'the second httpd stopped';
+ok !OAS::SecondHttpd::port_open($rs2->{port}), '... its port is closed';

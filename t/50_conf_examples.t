@@ -8,7 +8,9 @@
 # The request of each example: webapp-code-pkce.conf an approval page (code + PKCE,
 # Basic sign-in); m2m-client-credentials.conf a token; api-proxy.conf a token, then the
 # API through ProxyPass (a backend vhost of the test answers) and 403 for a path the
-# scope does not cover; any other example its metadata (two-nodes-redis.conf: with a
+# scope does not cover; mcp-resource.conf the 401 with resource_metadata, its metadata
+# document, a JWT for /mcp that passes the gate and one for another audience that does
+# not; any other example its metadata (two-nodes-redis.conf: with a
 # redis-server this test starts on a free port, when Debian's redis-server is there).
 use strict;
 use warnings FATAL => 'all';
@@ -17,6 +19,8 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use File::Temp qw(tempdir);
 use IO::Socket::INET ();
+use JSON::PP ();
+use MIME::Base64 ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use OAS::Test;
@@ -114,6 +118,11 @@ sub prepare {
     spew("$d/etc/users.htpasswd", slurp("$vars->{serverroot}/conf/users"));
     spew("$d/etc/csrf.key", join '', map { chr int rand 256 } 1 .. 64);
     spew("$d/backend/api/orders/42", "order 42 from the backend\n");
+    spew("$d/backend/mcp", "the MCP server behind the gate\n");
+    for my $key ($text =~ /^\s*OAuthASSigningKey\s+(\S+)/mg) {     # made as its comment says
+        my ($rc, $out) = run($TOOL, 'keygen', 'ec', $key);
+        diag("keygen $key: $out") if $rc;
+    }
     spew("$d/httpd.conf", <<"EOF");
 ServerRoot "$d"
 ServerName localhost
@@ -177,6 +186,17 @@ sub cc_token {
 
 # --- the request each example must serve ---------------------------------------------
 my %REQUEST = (
+    'mcp-resource.conf' => {
+        clients => [[qw(add agent --grant client_credentials --scope mcp:tools)]],
+        check => sub {
+            my @bad = grep { !$_->[1] } mcp_checks(@_);
+            diag("mcp: $_->[0]: failed") for @bad;
+            return !@bad;
+        },
+        what => 'a 401 with resource_metadata, its metadata, a JWT for /mcp through the gate, '
+                . 'not one for another audience',
+        expected_log => qr/^\z/,
+    },
     'webapp-code-pkce.conf' => {
         clients => [[qw(add webapp --name), 'Web App', qw(--grant authorization_code
                       --redirect-uri https://app.example.org/callback --scope profile)]],
@@ -233,6 +253,37 @@ my %REQUEST = (
         expected_log => qr{AH01631: user reporting: authorization failure for "/api/carts/1"},
     },
 );
+
+my $MCP = 'https://mcp.example.org/mcp';
+sub b64url_json {
+    my ($s) = @_;
+    $s =~ tr/-_/+\//;
+    return eval { JSON::PP->new->decode(MIME::Base64::decode_base64($s)) } || {};
+}
+sub mcp_checks {
+    my ($port, $secrets) = @_;
+    my $no = get('/mcp', port => $port);
+    my $prm = get('/.well-known/oauth-protected-resource/mcp', port => $port);
+    my %tok = map {
+        my $r = post_form('/oauth/token', [grant_type => 'client_credentials', scope => 'mcp:tools',
+                                           ($_ ? (resource => $MCP) : ())],
+                          port => $port, auth => ['agent', $secrets->{agent}]);
+        ($_ => $r->{json}{access_token} // '')
+    } (1, 0);
+    my $good = get('/mcp', port => $port, headers => [Authorization => "Bearer $tok{1}"]);
+    my $other = get('/mcp', port => $port, headers => [Authorization => "Bearer $tok{0}"]);
+    return (
+        ['no token: 401 with resource_metadata', $no->{status} == 401
+            && ($no->{headers}->header('WWW-Authenticate') // '') =~
+               m{resource_metadata="https://mcp\.example\.org/\.well-known/oauth-protected-resource/mcp"}],
+        ['the metadata document', $prm->{status} == 200 && ($prm->{json}{resource} // '') eq $MCP
+            && ($prm->{json}{authorization_servers}[0] // '') eq 'https://mcp.example.org'],
+        ['a JWT whose aud is /mcp', (b64url_json((split /\./, $tok{1})[1] // '')->{aud} // '') eq $MCP],
+        ['it passes the gate', $good->{status} == 200 && $good->{body} =~ /the MCP server/],
+        ['a token for the default audience: 401 invalid_token', $other->{status} == 401
+            && ($other->{headers}->header('WWW-Authenticate') // '') =~ /invalid_token/],
+    );
+}
 
 my %GENERIC = (
     clients => [],

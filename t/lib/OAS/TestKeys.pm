@@ -5,6 +5,7 @@ package OAS::TestKeys;
 #   key-a.pem  EC P-256   the oas_jwt vhost's first key (signs)
 #   key-b.pem  Ed25519    its second key (published; t/35_jwt.t swaps a and b)
 #   rsa.pem    RSA 2048   the oas_jwtrsa vhost's key
+#   rs-ec.pem  EC P-256   the oas_jwtrs vhost's key (t/33_jwt_remote.t; never rotated)
 use strict;
 use warnings;
 
@@ -12,6 +13,7 @@ my %KEYS = (
     'key-a.pem' => ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
     'key-b.pem' => ['-algorithm', 'ED25519'],
     'rsa.pem'   => ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    'rs-ec.pem' => ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
 );
 
 sub ensure {
