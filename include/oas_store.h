@@ -35,7 +35,9 @@ typedef enum {
     OAS_KIND_DEVICE_CODE = 9,     /* a device grant (RFC 8628), pending or decided: memory
                                    * only; may go when memory is full (anyone can make one) */
     OAS_KIND_USER_CODE = 10,      /* a device grant's user code, until decided: as above */
-    OAS_KIND_MAX = 11
+    /* 11 and 12 are taken on other branches (pushed requests, replay cache) */
+    OAS_KIND_CLIENT = 13,         /* a self-registered client (RFC 7591): durable */
+    OAS_KIND_MAX = 14
 } oas_kind_t;
 
 /* 1 for kinds that live in memory only (codes, their tombstones, CSRF

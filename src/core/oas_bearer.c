@@ -2,6 +2,7 @@
  * RFC 6750): one store lookup, no network hop. */
 #include <string.h>
 #include <apr_time.h>
+#include "oas_dynclient.h"
 #include "oas_proto.h"
 #include "oas_form.h"
 
@@ -69,7 +70,7 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         }
         return;
     }
-    c = cfg->registry ? oas_registry_get(cfg->registry, out->token.client_id) : NULL;
+    c = oas_client_get(cfg, out->token.client_id, p);
     if (!c || !c->enabled) {
         refuse(out, OAS_BEARER_INVALID, "the token's client is disabled");
         return;

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_md5.h>
+#include "oas_dynclient.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_credcache.h"
@@ -59,7 +60,7 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, user, p))) {
         return r;
     }
-    c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
+    c = oas_client_get(cfg, user, p);
     if (!c || !c->confidential) {
         apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
@@ -85,7 +86,7 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
                                    const oas_http_req_t *req, const char *client_id,
                                    apr_pool_t *p)
 {
-    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, client_id) : NULL;
+    const oas_client_t *c = oas_client_get(cfg, client_id, p);
 
     if (!c) {
         return client_error(cfg, req, "unknown client", NULL, p);
@@ -257,6 +258,9 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
         remove_token(cfg, OAS_PREFIX_REFRESH, out->refresh_token, p);
         out->access_token = out->refresh_token = NULL;
     }
+    else {
+        oas_dynclient_touch(cfg, in->client, now, p);   /* "used": at most once a day */
+    }
     return rv;
 }
 
@@ -290,8 +294,8 @@ static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, 
     if (!cfg->store->families_by_marker) {
         return exp;
     }
-    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id && cfg->registry) {
-        c = oas_registry_get(cfg->registry, t.client_id);
+    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id) {
+        c = oas_client_get(cfg, t.client_id, p);
     }
     if (!c) {
         return 0;

@@ -41,6 +41,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->redis_timeout = OAS_UNSET;
     sc->fail_limit = sc->fail_window = sc->fail_lockout = OAS_UNSET;
     sc->device_lifetime = sc->device_interval = OAS_UNSET;
+    sc->reg_grants = sc->reg_limit = sc->reg_max_idle = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
@@ -106,6 +107,10 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->token_format = PICK(token_format);
     sc->device_lifetime = PICK(device_lifetime);
     sc->device_interval = PICK(device_interval);
+    sc->reg_grants = PICK(reg_grants);
+    sc->reg_scopes = PICKP(reg_scopes);
+    sc->reg_limit = PICK(reg_limit);
+    sc->reg_max_idle = PICK(reg_max_idle);
     return sc;
 }
 
@@ -146,6 +151,12 @@ static const char *parse_number(cmd_parms *cmd, const char *arg, long long lo, l
     }
     *out = v;
     return NULL;
+}
+
+const char *oas_conf_number(cmd_parms *cmd, const char *arg, long long lo, long long hi,
+                            long long *out)
+{
+    return parse_number(cmd, arg, lo, hi, out);
 }
 
 static const char *set_issuer(cmd_parms *cmd, void *dc, const char *arg)
@@ -555,6 +566,14 @@ static const char *set_protected_resource(cmd_parms *cmd, void *dcv, const char 
 }
 
 const command_rec oas_cmds[] = {
+    AP_INIT_ITERATE("OAuthASRegistrationGrants", oas_set_reg_grants, NULL, RSRC_CONF,
+                    "grant types a self-registered client may hold (RFC 7591)"),
+    AP_INIT_ITERATE("OAuthASRegistrationScopes", oas_set_reg_scopes, NULL, RSRC_CONF,
+                    "scopes a self-registered client may hold"),
+    AP_INIT_TAKE1("OAuthASRegistrationLimit", oas_set_reg_number, "limit", RSRC_CONF,
+                  "most self-registered clients in the store"),
+    AP_INIT_TAKE1("OAuthASRegistrationMaxIdle", oas_set_reg_number, NULL, RSRC_CONF,
+                  "seconds after which an unused self-registered client is removed; 0 = never"),
     AP_INIT_TAKE1("OAuthASIssuer", set_issuer, NULL, RSRC_CONF,
                   "issuer identifier URL (default: https:// + ServerName)"),
     AP_INIT_TAKE1("OAuthASClients", set_clients, NULL, RSRC_CONF,
@@ -785,6 +804,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->default_resource = sc->default_resource;
     rt->protected_resources = sc->protected;
     oas_runtime_keys(s, rt, sc, p);
+    oas_runtime_registration(rt, sc);
     return rt;
 }
 

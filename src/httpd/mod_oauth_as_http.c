@@ -139,6 +139,7 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     req->password_baton = r;
     oas_request_logger(&req->log, r);
     req->now = (long long)apr_time_sec(r->request_time);
+    req->remote_ip = r->useragent_ip;
     return r->method_number == M_POST ? read_body(r, req) : OK;
 }
 
@@ -159,6 +160,7 @@ static const struct {
     { "oauth-as-jwks", oas_jwks_endpoint },
     { "oauth-as-device-authorization", oas_device_authorization_endpoint },
     { "oauth-as-device", oas_device_endpoint },
+    { "oauth-as-register", oas_register_endpoint },
 };
 
 int oas_handler(request_rec *r)

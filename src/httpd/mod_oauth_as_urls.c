@@ -131,6 +131,7 @@ void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p)
         rt->url_device_authorization = url_for(p, rt, own, inherited,
                                                "oauth-as-device-authorization");
         rt->url_device = url_for(p, rt, own, inherited, "oauth-as-device");
+        rt->url_register = url_for(p, rt, own, inherited, "oauth-as-register");
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, OASLOGNO(01301)
                      "endpoints of %s: token %s, authorize %s", rt->issuer,
                      rt->url_token ? rt->url_token : "-",
