@@ -46,7 +46,7 @@ const char *oas_dynclient_token_digest(const char *token, apr_pool_t *p);
 void oas_dynclient_touch(const oas_config_t *cfg, const oas_client_t *c, long long now,
                          apr_pool_t *p);
 
-/* How many self-registered clients (of every issuer) the store holds: by
+/* How many self-registered clients of cfg's issuer the store holds: by
  * iteration where the store can iterate, else the registrations counted in
  * the last max_idle seconds (an upper bound). */
 apr_status_t oas_dynclient_count(const oas_config_t *cfg, long *pn, apr_pool_t *p);

@@ -207,11 +207,24 @@ void oas_dynclient_touch(const oas_config_t *cfg, const oas_client_t *c, long lo
     }
 }
 
+typedef struct count_ctx_t {
+    const char *issuer;
+    long n;
+    apr_pool_t *p;
+} count_ctx_t;
+
+/* a client of this issuer: its record names the issuer (the JSON string) */
 static int count_cb(void *ctx, const unsigned char *key, const oas_entry_t *e)
 {
+    count_ctx_t *c = ctx;
+    json_t *root;
+
     (void)key;
-    if (e->kind == OAS_KIND_CLIENT) {
-        ++*(long *)ctx;
+    if (e->kind == OAS_KIND_CLIENT
+        && (root = json_loadb(e->data, e->len, 0, NULL)) != NULL) {
+        const char *iss = json_string_value(json_object_get(root, "iss"));
+        c->n += iss && strcmp(iss, c->issuer) == 0;
+        json_decref(root);
     }
     return 0;
 }
@@ -224,14 +237,17 @@ static void count_key(unsigned char key[OAS_DIGEST_LEN], const oas_config_t *cfg
 apr_status_t oas_dynclient_count(const oas_config_t *cfg, long *pn, apr_pool_t *p)
 {
     unsigned char key[OAS_DIGEST_LEN];
+    count_ctx_t ctx = { cfg->issuer ? cfg->issuer : "", 0, p };
     apr_status_t rv;
 
     *pn = 0;
     if (!cfg->store) {
         return APR_SUCCESS;
     }
-    rv = cfg->store->iterate ? cfg->store->iterate(cfg->store, count_cb, pn, p) : APR_ENOTIMPL;
+    rv = cfg->store->iterate ? cfg->store->iterate(cfg->store, count_cb, &ctx, p)
+                             : APR_ENOTIMPL;
     if (rv != APR_ENOTIMPL) {
+        *pn = ctx.n;
         return rv;
     }
     *pn = 0;

@@ -153,12 +153,6 @@ static const char *parse_number(cmd_parms *cmd, const char *arg, long long lo, l
     return NULL;
 }
 
-const char *oas_conf_number(cmd_parms *cmd, const char *arg, long long lo, long long hi,
-                            long long *out)
-{
-    return parse_number(cmd, arg, lo, hi, out);
-}
-
 static const char *set_issuer(cmd_parms *cmd, void *dc, const char *arg)
 {
     apr_uri_t u;

@@ -140,7 +140,8 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     oas_request_logger(&req->log, r);
     req->now = (long long)apr_time_sec(r->request_time);
     req->remote_ip = r->useragent_ip;
-    return r->method_number == M_POST ? read_body(r, req) : OK;
+    /* PUT: RFC 7592 replaces a registered client's metadata */
+    return r->method_number == M_POST || r->method_number == M_PUT ? read_body(r, req) : OK;
 }
 
 typedef oas_response_t *endpoint_fn(const oas_config_t *cfg, const oas_http_req_t *req,

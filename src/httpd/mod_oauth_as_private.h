@@ -76,9 +76,6 @@ typedef struct oas_dir_conf_t {
 /* mod_oauth_as_config.c */
 extern const command_rec oas_cmds[];
 
-/* a whole number of a directive's argument between lo and hi, or a message */
-const char *oas_conf_number(cmd_parms *cmd, const char *arg, long long lo, long long hi,
-                            long long *out);
 /* the registration directives (mod_oauth_as_register.c) */
 const char *oas_set_reg_grants(cmd_parms *cmd, void *dc, const char *arg);
 const char *oas_set_reg_scopes(cmd_parms *cmd, void *dc, const char *arg);

@@ -13,7 +13,7 @@
 
 static oas_srv_conf_t *reg_conf(cmd_parms *cmd)
 {
-    return ap_get_module_config(cmd->server->module_config, &oauth_as_module);
+    return oas_srv_conf(cmd->server);
 }
 
 /* implicit and password are never for a client nobody vetted */
@@ -47,14 +47,16 @@ const char *oas_set_reg_number(cmd_parms *cmd, void *dc, const char *arg)
 {
     oas_srv_conf_t *sc = reg_conf(cmd);
     int limit = cmd->info != NULL;
-    long long v;
-    const char *err = oas_conf_number(cmd, arg, limit ? 1 : 0,
-                                      limit ? MAX_REG_LIMIT : MAX_REG_MAX_IDLE, &v);
+    long long lo = limit ? 1 : 0, hi = limit ? MAX_REG_LIMIT : MAX_REG_MAX_IDLE;
+    char *end = NULL;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
 
-    if (!err) {
-        *(limit ? &sc->reg_limit : &sc->reg_max_idle) = v;
+    if (!*arg || *end || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number between %lld and %lld",
+                            cmd->directive->directive, arg, lo, hi);
     }
-    return err;
+    *(limit ? &sc->reg_limit : &sc->reg_max_idle) = v;
+    return NULL;
 }
 
 void oas_runtime_registration(oas_config_t *rt, const oas_srv_conf_t *sc)
