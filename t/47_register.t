@@ -20,8 +20,10 @@ use MIME::Base64 qw(encode_base64url);
 use Digest::SHA qw(sha256);
 use FindBin ();
 use File::Spec ();
+use File::Path ();
+use OAS::MultiNode;
 
-plan tests => 115, need_module('ssl'), need_module('oauth_as');
+plan tests => 129, need_module('ssl'), need_module('oauth_as');
 
 my $RP = Apache::Test::vars('oas_reg_port');
 my $LP = Apache::Test::vars('oas_reglim_port');
@@ -277,7 +279,8 @@ is_oauth_error(token_req([grant_type => 'client_credentials', scope => 'admin'],
 
 # ---- restarts: the clients are in the store ---------------------------------------------
 
-for my $step ([graceful_restart => \&graceful_restart], [stop_start => \&stop_start]) {
+for my $step ([graceful_restart => \&graceful_restart], [stop_start => \&stop_start],
+              [kill9_all_and_start => sub { kill9_all_and_start() }]) {
     my ($name, $do) = @$step;
     ok($do->(), "$name: the server is back");
     $r = manage('GET', $pub, $pub->{registration_access_token});
@@ -288,6 +291,23 @@ for my $step ([graceful_restart => \&graceful_restart], [stop_start => \&stop_st
     $api = get('/reg-api', port => $RP, headers => [Authorization => "Bearer $at"]);
     ok(t_cmp($api->{status}, 200, "$name: a token issued to a registered client still works"));
 }
+
+# ---- oauth-as-client list and remove -------------------------------------------------
+
+my $V = Apache::Test::config()->{vars};
+my @TOOL = ("$V->{top_dir}/build/oauth-as-client", '-r', "$V->{serverroot}/conf/clients.json",
+            (map { (-S => $_) } qw(read write admin)), '-s', "$V->{t_logs}/store/tokens");
+sub tool_out { my $cmd = join ' ', map { "'$_'" } @TOOL, @_; my $o = `$cmd 2>&1`; ($?, $o) }
+my ($trc, $tout) = tool_out('list');
+ok($trc == 0 && $tout =~ /^\Q$pub->{client_id}\E\s+public\s+yes\s+authorization_code\s+read\s+Renamed App \(self-registered, redirect host 127\.0\.0\.1\)$/m,
+   'oauth-as-client list: the self-registered client, marked, with its redirect host')
+    or diag $tout;
+ok($tout =~ /^webapp\s/m, '... besides the registry\'s');
+my $gone = register({ redirect_uris => [$LOOP], token_endpoint_auth_method => 'none' })->{json} || {};
+($trc, $tout) = tool_out('remove', $gone->{client_id} // 'none');
+ok($trc == 0 && $tout =~ /Removed the self-registered client/, 'oauth-as-client remove') or diag $tout;
+reg_error(manage('GET', $gone, $gone->{registration_access_token}), 401, 'invalid_token',
+          '... it is gone at once (RFC 7592 GET: 401)');
 
 # ---- DELETE: the client and its tokens go ----------------------------------------------
 
@@ -367,6 +387,48 @@ SKIP: {
     ok($j->{client_secret}, '... and a secret for its client_secret_basic client');
     $r = manage('GET', $j, $j->{registration_access_token});
     ok(t_cmp($r->{status}, 200, '... a client we can read back with its token'));
+}
+
+# ---- two nodes on Redis: a client registered on A works on B --------------------------
+
+my ($redis_pid, $nodes);
+END {
+    stop_nodes($nodes) if $nodes;
+    stop_daemon($redis_pid) if $redis_pid;
+}
+SKIP: {
+    my $REDIS = find_program('redis-server');
+    skip 'redis-server is not installed', 6 unless $REDIS;
+    my $DIR = Apache::Test::vars('t_logs') . '/multinode-register';
+    my $RPORT = free_port();
+    File::Path::remove_tree("$DIR/redis");
+    File::Path::make_path("$DIR/redis");
+    open my $fh, '>', "$DIR/redis/redis.conf" or die "redis.conf: $!\n";
+    print $fh "port $RPORT\nbind 127.0.0.1\ndir $DIR/redis\nsave \"\"\n"
+            . "appendonly no\nlogfile $DIR/redis/redis.log\ndaemonize no\n";
+    close $fh;
+    $redis_pid = start_daemon([$REDIS, "$DIR/redis/redis.conf"], $RPORT);
+    $nodes = $redis_pid && start_nodes(name => 'register', store => "redis:127.0.0.1:$RPORT",
+        extra => "OAuthASRegistrationGrants authorization_code refresh_token client_credentials\n"
+               . "<Location /oauth/register>\n    SetHandler oauth-as-register\n</Location>\n");
+    ok($nodes, 'Redis and two nodes A and B sharing it') or skip 'the nodes did not start', 5;
+    my ($A, $B) = @$nodes{qw(A B)};
+    my $c = register({ redirect_uris => ['https://app.example/cb'], scope => 'read',
+                       grant_types => ['client_credentials'] }, port => $A->{port});
+    ok(t_cmp($c->{status}, 201, 'A: a confidential client registers')) or diag $c->{body};
+    my $cj = $c->{json} || {};
+    $r = token_req([grant_type => 'client_credentials', scope => 'read'],
+                   auth => [$cj->{client_id} // 'x', $cj->{client_secret} // 'x'],
+                   port => $B->{port});
+    ok(t_cmp($r->{status}, 200, 'B: it gets a token with its secret')) or diag $r->{body};
+    $r = manage('GET', $cj, $cj->{registration_access_token}, undef, port => $B->{port});
+    ok(t_cmp($r->{status}, 200, 'B: RFC 7592 GET finds it'));
+    $r = manage('DELETE', $cj, $cj->{registration_access_token}, undef, port => $B->{port});
+    ok(t_cmp($r->{status}, 204, 'B: DELETE'));
+    is_oauth_error(token_req([grant_type => 'client_credentials'],
+                             auth => [$cj->{client_id} // 'x', $cj->{client_secret} // 'x'],
+                             port => $A->{port}),
+                   401, 'invalid_client', 'A: the client deleted on B is unknown');
 }
 
 ok(error_log_clean(), 'no unexpected errors in the error log')
