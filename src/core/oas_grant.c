@@ -44,6 +44,17 @@ static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_
     return oas_response_error(p, cfg, 401, OAS_ERR_INVALID_CLIENT, why);
 }
 
+/* The store that holds self-registered clients failed: 503 as for any
+ * store failure (SPEC §8), never "unknown client". */
+static oas_response_t *client_store_failed(const oas_config_t *cfg, const oas_http_req_t *req,
+                                           apr_pool_t *p)
+{
+    OAS_LOG(&req->log, OAS_STORE_FAIL_LEVEL(cfg->store), 0, OASLOGNO(08304)
+            "client authentication: the store of self-registered clients failed");
+    return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                              "the client store is unavailable, try again later");
+}
+
 /* A client id locked by the brute-force limits gets 429 before anything is
  * checked; unknown ids count like known ones, and their secret is checked
  * against the registry's dummy hash, as costly as its costliest secret,
@@ -56,11 +67,15 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     const oas_client_t *c;
     oas_response_t *r;
     oas_rl_t rl;
+    int failed = 0;
 
     if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, user, p))) {
         return r;
     }
-    c = oas_client_get(cfg, user, p);
+    c = oas_client_find(cfg, user, &failed, p);
+    if (failed) {
+        return client_store_failed(cfg, req, p);
+    }
     if (!c || !c->confidential) {
         apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
@@ -86,8 +101,12 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
                                    const oas_http_req_t *req, const char *client_id,
                                    apr_pool_t *p)
 {
-    const oas_client_t *c = oas_client_get(cfg, client_id, p);
+    int failed = 0;
+    const oas_client_t *c = oas_client_find(cfg, client_id, &failed, p);
 
+    if (failed) {
+        return client_store_failed(cfg, req, p);
+    }
     if (!c) {
         return client_error(cfg, req, "unknown client", NULL, p);
     }

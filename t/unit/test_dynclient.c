@@ -8,6 +8,7 @@
 #include "unit.h"
 #include "fixture.h"
 #include "oas_dynclient.h"
+#include "oas_grant.h"
 
 static const char *registry_json(void)
 {
@@ -234,6 +235,41 @@ START_TEST(test_endpoint)
 }
 END_TEST
 
+static apr_status_t failing_get(oas_store_t *st, const unsigned char *key, oas_entry_t *e,
+                                apr_pool_t *p)
+{
+    return APR_EGENERAL;
+}
+
+/* the store fails: an id the registry does not know gets 503, not "unknown
+ * client"; the registry's clients go on */
+START_TEST(test_store_failure)
+{
+    oas_store_t broken = *cfg.store;
+    const oas_client_t *c = NULL;
+    apr_table_t *params = apr_table_make(pool, 2);
+    oas_http_req_t req = fx_form_req(fx_basic("dyn9", "x"), "grant_type=client_credentials",
+                                     NULL);
+    oas_response_t *r;
+    int failed = 0;
+
+    broken.get = failing_get;
+    cfg.store = &broken;
+    ck_assert_ptr_null(oas_client_find(&cfg, "dyn9", &failed, pool));
+    ck_assert_int_eq(failed, 1);
+    r = oas_client_authenticate(&c, &cfg, &req, params, 1, pool);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->status, 503);
+    req = fx_form_req(NULL, "", NULL);
+    apr_table_set(params, "client_id", "dyn9");
+    r = oas_client_authenticate(&c, &cfg, &req, params, 1, pool);
+    ck_assert(r && r->status == 503);
+    req = fx_form_req(fx_basic("app", "app-secret"), "", NULL);
+    apr_table_clear(params);
+    ck_assert_ptr_null(oas_client_authenticate(&c, &cfg, &req, params, 1, pool));
+}
+END_TEST
+
 static Suite *dynclient_suite(void)
 {
     Suite *s = suite_create("dynclient");
@@ -247,6 +283,7 @@ static Suite *dynclient_suite(void)
     tcase_add_test(tc, test_record_and_lookup);
     tcase_add_test(tc, test_touch);
     tcase_add_test(tc, test_endpoint);
+    tcase_add_test(tc, test_store_failure);
     suite_add_tcase(s, tc);
     return s;
 }
