@@ -146,6 +146,17 @@ typedef struct oas_config_t {
     /* OAuthASRefreshReuseWindow: seconds after a refresh token's first use in
      * which its client may present it again; 0: strict rotation */
     long long refresh_reuse_window;
+
+    /* dynamic registration (RFC 7591, SPEC §12): OAuthASRegistrationGrants
+     * (OAS_GRANT_* bits; OAS_GRANT_REFRESH_TOKEN allows refresh tokens),
+     * OAuthASRegistrationScopes (NULL: every defined scope),
+     * OAuthASRegistrationLimit, OAuthASRegistrationMaxIdle (0: never), and the
+     * endpoint's URL */
+    unsigned reg_grants;
+    const apr_array_header_t *reg_scopes;
+    long reg_limit;
+    long long reg_max_idle;
+    const char *url_register;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -165,6 +176,7 @@ typedef struct oas_http_req_t {
     void *password_baton;
     oas_logger_t log;
     long long now;                 /* seconds; 0: the core takes the clock */
+    const char *remote_ip;         /* the client's address (r->useragent_ip); NULL if unknown */
 } oas_http_req_t;
 
 /* A complete HTTP response. */
@@ -233,6 +245,10 @@ oas_response_t *oas_device_authorization_endpoint(const oas_config_t *cfg,
                                                   const oas_http_req_t *req, apr_pool_t *p);
 oas_response_t *oas_device_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);
+/* dynamic client registration (RFC 7591) and, on the endpoint's URL + "/" +
+ * client_id, client management (RFC 7592), src/endpoints/oas_ep_register.c */
+oas_response_t *oas_register_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
+                                      apr_pool_t *p);
 /* status: store and counters as JSON */
 oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                     apr_pool_t *p);

@@ -24,6 +24,8 @@
 #define OAS_RL_CLIENT 0       /* a client id presented with HTTP Basic */
 #define OAS_RL_USER   1       /* a user name of the password grant */
 #define OAS_RL_USER_CODE 2    /* a signed-in user entering device user codes (RFC 8628) */
+#define OAS_RL_REGISTER  3    /* a client address registering clients (RFC 7591): each
+                               * registration counts as a failure */
 
 /* One key's state across a check and its result. */
 typedef struct oas_rl_t {

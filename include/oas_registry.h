@@ -33,6 +33,13 @@ typedef struct oas_client_t {
                                           * NULL: every declared one */
     int access_token_format;             /* OAS_FORMAT_* of oas_proto.h; -1 = not set (the server's) */
     int require_par;                     /* require_pushed_authorization_requests (RFC 9126) */
+    /* self-registered clients only (RFC 7591, oas_dynclient.h); 0/NULL for the registry's */
+    int self_registered;
+    long long reg_issued_at;             /* client_id_issued_at */
+    long long reg_exp;                   /* the store entry's expiry (0: never) */
+    const char *reg_token_digest;        /* hex SHA-256 of the registration access token */
+    const char *reg_metadata;            /* the registered metadata, JSON text */
+    const char *reg_record;              /* the store record (payload) as read */
 } oas_client_t;
 
 typedef struct oas_registry_t oas_registry_t;

@@ -37,7 +37,8 @@ typedef enum {
     OAS_KIND_USER_CODE = 10,      /* a device grant's user code, until decided: as above */
     OAS_KIND_PAR = 11,            /* a pushed authorization request (RFC 9126): memory only,
                                    * may go when memory is full (anyone may push) */
-    OAS_KIND_MAX = 12
+    OAS_KIND_CLIENT = 12,         /* a self-registered client (RFC 7591): durable */
+    OAS_KIND_MAX = 13
 } oas_kind_t;
 
 /* 1 for kinds that live in memory only (codes, their tombstones, CSRF

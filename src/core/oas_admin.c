@@ -8,12 +8,12 @@
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
     "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
-    "pushed_request"
+    "pushed_request", "client"
 };
 
 const char *oas_admin_kind_name(int kind)
 {
-    return kind >= 0 && kind < OAS_KIND_MAX ? kind_names[kind] : "unknown";
+    return kind >= 0 && kind < OAS_KIND_MAX && kind_names[kind] ? kind_names[kind] : "unknown";
 }
 
 typedef struct list_ctx_t {

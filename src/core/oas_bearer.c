@@ -2,6 +2,7 @@
  * RFC 6750): one store lookup, no network hop. */
 #include <string.h>
 #include <apr_time.h>
+#include "oas_dynclient.h"
 #include "oas_proto.h"
 #include "oas_form.h"
 
@@ -27,6 +28,7 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
     const char *value = NULL;
     oas_entry_t e;
     apr_status_t rv;
+    int failed = 0;
 
     memset(out, 0, sizeof(*out));
     rv = oas_bearer_parse(authorization, &value, p);
@@ -69,7 +71,11 @@ void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *au
         }
         return;
     }
-    c = cfg->registry ? oas_registry_get(cfg->registry, out->token.client_id) : NULL;
+    c = oas_client_find(cfg, out->token.client_id, &failed, p);
+    if (failed) {
+        refuse(out, OAS_BEARER_UNAVAILABLE, "token store failed");
+        return;
+    }
     if (!c || !c->enabled) {
         refuse(out, OAS_BEARER_INVALID, "the token's client is disabled");
         return;

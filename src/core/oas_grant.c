@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_md5.h>
+#include "oas_dynclient.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_credcache.h"
@@ -43,6 +44,17 @@ static oas_response_t *client_error(const oas_config_t *cfg, const oas_http_req_
     return oas_response_error(p, cfg, 401, OAS_ERR_INVALID_CLIENT, why);
 }
 
+/* The store that holds self-registered clients failed: 503 as for any
+ * store failure (SPEC §8), never "unknown client". */
+static oas_response_t *client_store_failed(const oas_config_t *cfg, const oas_http_req_t *req,
+                                           apr_pool_t *p)
+{
+    OAS_LOG(&req->log, OAS_STORE_FAIL_LEVEL(cfg->store), 0, OASLOGNO(08304)
+            "client authentication: the store of self-registered clients failed");
+    return oas_response_error(p, cfg, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
+                              "the client store is unavailable, try again later");
+}
+
 /* A client id locked by the brute-force limits gets 429 before anything is
  * checked; unknown ids count like known ones, and their secret is checked
  * against the registry's dummy hash, as costly as its costliest secret,
@@ -55,11 +67,15 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     const oas_client_t *c;
     oas_response_t *r;
     oas_rl_t rl;
+    int failed = 0;
 
     if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, user, p))) {
         return r;
     }
-    c = cfg->registry ? oas_registry_get(cfg->registry, user) : NULL;
+    c = oas_client_find(cfg, user, &failed, p);
+    if (failed) {
+        return client_store_failed(cfg, req, p);
+    }
     if (!c || !c->confidential) {
         apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
@@ -85,8 +101,12 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
                                    const oas_http_req_t *req, const char *client_id,
                                    apr_pool_t *p)
 {
-    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, client_id) : NULL;
+    int failed = 0;
+    const oas_client_t *c = oas_client_find(cfg, client_id, &failed, p);
 
+    if (failed) {
+        return client_store_failed(cfg, req, p);
+    }
     if (!c) {
         return client_error(cfg, req, "unknown client", NULL, p);
     }
@@ -257,6 +277,9 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
         remove_token(cfg, OAS_PREFIX_REFRESH, out->refresh_token, p);
         out->access_token = out->refresh_token = NULL;
     }
+    else {
+        oas_dynclient_touch(cfg, in->client, now, p);   /* "used": at most once a day */
+    }
     return rv;
 }
 
@@ -290,8 +313,8 @@ static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, 
     if (!cfg->store->families_by_marker) {
         return exp;
     }
-    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id && cfg->registry) {
-        c = oas_registry_get(cfg->registry, t.client_id);
+    if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id) {
+        c = oas_client_get(cfg, t.client_id, p);
     }
     if (!c) {
         return 0;

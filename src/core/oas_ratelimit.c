@@ -8,12 +8,13 @@
 #define RL_PREFIX_CLIENT "fc:"
 #define RL_PREFIX_USER   "fu:"
 #define RL_PREFIX_USER_CODE "fd:"
+#define RL_PREFIX_REGISTER "fg:"
 #define RL_LOG_NAME_MAX  64
 
 static const char *rl_what(int type)
 {
     return type == OAS_RL_USER ? "user" : type == OAS_RL_USER_CODE ? "user (user codes)"
-                                                                   : "client";
+         : type == OAS_RL_REGISTER ? "address (registrations)" : "client";
 }
 
 /* The name for a log line: printable ASCII, at most RL_LOG_NAME_MAX bytes. */
@@ -97,7 +98,9 @@ static oas_response_t *rl_refuse(const oas_rl_t *rl, const oas_config_t *cfg,
         apr_atomic_inc32(&cfg->counters->auth_refused);
     }
     r = oas_response_error(p, cfg, 429, OAS_ERR_TEMPORARILY_UNAVAILABLE,
-                           rl->type == OAS_RL_USER_CODE
+                           rl->type == OAS_RL_REGISTER
+                           ? "too many registrations from this address; try again later"
+                           : rl->type == OAS_RL_USER_CODE
                            ? "too many wrong user codes; try again later"
                            : rl->type == OAS_RL_USER
                            ? "too many failed sign-ins for this user; try again later"
@@ -121,7 +124,8 @@ oas_response_t *oas_rl_check(oas_rl_t *rl, const oas_config_t *cfg,
         return NULL;
     }
     oas_store_key(rl->key, type == OAS_RL_USER ? RL_PREFIX_USER
-                           : type == OAS_RL_USER_CODE ? RL_PREFIX_USER_CODE : RL_PREFIX_CLIENT,
+                           : type == OAS_RL_USER_CODE ? RL_PREFIX_USER_CODE
+                           : type == OAS_RL_REGISTER ? RL_PREFIX_REGISTER : RL_PREFIX_CLIENT,
                   apr_pstrcat(p, cfg->issuer ? cfg->issuer : "", "\n", rl->name, NULL));
     if (rl_bucket(cfg, rl)
         && (left = (long long)apr_atomic_read32(rl_bucket(cfg, rl)) - now) > 0) {
@@ -154,7 +158,8 @@ static apr_status_t rl_lock(oas_rl_t *rl, const oas_config_t *cfg, const oas_htt
     OAS_LOG(&req->log, OAS_LOG_WARNING, 0, OASLOGNO(00501)
             "brute-force limits: %ld failed %s for %s '%s': locked for %d seconds",
             n, rl->type == OAS_RL_USER ? "password checks"
-               : rl->type == OAS_RL_USER_CODE ? "user codes" : "authentications",
+               : rl->type == OAS_RL_USER_CODE ? "user codes"
+               : rl->type == OAS_RL_REGISTER ? "registrations" : "authentications",
             rl_what(rl->type), rl_log_name(rl->name, p), cfg->fail_lockout);
     return APR_SUCCESS;
 }

@@ -221,6 +221,25 @@ static void approval_form(html_t *h, const oas_http_req_t *req, const oas_authz_
         "</div>\n</form>\n");
 }
 
+/* A client that registered itself (RFC 7591) chose its own name: say so,
+ * and where it sends the answer. */
+static void self_registered_note(html_t *h, const oas_authz_t *a, apr_pool_t *p)
+{
+    const char *uri = a->redirect_to, *host = uri ? strstr(uri, "://") : NULL;
+
+    if (!a->client->self_registered) {
+        return;
+    }
+    host = host ? apr_pstrndup(p, host + 3, strcspn(host + 3, "/?:")) : uri;
+    addn(h, "<p class=\"self-registered\"><strong>This application registered itself"
+         "</strong>: the server does not vouch for its name.", NULL);
+    if (host) {
+        addn(h, " It is at <strong class=\"redirect-host\">", oas_html_escape(p, host),
+             "</strong>.", NULL);
+    }
+    add(h, "</p>\n");
+}
+
 oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t *req,
                                   const oas_authz_t *a, const char *csrf, apr_pool_t *p)
 {
@@ -241,6 +260,7 @@ oas_response_t *oas_approval_page(const oas_config_t *cfg, const oas_http_req_t 
     addn(h, "<p>You are signed in as <strong>", oas_html_escape(p, req->user),
          "</strong>. The application <strong>", name,
          "</strong> asks to access your account.</p>\n", NULL);
+    self_registered_note(h, a, p);
     scope_list(h, cfg, a->scope);
     resource_list(h, a->resource);
     if (a->redirect_to) {

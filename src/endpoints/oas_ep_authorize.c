@@ -11,6 +11,7 @@
  * on the pushed parameters, here and (answering JSON) at the PAR endpoint. */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_dynclient.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_approval_page.h"
@@ -292,8 +293,7 @@ static oas_response_t *check_redirect_uri(az_t *z)
 static oas_response_t *check_client(az_t *z)
 {
     const char *id = param(z, "client_id");
-    const oas_client_t *c = (id && z->cfg->registry)
-                            ? oas_registry_get(z->cfg->registry, id) : NULL;
+    const oas_client_t *c = id ? oas_client_get(z->cfg, id, z->p) : NULL;
 
     if (!id) {
         return page_error(z, 400, OAS_ERR_INVALID_REQUEST, "client_id is required.");

@@ -4,6 +4,7 @@
  * answers. The store side is oas_device.c. */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_dynclient.h"
 #include "oas_device.h"
 #include "oas_approval_page.h"
 #include "oas_grant.h"
@@ -283,8 +284,7 @@ static oas_response_t *enter_code(dv_t *v, const char *typed)
         return oas_html_error(v->cfg, v->p, 503, OAS_ERR_TEMPORARILY_UNAVAILABLE,
                               "The server cannot check codes right now; try again later.");
     }
-    client = rv == APR_SUCCESS && v->cfg->registry
-             ? oas_registry_get(v->cfg->registry, d.client_id) : NULL;
+    client = rv == APR_SUCCESS ? oas_client_get(v->cfg, d.client_id, v->p) : NULL;
     if (!client || !client->enabled || !(client->grants & OAS_GRANT_DEVICE_CODE)) {
         oas_rl_result(&rl, v->cfg, v->req, 0, v->p);   /* never cleared by a right one */
         OAS_LOG(&v->req->log, OAS_LOG_INFO, 0, OASLOGNO(07807)
@@ -308,8 +308,7 @@ static oas_response_t *decide(dv_t *v, const char *decision)
 {
     int approve = strcmp(decision, "approve") == 0;
     const char *cid = dv_param(v, "client_id");
-    const oas_client_t *client = cid && v->cfg->registry
-                                 ? oas_registry_get(v->cfg->registry, cid) : NULL;
+    const oas_client_t *client = cid ? oas_client_get(v->cfg, cid, v->p) : NULL;
     const char *code = dv_param(v, "state");
     apr_status_t rv = APR_SUCCESS;
     oas_authz_t a;

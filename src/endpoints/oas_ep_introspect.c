@@ -2,6 +2,7 @@
  * (RFC 7009). Both take POST from an authenticated client. */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_dynclient.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_json.h"
@@ -70,19 +71,20 @@ static apr_status_t lookup_token(tk_lookup_t *lk, const oas_config_t *cfg, const
     return rv;
 }
 
-static int client_active(const oas_config_t *cfg, const char *client_id)
+static int client_active(const oas_config_t *cfg, const char *client_id, apr_pool_t *p)
 {
-    const oas_client_t *c = cfg->registry ? oas_registry_get(cfg->registry, client_id) : NULL;
+    const oas_client_t *c = oas_client_get(cfg, client_id, p);
     return c && c->enabled;
 }
 
 /* Found, not past its own exp (whatever a backend's TTL did), of an
  * enabled client, and of a user name the answer can carry (valid UTF-8:
  * such names are refused at issue, an older version let them through). */
-static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long long now)
+static int token_active(const oas_config_t *cfg, const tk_lookup_t *lk, long long now,
+                        apr_pool_t *p)
 {
     return lk->found && (lk->token.exp == 0 || lk->token.exp > now)
-           && client_active(cfg, lk->token.client_id)
+           && client_active(cfg, lk->token.client_id, p)
            && (!lk->token.username || oas_jw_str_ok(lk->token.username));
 }
 
@@ -136,7 +138,7 @@ oas_response_t *oas_introspect_endpoint(const oas_config_t *cfg, const oas_http_
     if (rv != APR_SUCCESS) {
         return oas_store_failure(cfg, req, rv, "introspection", p);
     }
-    if (!token_active(cfg, &lk, oas_req_now(req))) {
+    if (!token_active(cfg, &lk, oas_req_now(req), p)) {
         OAS_LOG(&req->log, OAS_LOG_DEBUG, 0, OASLOGNO(00420)
                 "introspection by '%s': token inactive", caller->client_id);
         return oas_response_json(p, 200, "{\"active\":false}");

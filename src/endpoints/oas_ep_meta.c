@@ -2,6 +2,7 @@
  * document (store and counters; no token or secret ever appears). */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_dynclient.h"
 #include "oas_form.h"
 #include "oas_grant.h"
 #include "oas_resource.h"
@@ -91,6 +92,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     set_url(o, "revocation_endpoint", cfg->url_revoke);
     set_url(o, "jwks_uri", cfg->url_jwks);
     set_url(o, "device_authorization_endpoint", cfg->url_device_authorization);
+    set_url(o, "registration_endpoint", cfg->url_register);
     json_object_set_new(o, "scopes_supported", scopes_supported(cfg));
     json_object_set_new(o, "response_types_supported", string_array(response_types));
     json_object_set_new(o, "response_modes_supported", string_array(response_modes));
@@ -203,7 +205,7 @@ oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t 
 static const char *const kind_names[OAS_KIND_MAX] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
     "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
-    "pushed_request"
+    "pushed_request", "client"
 };
 
 static const char *const grant_counter_names[OAS_CNT_GRANT_MAX] = {
@@ -217,6 +219,9 @@ static json_t *store_json(const oas_store_stats_t *st)
     int k;
 
     for (k = 1; k < OAS_KIND_MAX; k++) {
+        if (!kind_names[k]) {
+            continue;
+        }
         json_object_set_new(mem, kind_names[k], json_integer(st->mem_entries[k]));
     }
     json_object_set_new(o, "memory_entries", mem);
@@ -316,6 +321,9 @@ static void prom_store(prom_t *m, const oas_store_t *store, const oas_store_stat
     prom_sample(m, "store_info", "type", prom_escape(store->name, m->p), 1);
     prom_head(m, "store_memory_entries", "gauge", "Entries in shared memory, by kind.");
     for (k = 1; k < OAS_KIND_MAX; k++) {
+        if (!kind_names[k]) {
+            continue;
+        }
         prom_sample(m, "store_memory_entries", "kind", kind_names[k], st->mem_entries[k]);
     }
     prom_one(m, "store_memory_capacity", "gauge", "Most entries in shared memory "
@@ -408,6 +416,12 @@ oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_
     if (cfg->store && cfg->store->stats(cfg->store, &st) == APR_SUCCESS) {
         json_object_set_new(o, "store", store_json(&st));
         json_object_set_new(o, "store_type", json_string(cfg->store->name));
+    }
+    if (cfg->url_register) {
+        long n = 0;
+        if (oas_dynclient_count(cfg, &n, p) == APR_SUCCESS) {
+            json_object_set_new(o, "self_registered_clients", json_integer(n));
+        }
     }
     if (cfg->counters) {
         json_object_set_new(o, "counters", counters_json(cfg->counters));

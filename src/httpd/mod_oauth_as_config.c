@@ -45,6 +45,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->device_lifetime = sc->device_interval = OAS_UNSET;
     sc->require_par = OAS_UNSET;
     sc->par_lifetime = sc->refresh_window = OAS_UNSET;
+    sc->reg_grants = sc->reg_limit = sc->reg_max_idle = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
@@ -113,6 +114,10 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->require_par = PICK(require_par);
     sc->par_lifetime = PICK(par_lifetime);
     sc->refresh_window = PICK(refresh_window);
+    sc->reg_grants = PICK(reg_grants);
+    sc->reg_scopes = PICKP(reg_scopes);
+    sc->reg_limit = PICK(reg_limit);
+    sc->reg_max_idle = PICK(reg_max_idle);
     return sc;
 }
 
@@ -571,6 +576,14 @@ static const char *set_protected_resource(cmd_parms *cmd, void *dcv, const char 
 }
 
 const command_rec oas_cmds[] = {
+    AP_INIT_ITERATE("OAuthASRegistrationGrants", oas_set_reg_grants, NULL, RSRC_CONF,
+                    "grant types a self-registered client may hold (RFC 7591)"),
+    AP_INIT_ITERATE("OAuthASRegistrationScopes", oas_set_reg_scopes, NULL, RSRC_CONF,
+                    "scopes a self-registered client may hold"),
+    AP_INIT_TAKE1("OAuthASRegistrationLimit", oas_set_reg_number, "limit", RSRC_CONF,
+                  "most self-registered clients in the store"),
+    AP_INIT_TAKE1("OAuthASRegistrationMaxIdle", oas_set_reg_number, NULL, RSRC_CONF,
+                  "seconds after which an unused self-registered client is removed; 0 = never"),
     AP_INIT_TAKE1("OAuthASIssuer", set_issuer, NULL, RSRC_CONF,
                   "issuer identifier URL (default: https:// + ServerName)"),
     AP_INIT_TAKE1("OAuthASClients", set_clients, NULL, RSRC_CONF,
@@ -813,6 +826,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->default_resource = sc->default_resource;
     rt->protected_resources = sc->protected;
     oas_runtime_keys(s, rt, sc, p);
+    oas_runtime_registration(rt, sc);
     return rt;
 }
 

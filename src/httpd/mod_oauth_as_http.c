@@ -139,7 +139,9 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     req->password_baton = r;
     oas_request_logger(&req->log, r);
     req->now = (long long)apr_time_sec(r->request_time);
-    return r->method_number == M_POST ? read_body(r, req) : OK;
+    req->remote_ip = r->useragent_ip;
+    /* PUT: RFC 7592 replaces a registered client's metadata */
+    return r->method_number == M_POST || r->method_number == M_PUT ? read_body(r, req) : OK;
 }
 
 typedef oas_response_t *endpoint_fn(const oas_config_t *cfg, const oas_http_req_t *req,
@@ -160,6 +162,7 @@ static const struct {
     { "oauth-as-device-authorization", oas_device_authorization_endpoint },
     { "oauth-as-device", oas_device_endpoint },
     { "oauth-as-par", oas_par_endpoint },
+    { "oauth-as-register", oas_register_endpoint },
 };
 
 int oas_handler(request_rec *r)

@@ -53,6 +53,10 @@ typedef struct oas_srv_conf_t {
     int require_par;                  /* OAuthASRequirePAR */
     long long par_lifetime;           /* OAuthASPARLifetime */
     long long refresh_window;         /* OAuthASRefreshReuseWindow */
+    int reg_grants;                   /* OAuthASRegistrationGrants: OAS_GRANT_* bits */
+    apr_array_header_t *reg_scopes;   /* OAuthASRegistrationScopes: const char * */
+    long long reg_limit;              /* OAuthASRegistrationLimit */
+    long long reg_max_idle;           /* OAuthASRegistrationMaxIdle */
     /* filled in check_config / post_config */
     apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;
@@ -74,6 +78,12 @@ typedef struct oas_dir_conf_t {
 
 /* mod_oauth_as_config.c */
 extern const command_rec oas_cmds[];
+
+/* the registration directives (mod_oauth_as_register.c) */
+const char *oas_set_reg_grants(cmd_parms *cmd, void *dc, const char *arg);
+const char *oas_set_reg_scopes(cmd_parms *cmd, void *dc, const char *arg);
+const char *oas_set_reg_number(cmd_parms *cmd, void *dc, const char *arg);
+void oas_runtime_registration(oas_config_t *rt, const oas_srv_conf_t *sc);
 void *oas_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 void *oas_create_dir_conf(apr_pool_t *p, char *dir);

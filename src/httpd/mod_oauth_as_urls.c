@@ -132,6 +132,7 @@ void oas_find_endpoint_urls(server_rec *main_s, apr_pool_t *p)
                                                "oauth-as-device-authorization");
         rt->url_device = url_for(p, rt, own, inherited, "oauth-as-device");
         rt->url_par = url_for(p, rt, own, inherited, "oauth-as-par");
+        rt->url_register = url_for(p, rt, own, inherited, "oauth-as-register");
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, OASLOGNO(01301)
                      "endpoints of %s: token %s, authorize %s", rt->issuer,
                      rt->url_token ? rt->url_token : "-",

@@ -95,6 +95,17 @@ int oac_cmd_keygen(oac_opts_t *o);
 
 /* oac_tokens.c: the token commands */
 int oac_cmd_tokens(oac_opts_t *o);
+
+/* The default store at o->store: the running httpd's, or the files alone
+ * (*poffline = 1), oac_tokens.c. */
+typedef struct oas_store_t oas_store_t;
+int oac_open_store(oac_opts_t *o, oas_store_t **ps, int *poffline);
+
+/* Self-registered clients (RFC 7591) in the store, oac_dynclients.c: list
+ * them; remove one (and its tokens): OAC_OK, or *pfound 0 when none has
+ * that id. */
+int oac_dynclients_list(oac_opts_t *o);
+int oac_dynclients_remove(oac_opts_t *o, const char *client_id, int *pfound);
 int oac_cmd_revoke_tokens(oac_opts_t *o);
 int oac_cmd_purge(oac_opts_t *o);
 

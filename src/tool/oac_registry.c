@@ -244,7 +244,8 @@ int oac_cmd_list(oac_opts_t *o)
                c->confidential ? "confidential" : "public", c->enabled ? "yes" : "no",
                grants_text(c->grants, ",", o->p), list_text(c->scopes, ",", o->p), c->name);
     }
-    return OAC_OK;
+    /* and the clients that registered themselves, when the store is known (-s, -f) */
+    return o->store ? oac_dynclients_list(o) : OAC_OK;
 }
 
 static const char *hash_kind(const char *h)
@@ -393,7 +394,12 @@ static int edit_remove(oac_opts_t *o, json_t *root, void *baton)
 
 int oac_cmd_remove(oac_opts_t *o)
 {
-    int rc = oac_registry_update(o, 0, edit_remove, NULL);
+    int rc, found = 0;
+
+    if (o->store && ((rc = oac_dynclients_remove(o, client_arg(o), &found)) != OAC_OK || found)) {
+        return rc;            /* a self-registered client (RFC 7591) in the store */
+    }
+    rc = oac_registry_update(o, 0, edit_remove, NULL);
 
     if (rc == OAC_OK) {
         reload_note(o, "Removed", client_arg(o));

@@ -98,7 +98,7 @@ static int drop_root(oac_opts_t *o)
 }
 
 /* The live store of a running httpd, or the files alone (*poffline = 1). */
-static int open_store(oac_opts_t *o, oas_store_t **ps, int *poffline)
+int oac_open_store(oac_opts_t *o, oas_store_t **ps, int *poffline)
 {
     static oas_logger_t lg = { log_cb, NULL, OAS_LOG_WARNING };
     const char *err = NULL;
@@ -150,7 +150,7 @@ int oac_cmd_tokens(oac_opts_t *o)
     apr_status_t rv;
     int i, rc, offline;
 
-    if ((rc = open_store(o, &s, &offline)) != OAC_OK) {
+    if ((rc = oac_open_store(o, &s, &offline)) != OAC_OK) {
         return rc;
     }
     if ((rv = oas_admin_list(&list, s, &f, o->p)) != APR_SUCCESS) {
@@ -177,7 +177,7 @@ int oac_cmd_revoke_tokens(oac_opts_t *o)
                 "NAME\n");
         return OAC_USAGE;
     }
-    if ((rc = open_store(o, &s, &offline)) != OAC_OK) {
+    if ((rc = oac_open_store(o, &s, &offline)) != OAC_OK) {
         return rc;
     }
     rv = oas_admin_revoke(&n, s, &f, o->p);
@@ -197,7 +197,7 @@ int oac_cmd_purge(oac_opts_t *o)
     apr_status_t rv;
     int n = 0, rc, offline;
 
-    if ((rc = open_store(o, &s, &offline)) != OAC_OK) {
+    if ((rc = oac_open_store(o, &s, &offline)) != OAC_OK) {
         return rc;
     }
     if ((rv = s->purge(s, &n, o->p)) == APR_SUCCESS && offline

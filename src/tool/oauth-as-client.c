@@ -37,8 +37,10 @@ static const cmd_t CMDS[] = {
       "Adds a client. A confidential client (the default) gets a new secret: 32 random\n"
       "bytes, base64url, printed once as 'client_secret: ...'; the registry keeps only\n"
       "its bcrypt hash (cost 5, or -C). Creates the registry file if there is none.\n" },
-    { "list", oac_cmd_list, WHERE, 0, "list",
-      "Lists the clients: id, type, enabled, grant types, scopes, name.\n" },
+    { "list", oac_cmd_list, WHERE | OPT_STORE, 0, "list [-s STORE]",
+      "Lists the clients: id, type, enabled, grant types, scopes, name; with the store\n"
+      "(-s, or OAuthASStoreFile of -f) also the clients that registered themselves\n"
+      "(RFC 7591), marked self-registered, with their redirect host.\n" },
     { "show", oac_cmd_show, WHERE, 1, "show CLIENT_ID",
       "Shows one client's settings (never a secret; only which kind of hash is set).\n" },
     { "set", oac_cmd_set, WHERE | FIELDS, 1,
@@ -54,8 +56,10 @@ static const cmd_t CMDS[] = {
     { "rotate-secret", oac_cmd_rotate, WHERE | OPT_COST, 1, "rotate-secret CLIENT_ID [-C COST]",
       "Gives a confidential client a new secret, printed once; the old one stops\n"
       "working when httpd reloads. Its tokens stay valid (revoke-tokens ends them).\n" },
-    { "remove", oac_cmd_remove, WHERE, 1, "remove CLIENT_ID",
-      "Removes a client from the registry (its tokens: revoke-tokens --client).\n" },
+    { "remove", oac_cmd_remove, WHERE | OPT_STORE, 1, "remove CLIENT_ID [-s STORE]",
+      "Removes a client from the registry (its tokens: revoke-tokens --client). With\n"
+      "the store (-s, or -f), a self-registered client (RFC 7591) of that id is removed\n"
+      "from the store instead, with its tokens, at once.\n" },
     { "tokens", oac_cmd_tokens, TOKENS | OPT_CLIENT | OPT_USER, 0,
       "tokens [--client CLIENT_ID] [--user NAME]",
       "Lists live tokens and codes in the default store: the digest that is their key\n"
