@@ -62,6 +62,14 @@ apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws
  * Never for a token from outside that nothing vouches for. */
 apr_status_t oas_jose_claims_unverified(json_t **pclaims, const char *jws, apr_pool_t *p);
 
+/* The protected header of a compact JWS, decoded without a signature check:
+ * only to find the key to verify it with (a DPoP proof carries its own
+ * "jwk"); the JWS must then go through oas_jose_verify(). */
+apr_status_t oas_jose_header_unverified(json_t **pheader, const char *jws, apr_pool_t *p);
+
+/* 1 if jwk has a private or symmetric member (d, p, q, dp, dq, qi, oth, k). */
+int oas_jose_jwk_is_private(const json_t *jwk);
+
 /* Make a new private key (for oauth-as-client keygen): type "ec" (P-256),
  * "rsa" (3072 bits) or "ed25519"; PEM (PKCS#8) text in *ppem. */
 apr_status_t oas_jose_key_generate(const char **ppem, const char *type, apr_pool_t *p,

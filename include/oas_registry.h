@@ -32,7 +32,16 @@ typedef struct oas_client_t {
     apr_array_header_t *resources;       /* const char *: resources it may name (RFC 8707);
                                           * NULL: every declared one */
     int access_token_format;             /* OAS_FORMAT_* of oas_proto.h; -1 = not set (the server's) */
+    int auth_method;                     /* OAS_AUTH_*: token_endpoint_auth_method */
+    const void *jwks;                    /* json_t *: its public keys ({"keys": [...]}), or NULL */
+    int dpop_bound;                      /* dpop_bound_access_tokens */
 } oas_client_t;
+
+/* token_endpoint_auth_method (SPEC §3, §5) */
+#define OAS_AUTH_NONE                0   /* public clients */
+#define OAS_AUTH_CLIENT_SECRET_BASIC 1   /* confidential default */
+#define OAS_AUTH_CLIENT_SECRET_POST  2
+#define OAS_AUTH_PRIVATE_KEY_JWT     3
 
 typedef struct oas_registry_t oas_registry_t;
 

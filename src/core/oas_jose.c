@@ -523,6 +523,27 @@ apr_status_t oas_jose_claims_unverified(json_t **pclaims, const char *jws, apr_p
     return *pclaims ? APR_SUCCESS : APR_EINVAL;
 }
 
+apr_status_t oas_jose_header_unverified(json_t **pheader, const char *jws, apr_pool_t *p)
+{
+    parts_t pt = { { NULL, NULL, NULL }, NULL, NULL };
+
+    *pheader = split(&pt, jws, p) ? NULL : pt.header;
+    return *pheader ? APR_SUCCESS : APR_EINVAL;
+}
+
+int oas_jose_jwk_is_private(const json_t *jwk)
+{
+    static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
+    size_t i;
+
+    for (i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        if (json_object_get(jwk, priv[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws,
                              const json_t *keys, apr_pool_t *p, const char **perr)
 {

@@ -8,6 +8,7 @@
 #include "oas_ratelimit.h"
 #include "oas_resource.h"
 #include "oas_device.h"
+#include "oas_dpop.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -18,6 +19,7 @@ typedef struct tok_req_t {
     apr_pool_t *p;
     apr_table_t *params;
     const oas_client_t *client;
+    const char *jkt;               /* the DPoP proof's key thumbprint; NULL: no proof */
 } tok_req_t;
 
 static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
@@ -59,7 +61,7 @@ static oas_response_t *token_answer(tok_req_t *t, const oas_issued_t *is, const 
 
     oas_jw_begin(&o, t->p);
     oas_jw_str(&o, "access_token", is->access_token);
-    oas_jw_str(&o, "token_type", "Bearer");
+    oas_jw_str(&o, "token_type", t->jkt ? "DPoP" : "Bearer");
     if (is->access_exp) {
         oas_jw_int(&o, "expires_in", is->access_exp - now);
     }
@@ -95,7 +97,10 @@ static oas_response_t *target(tok_req_t *t, const char *within, const char **pau
 static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
 {
     oas_issued_t is;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+    apr_status_t rv;
+
+    in->jkt = t->jkt;
+    rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
 
     if (rv == APR_EACCES) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
@@ -288,7 +293,7 @@ static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char
 {
     oas_issued_t is;
     oas_response_t *r;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, (in->jkt = t->jkt, in), t->req, t->p);
 
     if (rv == APR_EACCES) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "the grant has been revoked");
@@ -389,6 +394,11 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if (old.kind != OAS_KIND_REFRESH) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired refresh token");
     }
+    /* RFC 9449 §5: a bound refresh token needs a proof with the same key */
+    if (old.jkt && (!t->jkt || strcmp(old.jkt, t->jkt) != 0)) {
+        return bad(t, 400, OAS_ERR_INVALID_DPOP_PROOF,
+                   "the refresh token is bound to another DPoP key");
+    }
     memset(&in, 0, sizeof(in));
     if ((why = refresh_scope(t, old.scope, &in.scope))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
@@ -418,6 +428,11 @@ static oas_response_t *check_code(tok_req_t *t, const oas_token_t *code)
 
     if (code->kind != OAS_KIND_CODE) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired code");
+    }
+    /* RFC 9449 §10: dpop_jkt at the authorization endpoint */
+    if (code->jkt && (!t->jkt || strcmp(code->jkt, t->jkt) != 0)) {
+        return bad(t, 400, OAS_ERR_INVALID_DPOP_PROOF,
+                   "the DPoP proof's key is not the dpop_jkt of the authorization request");
     }
     if (code->redirect_uri ? !redirect_uri || strcmp(redirect_uri, code->redirect_uri) != 0
                            : redirect_uri != NULL) {
@@ -510,7 +525,7 @@ static const struct {
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p)
 {
-    tok_req_t t = { cfg, req, p, NULL, NULL };
+    tok_req_t t = { cfg, req, p, NULL, NULL, NULL };
     const char *gt;
     oas_response_t *r;
     size_t i;
@@ -534,6 +549,9 @@ oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t
         if (grants[i].grant && !(t.client->grants & grants[i].grant)) {
             return bad(&t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
                        apr_psprintf(p, "client may not use the %s grant", gt));
+        }
+        if ((r = oas_dpop_token_request(&t.jkt, cfg, req, t.client, p))) {
+            return r;
         }
         return grants[i].handle(&t);
     }

@@ -44,6 +44,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
+    sc->dpop_nonce = OAS_UNSET;
     return sc;
 }
 
@@ -106,6 +107,7 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->token_format = PICK(token_format);
     sc->device_lifetime = PICK(device_lifetime);
     sc->device_interval = PICK(device_interval);
+    sc->dpop_nonce = PICK(dpop_nonce);
     return sc;
 }
 
@@ -121,6 +123,7 @@ void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->pw_providers = add->pw_providers ? add->pw_providers : base->pw_providers;
     dc->protected_resource = PICKP(protected_resource);
     dc->prm_url = add->protected_resource ? add->prm_url : base->prm_url;
+    dc->require_dpop = add->require_dpop ? add->require_dpop : base->require_dpop;
     return dc;
 }
 
@@ -345,7 +348,13 @@ static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->directive->directive,
                             arg);
     }
-    if (cmd->info) {
+    if (cmd->info && *(const char *)cmd->info == 'n') {
+        sc->dpop_nonce = on;
+    }
+    else if (cmd->info && *(const char *)cmd->info == 'd') {
+        ((oas_dir_conf_t *)dc)->require_dpop = on ? 2 : 1;
+    }
+    else if (cmd->info) {
         sc->require_post = on;
     }
     else {
@@ -578,7 +587,13 @@ const command_rec oas_cmds[] = {
                   "most tokens held in the SDBM file (default 20000)"),
     AP_INIT_TAKE1("OAuthASRequireHTTPS", set_flag, NULL, RSRC_CONF,
                  "On: plain-HTTP requests to the endpoints are refused (default On)"),
-    AP_INIT_TAKE1("OAuthASRequirePost", set_flag, (void *)1, RSRC_CONF,
+    AP_INIT_TAKE1("OAuthASDPoPNonce", set_flag, "n", RSRC_CONF,
+                 "On: DPoP proofs at the token endpoint must carry a server nonce "
+                 "(RFC 9449 §8; default Off)"),
+    AP_INIT_TAKE1("OAuthASRequireDPoP", set_flag, "d", OR_AUTHCFG,
+                 "On: this section takes DPoP-bound tokens with a valid proof only "
+                 "(default Off)"),
+    AP_INIT_TAKE1("OAuthASRequirePost", set_flag, "p", RSRC_CONF,
                  "On: token, introspection, revocation take POST only (default On)"),
     AP_INIT_TAKE1("OAuthASCodeLifetime", set_lifetime, "c", RSRC_CONF,
                   "authorization code lifetime in seconds (default 600)"),
@@ -777,6 +792,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->fail_lockout = OR_DEFAULT(sc->fail_lockout, DEF_FAIL_LOCKOUT);
     rt->device_lifetime = OR_DEFAULT(sc->device_lifetime, DEF_DEVICE_LIFETIME);
     rt->device_interval = OR_DEFAULT(sc->device_interval, DEF_DEVICE_INTERVAL);
+    rt->dpop_nonce = OR_DEFAULT(sc->dpop_nonce, 0);
     rt->page_title = apr_table_get(sc->page, "title");
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");
