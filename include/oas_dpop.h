@@ -10,7 +10,7 @@
 
 #define OAS_DPOP_WINDOW    60    /* seconds a proof's iat may be off our clock, either way */
 #define OAS_DPOP_NONCE_STEP 300  /* seconds a server nonce is new; the one before is taken too */
-#define OAS_DPOP_ALGS      "ES256 RS256 EdDSA"
+#define OAS_DPOP_ALGS      "ES256 RS256 EdDSA Ed25519"
 
 /* What a proof must match. */
 typedef struct oas_dpop_want_t {

@@ -4,7 +4,8 @@
  * src/oas_jose.c is the only file that uses the JOSE library (latchset jose,
  * over OpenSSL; docs/jose.md says why); callers see jansson values and the
  * opaque key type only. Algorithms: ES256 (EC P-256), RS256 (RSA >= 2048
- * bits), EdDSA (Ed25519). Never "none", never a symmetric algorithm.
+ * bits), EdDSA (Ed25519; header alg "EdDSA" or RFC 9864's "Ed25519").
+ * Never "none", never a symmetric algorithm.
  *
  * JSON values handed out are owned by the pool given (a cleanup drops them). */
 #ifndef OAS_JOSE_H

@@ -18,7 +18,7 @@ use File::Temp qw(tempfile);
 use FindBin ();
 use MIME::Base64 qw(decode_base64);
 
-plan tests => 60, need_module('ssl'), need_module('oauth_as');
+plan tests => 67, need_module('ssl'), need_module('oauth_as');
 
 my $P   = Apache::Test::vars('oas_dpop_port');
 my $PN  = Apache::Test::vars('oas_dpopn_port');
@@ -80,7 +80,7 @@ sub introspect {
 # --- 1. metadata --------------------------------------------------------------------
 my $m = get('/.well-known/oauth-authorization-server', port => $P)->{json};
 is $m->{token_endpoint}, $TOK, 'the token endpoint URL (the proofs\' htu)';
-is_deeply $m->{dpop_signing_alg_values_supported}, [qw(ES256 RS256 EdDSA)],
+is_deeply $m->{dpop_signing_alg_values_supported}, [qw(ES256 RS256 EdDSA Ed25519)],
    'dpop_signing_alg_values_supported';
 
 # --- 2. a good proof binds the token ------------------------------------------------
@@ -93,6 +93,9 @@ is $i->{token_type}, 'DPoP', 'introspection: token_type DPoP';
 is $i->{cnf}{jkt}, $TA, 'introspection: cnf.jkt is the key\'s RFC 7638 thumbprint';
 $r = token(proof($C));
 ok $r->{status} == 200 && $r->{json}{token_type} eq 'DPoP', 'an Ed25519 (EdDSA) proof: 200 DPoP';
+$r = token(proof($C, alg => 'Ed25519'));
+ok $r->{status} == 200 && $r->{json}{token_type} eq 'DPoP',
+   'alg "Ed25519" (RFC 9864, as oauth4webapi sends it): 200 DPoP';
 $r = token(undef);
 ok $r->{status} == 200 && $r->{json}{token_type} eq 'Bearer', 'no proof: a Bearer token';
 ok !exists introspect($r->{json}{access_token})->{cnf}, '... without cnf';
@@ -166,7 +169,7 @@ is $r->{status}, 200, 'AuthType Bearer: a DPoP token with its proof: 200';
 my $p1 = rs_proof($A, $V, $AT);
 is rs($V, "DPoP $AT", $p1)->{status}, 200, '... and another proof';
 $r = rs($V, "DPoP $AT", $p1);
-ok $r->{status} == 401 && www($r) =~ /DPoP realm="api", algs="ES256 RS256 EdDSA", error="invalid_dpop_proof"/,
+ok $r->{status} == 401 && www($r) =~ /DPoP realm="api", algs="ES256 RS256 EdDSA Ed25519", error="invalid_dpop_proof"/,
    'a proof used twice: 401 invalid_dpop_proof (' . www($r) . ')';
 $r = rs($V, "Bearer $AT");
 ok $r->{status} == 401 && www($r) =~ /Bearer [^|]*error="invalid_token"/,
@@ -196,7 +199,7 @@ ok $r->{status} == 401 && www($r) =~ /^Bearer/, 'no token: the Bearer challenge'
 my $D = '/rs/dpop/ok.txt';
 is rs($D, "DPoP $AT", rs_proof($A, $D, $AT))->{status}, 200, 'AuthType DPoP: 200 with a proof';
 $r = rs($D, "Bearer $BEARER");
-ok $r->{status} == 401 && www($r) =~ /^DPoP realm="api", algs="ES256 RS256 EdDSA", error="invalid_token"/
+ok $r->{status} == 401 && www($r) =~ /^DPoP realm="api", algs="ES256 RS256 EdDSA Ed25519", error="invalid_token"/
    && www($r) !~ /Bearer/, 'AuthType DPoP: a Bearer token refused, DPoP challenge only (' . www($r) . ')';
 $r = rs($D, undef);
 ok $r->{status} == 401 && www($r) =~ /^DPoP realm="api", algs=/, 'AuthType DPoP: no token, DPoP challenge';
@@ -246,3 +249,24 @@ $r = token(proof($A), form => \@rform, auth => undef);
 ok $r->{status} == 200 && $r->{json}{token_type} eq 'DPoP', '... with a proof of its key: 200';
 my ($code2) = code_with(dpop_jkt => 'short');
 ok !$code2, 'a malformed dpop_jkt gets no code';
+
+# --- 7. an independent client: oauth4webapi (t/clients/dpop.mjs) -------------------------
+my $cdir = "$FindBin::Bin/clients";
+unless (-d "$cdir/node_modules/oauth4webapi") {
+    my $out = `cd '$cdir' && timeout 300 npm ci --no-audit --no-fund --loglevel=error 2>&1`;
+    diag "npm ci: $out" if $?;
+}
+ok(-f "$cdir/node_modules/oauth4webapi/package.json", 'oauth4webapi installed in t/clients');
+local $ENV{NODE_TLS_REJECT_UNAUTHORIZED} = '0';
+my $logs = Apache::Test::vars('t_logs');
+my $line = `timeout 120 node '$cdir/dpop.mjs' '$ISS' 'https://localhost:$PN' '$ISS/rs/dpop/ok.txt' '$FindBin::Bin/conf/pkj-key.json' 2>'$logs/dpop-mjs-stderr.txt'`;
+my $o = eval { $J->decode($line) } || {};
+diag "dpop.mjs: $line" if $o->{error} || !$line;
+is_deeply $o->{basic_dpop}, { token_type => 'dpop', resource => 200 },
+   'oauth4webapi: client_secret_basic + DPoP, then the AuthType DPoP resource: 200';
+is_deeply $o->{private_key_jwt_dpop}, { token_type => 'dpop', resource => 200 },
+   'oauth4webapi: private_key_jwt + an EdDSA DPoP key, then the resource: 200';
+is_deeply $o->{client_secret_post}, { token_type => 'bearer' }, 'oauth4webapi: client_secret_post';
+is_deeply $o->{nonce}, { token_type => 'dpop', retried => JSON::PP::true },
+   'oauth4webapi: use_dpop_nonce, then the retry with the DPoP-Nonce: DPoP';
+ok !$o->{error}, 'oauth4webapi: no error';

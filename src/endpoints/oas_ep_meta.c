@@ -75,7 +75,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
                                               "private_key_jwt", "none", NULL };
     static const char *const introspect_auth[] = { "client_secret_basic", "client_secret_post",
                                                    "private_key_jwt", NULL };
-    static const char *const jws_algs[] = { "ES256", "RS256", "EdDSA", NULL };
+    static const char *const jws_algs[] = { "ES256", "RS256", "EdDSA", "Ed25519", NULL };
     static const char *const pkce[] = { "S256", "plain", NULL };
     json_t *o;
     oas_response_t *r;

@@ -35,7 +35,7 @@ function sign(job) {
     sig = b64u(crypto.createHmac('sha256', job.secret).update(input).digest());
   } else if (job.alg !== 'none') {
     const key = crypto.createPrivateKey({ key: job.key, format: 'jwk' });
-    const alg = job.alg === 'EdDSA' ? null : 'sha256';
+    const alg = job.alg === 'EdDSA' || job.alg === 'Ed25519' ? null : 'sha256';
     sig = b64u(crypto.sign(alg, Buffer.from(input), job.alg === 'ES256'
       ? { key, dsaEncoding: 'ieee-p1363' } : key));
   }
