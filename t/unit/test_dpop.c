@@ -15,6 +15,7 @@
 #include "oas_dpop.h"
 #include "oas_jose.h"
 #include "oas_util.h"
+#include "oas_grant.h"
 
 #define HTU "https://as.example/token"
 #define NOW now_s
@@ -318,6 +319,71 @@ START_TEST(client_assertions)
 }
 END_TEST
 
+/* the resource side (oas_token_check): a token bound to key_a */
+static void rs_check(oas_bearer_t *b, const char *auth, const char *proof, int require)
+{
+    oas_rs_req_t rq;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.authorization = auth;
+    rq.dpop = proof;
+    rq.dpop_count = proof ? 1 : 0;
+    rq.method = "GET";
+    rq.url = "https://rs.example/r";
+    rq.require_dpop = require;
+    rq.now = NOW;
+    oas_token_check(b, &cfg, &rq, NULL, pool);
+}
+
+static const char *rs_proof(const oas_jose_key_t *k, const char *token)
+{
+    unsigned char d[OAS_DIGEST_LEN];
+    json_t *c = proof_claims(oas_random_token(pool, 8), "GET", "https://rs.example/r", NOW);
+
+    oas_sha256(d, token, strlen(token));
+    json_object_set_new(c, "ath", json_string(oas_base64url_encode(pool, d, sizeof(d))));
+    return proof(k, c);
+}
+
+START_TEST(resource_check)
+{
+    oas_http_req_t req = fx_form_req(NULL, NULL, NULL);
+    oas_issue_t in;
+    oas_issued_t bound, plain;
+    const char *p1;
+    oas_bearer_t b;
+
+    memset(&in, 0, sizeof(in));
+    in.client = oas_registry_get(cfg.registry, "m2m");
+    in.scope = "read";
+    in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
+    ck_assert_int_eq(oas_issue_tokens(&plain, &cfg, &in, &req, pool), APR_SUCCESS);
+    in.jkt = oas_jose_key_kid(key_a);
+    ck_assert_int_eq(oas_issue_tokens(&bound, &cfg, &in, &req, pool), APR_SUCCESS);
+    p1 = rs_proof(key_a, bound.access_token);
+    rs_check(&b, apr_pstrcat(pool, "DPoP ", bound.access_token, NULL), p1, 0);
+    ck_assert_int_eq(b.result, OAS_BEARER_OK);
+    ck_assert_str_eq(b.token.jkt, oas_jose_key_kid(key_a));
+    rs_check(&b, apr_pstrcat(pool, "DPoP ", bound.access_token, NULL), p1, 0);    /* replay */
+    ck_assert(b.result == OAS_BEARER_INVALID && b.bad_proof);
+    rs_check(&b, apr_pstrcat(pool, "DPoP ", bound.access_token, NULL),
+             rs_proof(key_b, bound.access_token), 0);                             /* other key */
+    ck_assert(b.result == OAS_BEARER_INVALID && b.bad_proof);
+    rs_check(&b, apr_pstrcat(pool, "DPoP ", bound.access_token, NULL),
+             rs_proof(key_a, plain.access_token), 0);                             /* ath */
+    ck_assert(b.result == OAS_BEARER_INVALID && b.bad_proof);
+    rs_check(&b, apr_pstrcat(pool, "Bearer ", bound.access_token, NULL), NULL, 0);
+    ck_assert(b.result == OAS_BEARER_INVALID && !b.bad_proof && !b.dpop);
+    rs_check(&b, apr_pstrcat(pool, "Bearer ", plain.access_token, NULL), NULL, 0);
+    ck_assert_int_eq(b.result, OAS_BEARER_OK);
+    rs_check(&b, apr_pstrcat(pool, "Bearer ", plain.access_token, NULL), NULL, 1);
+    ck_assert_int_eq(b.result, OAS_BEARER_INVALID);
+    rs_check(&b, apr_pstrcat(pool, "DPoP ", plain.access_token, NULL),
+             rs_proof(key_a, plain.access_token), 0);
+    ck_assert(b.result == OAS_BEARER_INVALID && b.dpop && !b.bad_proof);
+}
+END_TEST
+
 static Suite *dpop_suite(void)
 {
     Suite *s = suite_create("dpop");
@@ -333,6 +399,7 @@ static Suite *dpop_suite(void)
     tcase_add_test(tc, jti_single_use);
     tcase_add_test(tc, token_endpoint_step);
     tcase_add_test(tc, client_assertions);
+    tcase_add_test(tc, resource_check);
     suite_add_tcase(s, tc);
     return s;
 }
