@@ -384,6 +384,30 @@ START_TEST(resource_check)
 }
 END_TEST
 
+/* the jkt travels in token records as the field after refreshes */
+START_TEST(record_keeps_jkt)
+{
+    oas_token_t t, back;
+    oas_entry_t e;
+
+    memset(&t, 0, sizeof(t));
+    t.kind = OAS_KIND_ACCESS;
+    t.client_id = "m2m";
+    t.refreshes = -1;
+    t.jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    ck_assert_int_eq(oas_token_encode(&e, &t, pool), APR_SUCCESS);
+    ck_assert_int_eq(oas_token_decode(&back, &e, pool), APR_SUCCESS);
+    ck_assert_str_eq(back.jkt, t.jkt);
+    ck_assert_int_eq(back.refreshes, -1);
+    t.refreshes = 3;
+    t.jkt = NULL;
+    ck_assert_int_eq(oas_token_encode(&e, &t, pool), APR_SUCCESS);
+    ck_assert_int_eq(oas_token_decode(&back, &e, pool), APR_SUCCESS);
+    ck_assert_ptr_null(back.jkt);
+    ck_assert_int_eq(back.refreshes, 3);
+}
+END_TEST
+
 static Suite *dpop_suite(void)
 {
     Suite *s = suite_create("dpop");
@@ -400,6 +424,7 @@ static Suite *dpop_suite(void)
     tcase_add_test(tc, token_endpoint_step);
     tcase_add_test(tc, client_assertions);
     tcase_add_test(tc, resource_check);
+    tcase_add_test(tc, record_keeps_jkt);
     suite_add_tcase(s, tc);
     return s;
 }
