@@ -31,6 +31,7 @@ typedef struct oas_authz_t {
     const char *code_challenge;         /* NULL if none (always NULL for "token") */
     const char *code_challenge_method;  /* "S256" | "plain" with a challenge, else NULL */
     const char *resource;               /* the named resources, space-separated; NULL: none */
+    const char *dpop_jkt;               /* RFC 9449 §10: the code's DPoP key; NULL: none */
 } oas_authz_t;
 
 /* results of oas_csrf_check */

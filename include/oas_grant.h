@@ -19,6 +19,8 @@ typedef struct oas_issue_t {
     const char *audience;          /* the access token's (oas_resource.h); NULL: the default */
     const char *refresh_audience;  /* the refresh token's (the grant's); NULL: as audience */
     long long auth_time;           /* when the user signed in (a JWT's auth_time); 0: unknown */
+    const char *jkt;               /* DPoP key thumbprint: the access token (and a public
+                                    * client's refresh token) is bound to it; NULL: none */
 } oas_issue_t;
 
 /* What was issued. */

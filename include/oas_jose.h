@@ -4,7 +4,8 @@
  * src/oas_jose.c is the only file that uses the JOSE library (latchset jose,
  * over OpenSSL; docs/jose.md says why); callers see jansson values and the
  * opaque key type only. Algorithms: ES256 (EC P-256), RS256 (RSA >= 2048
- * bits), EdDSA (Ed25519). Never "none", never a symmetric algorithm.
+ * bits), EdDSA (Ed25519; header alg "EdDSA" or RFC 9864's "Ed25519").
+ * Never "none", never a symmetric algorithm.
  *
  * JSON values handed out are owned by the pool given (a cleanup drops them). */
 #ifndef OAS_JOSE_H
@@ -61,6 +62,14 @@ apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws
  * digest is in the store: we issued it), decoded without a signature check.
  * Never for a token from outside that nothing vouches for. */
 apr_status_t oas_jose_claims_unverified(json_t **pclaims, const char *jws, apr_pool_t *p);
+
+/* The protected header of a compact JWS, decoded without a signature check:
+ * only to find the key to verify it with (a DPoP proof carries its own
+ * "jwk"); the JWS must then go through oas_jose_verify(). */
+apr_status_t oas_jose_header_unverified(json_t **pheader, const char *jws, apr_pool_t *p);
+
+/* 1 if jwk has a private or symmetric member (d, p, q, dp, dq, qi, oth, k). */
+int oas_jose_jwk_is_private(const json_t *jwk);
 
 /* Make a new private key (for oauth-as-client keygen): type "ec" (P-256),
  * "rsa" (3072 bits) or "ed25519"; PEM (PKCS#8) text in *ppem. */

@@ -43,6 +43,8 @@ typedef enum {
     OAS_ERR_AUTHORIZATION_PENDING,    /* RFC 8628 §3.5 */
     OAS_ERR_SLOW_DOWN,
     OAS_ERR_EXPIRED_TOKEN,
+    OAS_ERR_INVALID_DPOP_PROOF,       /* RFC 9449 §5, §7.1 */
+    OAS_ERR_USE_DPOP_NONCE,           /* RFC 9449 §8 */
     OAS_ERR_MAX
 } oas_error_t;
 
@@ -157,6 +159,8 @@ typedef struct oas_config_t {
     long reg_limit;
     long long reg_max_idle;
     const char *url_register;
+    /* DPoP (RFC 9449): OAuthASDPoPNonce, the server nonces required in proofs */
+    int dpop_nonce;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */
@@ -171,6 +175,8 @@ typedef struct oas_http_req_t {
     const char *query;             /* query string or NULL */
     const char *path;              /* URL-path of the request (r->uri), without query */
     const char *authorization;     /* Authorization header or NULL */
+    const char *dpop;              /* DPoP header (RFC 9449) or NULL */
+    int dpop_count;                /* how many DPoP headers the request had */
     const char *user;              /* authorize endpoint: r->user, NULL if none */
     oas_password_fn *check_password;
     void *password_baton;
@@ -260,6 +266,8 @@ oas_response_t *oas_status_endpoint(const oas_config_t *cfg, const oas_http_req_
 #define OAS_BEARER_UNAVAILABLE  3   /* the store failed */
 typedef struct oas_bearer_t {
     int result;                 /* OAS_BEARER_* */
+    int dpop;                   /* the scheme was DPoP (RFC 9449 §7.1) */
+    int bad_proof;              /* INVALID because of the DPoP proof: invalid_dpop_proof */
     const char *error_description;
     oas_token_t token;          /* when OK: client_id, username, scope, exp */
 } oas_bearer_t;
@@ -267,5 +275,22 @@ typedef struct oas_bearer_t {
 /* Check the Authorization header value (NULL if absent). */
 void oas_bearer_check(oas_bearer_t *out, const oas_config_t *cfg, const char *authorization,
                       const oas_logger_t *log, apr_pool_t *p);
+
+/* A request at a resource, for the check of Bearer and DPoP tokens. */
+typedef struct oas_rs_req_t {
+    const char *authorization;  /* NULL if absent */
+    const char *dpop;           /* DPoP header or NULL */
+    int dpop_count;
+    const char *method;
+    const char *url;            /* this request's URL without query (the proof's htu) */
+    int require_dpop;           /* only DPoP-bound tokens with a valid proof */
+    long long now;
+} oas_rs_req_t;
+
+/* Bearer (not DPoP-bound tokens only, unless require_dpop) or DPoP
+ * (RFC 9449 §7: a bound token, a proof of its key with htm, htu and ath of
+ * this request, jti single use). */
+void oas_token_check(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs_req_t *rq,
+                     const oas_logger_t *log, apr_pool_t *p);
 
 #endif

@@ -40,7 +40,16 @@ typedef struct oas_client_t {
     const char *reg_token_digest;        /* hex SHA-256 of the registration access token */
     const char *reg_metadata;            /* the registered metadata, JSON text */
     const char *reg_record;              /* the store record (payload) as read */
+    int auth_method;                     /* OAS_AUTH_*: token_endpoint_auth_method */
+    const void *jwks;                    /* json_t *: its public keys ({"keys": [...]}), or NULL */
+    int dpop_bound;                      /* dpop_bound_access_tokens */
 } oas_client_t;
+
+/* token_endpoint_auth_method (SPEC §3, §5) */
+#define OAS_AUTH_NONE                0   /* public clients */
+#define OAS_AUTH_CLIENT_SECRET_BASIC 1   /* confidential default */
+#define OAS_AUTH_CLIENT_SECRET_POST  2
+#define OAS_AUTH_PRIVATE_KEY_JWT     3
 
 typedef struct oas_registry_t oas_registry_t;
 

@@ -14,6 +14,8 @@
 #define OAS_PREFIX_FAMILY   "fr:"
 #define OAS_PREFIX_CSRF     "cs:"
 #define OAS_PREFIX_PAR      "pr:"   /* of a pushed request's request_uri (RFC 9126) */
+#define OAS_PREFIX_DPOP_JTI "dj:"   /* a DPoP proof's (jkt, jti), used (oas_dpop.h) */
+#define OAS_PREFIX_ASSERTION "cj:"  /* a client assertion's (client, jti), used */
 
 /* the longest issuer (OAuthASIssuer): every record carries it */
 #define OAS_ISSUER_MAX      255
@@ -39,6 +41,8 @@ typedef struct oas_token_t {
                                   * tokens written before the issuer was recorded */
     const char *audience;        /* resource URIs separated by spaces; NULL in records made
                                   * before audiences existed: read it with oas_token_aud() */
+    const char *jkt;             /* DPoP key thumbprint the token (or a code's dpop_jkt) is
+                                  * bound to (RFC 9449); NULL: not bound */
 } oas_token_t;
 
 /* Encode t into e (kind, exp, family copied; payload allocated from p).

@@ -76,8 +76,8 @@ ok has_all($m->{grant_types_supported},
 ok has_all($m->{token_endpoint_auth_methods_supported}, 'client_secret_basic'),
    'token_endpoint_auth_methods_supported: client_secret_basic: '
    . fmt($m->{token_endpoint_auth_methods_supported});
-ok !has_all($m->{token_endpoint_auth_methods_supported}, 'client_secret_post'),
-   '... and not client_secret_post (a secret in the body is refused)';
+ok has_all($m->{token_endpoint_auth_methods_supported}, qw(client_secret_post private_key_jwt)),
+   '... and client_secret_post and private_key_jwt (for clients registered with them)';
 ok has_all($m->{code_challenge_methods_supported}, qw(S256 plain)),
    'code_challenge_methods_supported: S256 and plain: ' . fmt($m->{code_challenge_methods_supported});
 ok JSON::PP::is_bool($m->{authorization_response_iss_parameter_supported})

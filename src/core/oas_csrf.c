@@ -10,7 +10,7 @@
 #define CSRF_EXP_LEN    8
 #define CSRF_HEAD_LEN   (CSRF_NONCE_LEN + CSRF_EXP_LEN)
 #define CSRF_RAW_LEN    (CSRF_HEAD_LEN + OAS_DIGEST_LEN)
-#define CSRF_NFIELDS    10
+#define CSRF_NFIELDS    11
 
 static void put_be64(unsigned char *b, long long v)
 {
@@ -47,6 +47,7 @@ static void mac_fields(const char *f[CSRF_NFIELDS], const oas_config_t *cfg, con
     f[7] = a->code_challenge_method;
     f[8] = a->resource;
     f[9] = cfg->issuer;       /* a form of one issuer is no form at another (SPEC §8) */
+    f[10] = a->dpop_jkt;
 }
 
 static void csrf_mac(unsigned char out[OAS_DIGEST_LEN], const oas_config_t *cfg,

@@ -78,6 +78,7 @@ static void client_from_meta(oas_client_t *c, json_t *m, apr_pool_t *p)
     c->name = json_is_string(name) ? apr_pstrdup(p, json_string_value(name)) : c->client_id;
     c->confidential = !(json_is_string(method)
                         && strcmp(json_string_value(method), "none") == 0);
+    c->auth_method = c->confidential ? OAS_AUTH_CLIENT_SECRET_BASIC : OAS_AUTH_NONE;
     c->redirect_uris = json_strings(json_object_get(m, "redirect_uris"), p);
     c->grants = grants_of(json_object_get(m, "grant_types"), &refresh);
     c->refresh_limit = refresh ? -1 : 0;

@@ -11,6 +11,7 @@
 #include "oas_ratelimit.h"
 #include "oas_resource.h"
 #include "oas_jwt.h"
+#include "oas_dpop.h"
 
 long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client)
 {
@@ -59,10 +60,11 @@ static oas_response_t *client_store_failed(const oas_config_t *cfg, const oas_ht
  * checked; unknown ids count like known ones, and their secret is checked
  * against the registry's dummy hash, as costly as its costliest secret,
  * outside the credential cache (neither the answer nor its time tells
- * which ids exist). */
-static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *cfg,
-                                  const oas_http_req_t *req, const char *user,
-                                  const char *pass, apr_pool_t *p)
+ * which ids exist). A client registered with another method (SPEC §3)
+ * is refused like an unknown one. */
+static oas_response_t *auth_secret(const oas_client_t **pc, const oas_config_t *cfg,
+                                   const oas_http_req_t *req, const char *user,
+                                   const char *pass, int method, apr_pool_t *p)
 {
     const oas_client_t *c;
     oas_response_t *r;
@@ -76,7 +78,7 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
     if (failed) {
         return client_store_failed(cfg, req, p);
     }
-    if (!c || !c->confidential) {
+    if (!c || !c->confidential || c->auth_method != method) {
         apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
                : client_error(cfg, req, "unknown client or bad credentials",
@@ -88,6 +90,49 @@ static oas_response_t *auth_basic(const oas_client_t **pc, const oas_config_t *c
         == OAS_CRED_BAD) {
         return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
                : client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
+    }
+    oas_rl_result(&rl, cfg, req, 1, p);
+    if (!c->enabled) {
+        return client_error(cfg, req, "client is disabled", c->client_id, p);
+    }
+    *pc = c;
+    return NULL;
+}
+
+/* private_key_jwt (RFC 7523 §2.2): counted under the assertion's iss */
+static oas_response_t *auth_jwt(const oas_client_t **pc, const oas_config_t *cfg,
+                                const oas_http_req_t *req, apr_table_t *params, apr_pool_t *p)
+{
+    const char *type = apr_table_get(params, "client_assertion_type");
+    const char *assertion = apr_table_get(params, "client_assertion");
+    const char *client_id = apr_table_get(params, "client_id");
+    const char *iss = oas_client_assertion_iss(assertion, p), *why = NULL;
+    const oas_client_t *c;
+    oas_response_t *r;
+    apr_status_t rv;
+    oas_rl_t rl;
+    int rc;
+
+    if (!type || strcmp(type, OAS_ASSERTION_TYPE) != 0 || !assertion || !iss) {
+        return client_error(cfg, req, "client_assertion_type must be " OAS_ASSERTION_TYPE
+                            " with a client_assertion JWT that has an iss", NULL, p);
+    }
+    if (client_id && strcmp(client_id, iss) != 0) {
+        return client_error(cfg, req, "client_id is not the assertion's iss", NULL, p);
+    }
+    if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, iss, p))) {
+        return r;
+    }
+    c = cfg->registry ? oas_registry_get(cfg->registry, iss) : NULL;
+    rc = (!c || c->auth_method != OAS_AUTH_PRIVATE_KEY_JWT) ? 1
+         : oas_client_assertion_check(c, cfg, assertion, oas_req_now(req), p, &why, &rv);
+    if (rc == 2) {
+        return oas_store_failure(cfg, req, rv, "checking a client assertion", p);
+    }
+    if (rc) {
+        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, why ? why : "unknown client or bad credentials",
+                              c ? c->client_id : NULL, p);
     }
     oas_rl_result(&rl, cfg, req, 1, p);
     if (!c->enabled) {
@@ -111,8 +156,8 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
         return client_error(cfg, req, "unknown client", NULL, p);
     }
     if (c->confidential) {
-        return client_error(cfg, req,
-                            "confidential clients authenticate with HTTP Basic", c->client_id, p);
+        return client_error(cfg, req, "confidential clients authenticate with the method "
+                            "registered for them", c->client_id, p);
     }
     if (!c->enabled) {
         return client_error(cfg, req, "client is disabled", c->client_id, p);
@@ -121,28 +166,41 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
     return NULL;
 }
 
+/* One method per request (RFC 6749 §2.3): Basic, a secret in the body, or
+ * an assertion. */
 oas_response_t *oas_client_authenticate(const oas_client_t **pc, const oas_config_t *cfg,
                                         const oas_http_req_t *req, apr_table_t *params,
                                         int allow_public, apr_pool_t *p)
 {
     const char *user = NULL, *pass = NULL;
     const char *client_id = apr_table_get(params, "client_id");
+    const char *secret = apr_table_get(params, "client_secret");
+    int jwt = apr_table_get(params, "client_assertion") || apr_table_get(params,
+                                                                         "client_assertion_type");
     apr_status_t rv = oas_basic_parse(req->authorization, &user, &pass, p);
 
     *pc = NULL;
-    if (apr_table_get(params, "client_secret")) {
-        return client_error(cfg, req, "client_secret in the request body is not accepted; "
-                            "authenticate with HTTP Basic", client_id, p);
-    }
     if (rv == APR_EINVAL) {
         return client_error(cfg, req, "malformed HTTP Basic credentials", NULL, p);
+    }
+    if ((rv == APR_SUCCESS) + (secret != NULL) + jwt > 1) {
+        return client_error(cfg, req, "more than one client authentication method", NULL, p);
+    }
+    if (jwt) {
+        return auth_jwt(pc, cfg, req, params, p);
+    }
+    if (secret) {
+        if (!client_id) {
+            return client_error(cfg, req, "client_secret without client_id", NULL, p);
+        }
+        return auth_secret(pc, cfg, req, client_id, secret, OAS_AUTH_CLIENT_SECRET_POST, p);
     }
     if (rv == APR_SUCCESS) {
         if (allow_public && client_id && strcmp(client_id, user) != 0) {
             return client_error(cfg, req, "client_id does not match the authenticated client",
                                 NULL, p);
         }
-        return auth_basic(pc, cfg, req, user, pass, p);
+        return auth_secret(pc, cfg, req, user, pass, OAS_AUTH_CLIENT_SECRET_BASIC, p);
     }
     if (!allow_public || !client_id) {
         return client_error(cfg, req, "client authentication required (HTTP Basic)", NULL, p);
@@ -238,6 +296,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->audience = in->audience ? in->audience : oas_default_resource(cfg);
     t->issuer = cfg->issuer;
     t->refreshes = in->refreshes;
+    t->jkt = in->jkt;
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
@@ -265,6 +324,8 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
         t.kind = OAS_KIND_REFRESH;
         t.exp = cfg->refresh_lifetime ? now + cfg->refresh_lifetime : 0;
         t.audience = in->refresh_audience ? in->refresh_audience : t.audience;
+        /* RFC 9449 §5: a public client's refresh token is bound to the key too */
+        t.jkt = in->client->confidential ? NULL : in->jkt;
         rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH,
                        oas_random_token(p, OAS_TOKEN_BYTES), p);
     }

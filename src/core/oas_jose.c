@@ -394,10 +394,21 @@ static const char *jwk_alg(const json_t *jwk)
     return NULL;
 }
 
+/* "Ed25519" is RFC 9864's fully specified name of EdDSA over Ed25519 (what
+ * oauth4webapi sends); verified as "EdDSA" */
+static int is_ed25519(const char *alg)
+{
+    return strcmp(alg, "EdDSA") == 0 || strcmp(alg, "Ed25519") == 0;
+}
+
 static int alg_supported(const char *alg)
 {
-    return strcmp(alg, "ES256") == 0 || strcmp(alg, "RS256") == 0
-           || strcmp(alg, "EdDSA") == 0;
+    return strcmp(alg, "ES256") == 0 || strcmp(alg, "RS256") == 0 || is_ed25519(alg);
+}
+
+static int alg_matches(const char *key_alg, const char *alg)
+{
+    return key_alg && (strcmp(key_alg, alg) == 0 || (is_ed25519(key_alg) && is_ed25519(alg)));
 }
 
 /* Split at the two dots; decode the protected header (libjose). */
@@ -433,7 +444,7 @@ static const char *check_header(const parts_t *pt, apr_pool_t *p)
         return "the header has crit extensions";
     }
     if (!alg_supported(pt->alg)) {
-        return apr_psprintf(p, "alg %.20s is not accepted (ES256, RS256, EdDSA only)",
+        return apr_psprintf(p, "alg %.20s is not accepted (ES256, RS256, EdDSA/Ed25519 only)",
                             pt->alg);
     }
     return NULL;
@@ -453,7 +464,7 @@ static const json_t *pick_key(const parts_t *pt, const json_t *keys, const char 
             continue;
         }
         named = k;
-        if (jwk_alg(k) && strcmp(jwk_alg(k), pt->alg) == 0) {
+        if (alg_matches(jwk_alg(k), pt->alg)) {
             return k;
         }
     }
@@ -523,6 +534,27 @@ apr_status_t oas_jose_claims_unverified(json_t **pclaims, const char *jws, apr_p
     return *pclaims ? APR_SUCCESS : APR_EINVAL;
 }
 
+apr_status_t oas_jose_header_unverified(json_t **pheader, const char *jws, apr_pool_t *p)
+{
+    parts_t pt = { { NULL, NULL, NULL }, NULL, NULL };
+
+    *pheader = split(&pt, jws, p) ? NULL : pt.header;
+    return *pheader ? APR_SUCCESS : APR_EINVAL;
+}
+
+int oas_jose_jwk_is_private(const json_t *jwk)
+{
+    static const char *const priv[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
+    size_t i;
+
+    for (i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
+        if (json_object_get(jwk, priv[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws,
                              const json_t *keys, apr_pool_t *p, const char **perr)
 {
@@ -539,7 +571,7 @@ apr_status_t oas_jose_verify(json_t **pheader, json_t **pclaims, const char *jws
     if (!(jwk = pick_key(&pt, keys, perr))) {
         return APR_EINVAL;
     }
-    ok = strcmp(pt.alg, "EdDSA") == 0 ? eddsa_verify(&pt, jwk, p) : lib_verify(&pt, jwk);
+    ok = is_ed25519(pt.alg) ? eddsa_verify(&pt, jwk, p) : lib_verify(&pt, jwk);
     if (!ok) {
         *perr = "bad signature";
         return APR_EINVAL;

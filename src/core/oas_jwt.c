@@ -34,6 +34,9 @@ static json_t *claims_of(const oas_config_t *cfg, const oas_token_t *t, long lon
     json_object_set_new(c, "iat", json_integer(t->iat));
     json_object_set_new(c, "exp", json_integer(t->exp));
     json_object_set_new(c, "jti", json_string(jti));
+    if (t->jkt) {      /* RFC 9449 §6.1 */
+        json_object_set_new(c, "cnf", json_pack("{s:s}", "jkt", t->jkt));
+    }
     if (t->username && auth_time > 0) {
         json_object_set_new(c, "auth_time", json_integer(auth_time));
     }

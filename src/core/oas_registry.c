@@ -16,6 +16,7 @@
 
 #include "oas_registry.h"
 #include "oas_resource.h"
+#include "oas_jose.h"
 
 #define REGISTRY_MAX_FILE (16 * 1024 * 1024)
 #define SHOW_MAX 64
@@ -455,10 +456,86 @@ static const char *f_type(reg_ctx_t *ctx, json_t *v)
     return NULL;
 }
 
+/* After type: public clients "none"; confidential ones a secret method
+ * (client_secret_basic by default) or private_key_jwt. */
+static const char *f_auth_method(reg_ctx_t *ctx, json_t *v)
+{
+    static const char *const names[] = { "none", "client_secret_basic", "client_secret_post",
+                                         "private_key_jwt" };
+    const char *s = json_string_value(v);
+    int i;
+
+    ctx->c->auth_method = ctx->c->confidential ? OAS_AUTH_CLIENT_SECRET_BASIC : OAS_AUTH_NONE;
+    if (v == NULL) {
+        return NULL;
+    }
+    for (i = 0; s && i < 4 && strcmp(s, names[i]) != 0; i++) {
+    }
+    if (!s || i == 4) {
+        return "must be one of none, client_secret_basic, client_secret_post, "
+               "private_key_jwt";
+    }
+    if ((i == OAS_AUTH_NONE) == ctx->c->confidential) {
+        return ctx->c->confidential ? "a confidential client cannot use \"none\""
+                                    : "a public client can only use \"none\"";
+    }
+    ctx->c->auth_method = i;
+    return NULL;
+}
+
+static apr_status_t json_release(void *j)
+{
+    json_decref(j);
+    return APR_SUCCESS;
+}
+
+/* {"keys": [public JWKs]}: required for private_key_jwt, else not allowed */
+static const char *f_jwks(reg_ctx_t *ctx, json_t *v)
+{
+    json_t *keys = json_object_get(v, "keys"), *k;
+    size_t i;
+
+    if (v == NULL) {
+        return ctx->c->auth_method == OAS_AUTH_PRIVATE_KEY_JWT
+               ? "is required for private_key_jwt ({\"keys\": [public JWKs]})" : NULL;
+    }
+    if (ctx->c->auth_method != OAS_AUTH_PRIVATE_KEY_JWT) {
+        return "is used by private_key_jwt only";
+    }
+    if (!json_is_array(keys) || json_array_size(keys) == 0) {
+        return "must be {\"keys\": [...]} with at least one key";
+    }
+    json_array_foreach(keys, i, k) {
+        if (!oas_jose_thumbprint(k, ctx->p)) {
+            return apr_psprintf(ctx->p, "key #%d is not an EC, RSA or OKP JWK", (int)i);
+        }
+        if (oas_jose_jwk_is_private(k)) {
+            return apr_psprintf(ctx->p, "key #%d has a private part: publish public keys "
+                                "only", (int)i);
+        }
+    }
+    ctx->c->jwks = json_deep_copy(v);
+    apr_pool_cleanup_register(ctx->p, (void *)ctx->c->jwks, json_release,
+                              apr_pool_cleanup_null);
+    return NULL;
+}
+
+static const char *f_dpop_bound(reg_ctx_t *ctx, json_t *v)
+{
+    if (v != NULL && !json_is_boolean(v)) {
+        return "must be true or false";
+    }
+    ctx->c->dpop_bound = json_is_true(v);
+    return NULL;
+}
+
 static const char *f_secret(reg_ctx_t *ctx, json_t *v)
 {
     const char *s = json_string_value(v), *why;
 
+    if (ctx->c->auth_method == OAS_AUTH_PRIVATE_KEY_JWT) {
+        return v ? "is not used by private_key_jwt (remove it)" : NULL;
+    }
     if (!ctx->c->confidential) {
         return v ? "is not allowed for a public client (remove it, or make the "
                    "client confidential)" : NULL;
@@ -600,7 +677,10 @@ static const struct {
     { "client_id",             f_client_id,             NULL },
     { "name",                  f_name,                  NULL },
     { "type",                  f_type,                  NULL },
+    { "token_endpoint_auth_method", f_auth_method,      NULL },
     { "secret",                f_secret,                NULL },
+    { "jwks",                  f_jwks,                  NULL },
+    { "dpop_bound_access_tokens", f_dpop_bound,         NULL },
     { "redirect_uris",         f_redirect_uris,         NULL },
     { "grant_types",           f_grant_types,           NULL },
     { "scopes",                f_scopes,                NULL },

@@ -10,7 +10,7 @@ static const char *const error_names[OAS_ERR_MAX] = {
     "unsupported_grant_type", "invalid_scope", "access_denied",
     "unsupported_response_type", "server_error", "temporarily_unavailable",
     "invalid_token", "insufficient_scope", "invalid_target", "authorization_pending",
-    "slow_down", "expired_token"
+    "slow_down", "expired_token", "invalid_dpop_proof", "use_dpop_nonce"
 };
 
 const char *oas_error_name(oas_error_t e)

@@ -9,7 +9,9 @@
  * said otherwise):
  *   audience
  *   refreshes: u32, the refreshes done in the family before this token
- *   (-1 when decoded from a record that ends before it)
+ *   (-1 when decoded from a record that ends before it; written as
+ *   0xFFFFFFFF when unknown and a later field follows)
+ *   jkt: the DPoP key thumbprint the token or code is bound to
  * A record ends after any whole field: records written before a field was
  * added decode with that field NULL (so records of earlier versions stay
  * readable). A field added later goes at the end of this list.
@@ -110,7 +112,10 @@ static int get_refreshes(rbuf_t *r)
     if (r->bad || r->pos == r->len) {
         return -1;
     }
-    if ((v = get_uint(r, 4)) > 0x7fffffffull) {
+    if ((v = get_uint(r, 4)) == 0xFFFFFFFFull) {
+        return -1;
+    }
+    if (v > 0x7fffffffull) {
         r->bad = 1;
     }
     return (int)(v & 0x7fffffffull);
@@ -131,8 +136,11 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
         put_str(&w, strs[i]);
     }
     put_str(&w, t->audience);
-    if (t->refreshes >= 0) {
-        put_uint(&w, (unsigned long long)t->refreshes, 4);
+    if (t->refreshes >= 0 || t->jkt) {
+        put_uint(&w, t->refreshes >= 0 ? (unsigned long long)t->refreshes : 0xFFFFFFFFull, 4);
+    }
+    if (t->jkt) {
+        put_str(&w, t->jkt);
     }
     if (w.overflow) {
         return APR_EINVAL;
@@ -168,6 +176,9 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
         t->audience = get_str(&r, p);
     }
     t->refreshes = get_refreshes(&r);
+    if (!r.bad && r.pos < r.len) {
+        t->jkt = get_str(&r, p);
+    }
     if (r.bad || r.pos != r.len || !t->client_id) {
         return APR_EINVAL;
     }

@@ -214,6 +214,7 @@ static void approval_form(html_t *h, const oas_http_req_t *req, const oas_authz_
     hidden(h, "code_challenge", a->code_challenge);
     hidden(h, "code_challenge_method", a->code_challenge_method);
     hidden_list(h, "resource", a->resource);
+    hidden(h, "dpop_jkt", a->dpop_jkt);
     hidden(h, "csrf", csrf);
     add(h, "<div class=\"actions\">\n"
         "<button type=\"submit\" name=\"decision\" value=\"approve\" autofocus>Approve</button>\n"

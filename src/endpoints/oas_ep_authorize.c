@@ -16,6 +16,7 @@
 #include "oas_form.h"
 #include "oas_approval_page.h"
 #include "oas_resource.h"
+#include "oas_dpop.h"
 #include "oas_json.h"
 #include "oas_par.h"
 
@@ -347,10 +348,16 @@ static int pkce_required(az_t *z)
 static oas_response_t *check_pkce(az_t *z)
 {
     const char *ch = param(z, "code_challenge"), *m = param(z, "code_challenge_method");
+    const char *jkt = param(z, "dpop_jkt");
 
     if (z->in_fragment) {
         return NULL;
     }
+    if (jkt && !oas_dpop_jkt_valid(jkt)) {       /* RFC 9449 §10 */
+        return redirect_error(z, OAS_ERR_INVALID_REQUEST,
+                              "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)");
+    }
+    z->a.dpop_jkt = jkt;
     if (m && strcmp(m, "S256") != 0 && strcmp(m, "plain") != 0) {
         return redirect_error(z, OAS_ERR_INVALID_REQUEST,
                               "code_challenge_method must be S256 or plain");
@@ -471,6 +478,7 @@ static apr_status_t code_entry(az_t *z, oas_entry_t *e)
     t.code_challenge_method = z->a.code_challenge_method;
     t.issuer = z->cfg->issuer;
     t.audience = z->a.resource ? z->a.resource : oas_default_resource(z->cfg);
+    t.jkt = z->a.dpop_jkt;
     return oas_token_encode(e, &t, z->p) == APR_SUCCESS ? APR_SUCCESS : OAS_ISSUE_TOO_LONG;
 }
 

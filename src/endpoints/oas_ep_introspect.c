@@ -103,7 +103,10 @@ static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk,
     }
     oas_jw_str(&o, "sub", t->username ? t->username : t->client_id);
     if (t->kind == OAS_KIND_ACCESS) {
-        oas_jw_str(&o, "token_type", "Bearer");
+        oas_jw_str(&o, "token_type", t->jkt ? "DPoP" : "Bearer");
+    }
+    if (t->jkt) {      /* RFC 9449 §6.2 */
+        oas_jw_json(&o, "cnf", json_pack("{s:s}", "jkt", t->jkt));
     }
     if (t->exp) {
         oas_jw_int(&o, "exp", t->exp);

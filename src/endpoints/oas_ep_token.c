@@ -10,6 +10,7 @@
 #include "oas_resource.h"
 #include "oas_device.h"
 #include "oas_reuse.h"
+#include "oas_dpop.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -21,6 +22,7 @@ typedef struct tok_req_t {
     apr_table_t *params;
     const oas_client_t *client;
     int reused;            /* a rotated refresh token, again within the reuse window */
+    const char *jkt;               /* the DPoP proof's key thumbprint; NULL: no proof */
 } tok_req_t;
 
 static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
@@ -62,7 +64,7 @@ static oas_response_t *token_answer(tok_req_t *t, const oas_issued_t *is, const 
 
     oas_jw_begin(&o, t->p);
     oas_jw_str(&o, "access_token", is->access_token);
-    oas_jw_str(&o, "token_type", "Bearer");
+    oas_jw_str(&o, "token_type", t->jkt ? "DPoP" : "Bearer");
     if (is->access_exp) {
         oas_jw_int(&o, "expires_in", is->access_exp - now);
     }
@@ -110,7 +112,10 @@ static oas_response_t *issue_refused(tok_req_t *t, apr_status_t rv)
 static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant)
 {
     oas_issued_t is;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+    apr_status_t rv;
+
+    in->jkt = t->jkt;
+    rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
 
     if (rv != APR_SUCCESS) {
         return issue_refused(t, rv);
@@ -347,7 +352,7 @@ static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char
 {
     oas_issued_t is;
     oas_response_t *r;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, (in->jkt = t->jkt, in), t->req, t->p);
 
     if (rv != APR_SUCCESS) {
         return issue_refused(t, rv);
@@ -442,6 +447,11 @@ static oas_response_t *grant_refresh(tok_req_t *t)
     if (old.kind != OAS_KIND_REFRESH && !t->reused) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired refresh token");
     }
+    /* RFC 9449 §5: a bound refresh token needs a proof with the same key */
+    if (old.jkt && (!t->jkt || strcmp(old.jkt, t->jkt) != 0)) {
+        return bad(t, 400, OAS_ERR_INVALID_DPOP_PROOF,
+                   "the refresh token is bound to another DPoP key");
+    }
     memset(&in, 0, sizeof(in));
     if ((why = refresh_scope(t, old.scope, &in.scope))) {
         return bad(t, 400, OAS_ERR_INVALID_SCOPE, why);
@@ -474,6 +484,11 @@ static oas_response_t *check_code(tok_req_t *t, const oas_token_t *code)
 
     if (code->kind != OAS_KIND_CODE) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT, "unknown or expired code");
+    }
+    /* RFC 9449 §10: dpop_jkt at the authorization endpoint */
+    if (code->jkt && (!t->jkt || strcmp(code->jkt, t->jkt) != 0)) {
+        return bad(t, 400, OAS_ERR_INVALID_DPOP_PROOF,
+                   "the DPoP proof's key is not the dpop_jkt of the authorization request");
     }
     if (code->redirect_uri ? !redirect_uri || strcmp(redirect_uri, code->redirect_uri) != 0
                            : redirect_uri != NULL) {
@@ -566,7 +581,7 @@ static const struct {
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p)
 {
-    tok_req_t t = { cfg, req, p, NULL, NULL, 0 };
+    tok_req_t t = { cfg, req, p, NULL, NULL, 0, NULL };
     const char *gt;
     oas_response_t *r;
     size_t i;
@@ -590,6 +605,9 @@ oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t
         if (grants[i].grant && !(t.client->grants & grants[i].grant)) {
             return bad(&t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
                        apr_psprintf(p, "client may not use the %s grant", gt));
+        }
+        if ((r = oas_dpop_token_request(&t.jkt, cfg, req, t.client, p))) {
+            return r;
         }
         return grants[i].handle(&t);
     }

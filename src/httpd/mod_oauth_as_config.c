@@ -49,6 +49,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
+    sc->dpop_nonce = OAS_UNSET;
     return sc;
 }
 
@@ -118,6 +119,7 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->reg_scopes = PICKP(reg_scopes);
     sc->reg_limit = PICK(reg_limit);
     sc->reg_max_idle = PICK(reg_max_idle);
+    sc->dpop_nonce = PICK(dpop_nonce);
     return sc;
 }
 
@@ -133,6 +135,7 @@ void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     dc->pw_providers = add->pw_providers ? add->pw_providers : base->pw_providers;
     dc->protected_resource = PICKP(protected_resource);
     dc->prm_url = add->protected_resource ? add->prm_url : base->prm_url;
+    dc->require_dpop = add->require_dpop ? add->require_dpop : base->require_dpop;
     return dc;
 }
 
@@ -357,10 +360,20 @@ static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->directive->directive,
                             arg);
     }
-    switch ((int)(apr_uintptr_t)cmd->info) {
-    case 0:  sc->require_https = on; break;
-    case 1:  sc->require_post = on; break;
-    default: sc->require_par = on; break;
+    if (cmd->info && *(const char *)cmd->info == 'n') {
+        sc->dpop_nonce = on;
+    }
+    else if (cmd->info && *(const char *)cmd->info == 'd') {
+        ((oas_dir_conf_t *)dc)->require_dpop = on ? 2 : 1;
+    }
+    else if (cmd->info && *(const char *)cmd->info == 'r') {
+        sc->require_par = on;
+    }
+    else if (cmd->info) {
+        sc->require_post = on;
+    }
+    else {
+        sc->require_https = on;
     }
     return NULL;
 }
@@ -607,7 +620,13 @@ const command_rec oas_cmds[] = {
                   "most tokens held in the SDBM file (default 20000)"),
     AP_INIT_TAKE1("OAuthASRequireHTTPS", set_flag, NULL, RSRC_CONF,
                  "On: plain-HTTP requests to the endpoints are refused (default On)"),
-    AP_INIT_TAKE1("OAuthASRequirePost", set_flag, (void *)1, RSRC_CONF,
+    AP_INIT_TAKE1("OAuthASDPoPNonce", set_flag, "n", RSRC_CONF,
+                 "On: DPoP proofs at the token endpoint must carry a server nonce "
+                 "(RFC 9449 §8; default Off)"),
+    AP_INIT_TAKE1("OAuthASRequireDPoP", set_flag, "d", OR_AUTHCFG,
+                 "On: this section takes DPoP-bound tokens with a valid proof only "
+                 "(default Off)"),
+    AP_INIT_TAKE1("OAuthASRequirePost", set_flag, "p", RSRC_CONF,
                  "On: token, introspection, revocation take POST only (default On)"),
     AP_INIT_TAKE1("OAuthASCodeLifetime", set_lifetime, "c", RSRC_CONF,
                   "authorization code lifetime in seconds (default 600)"),
@@ -637,7 +656,7 @@ const command_rec oas_cmds[] = {
                   "access tokens; repeatable: the first signs, all are published"),
     AP_INIT_TAKE1("OAuthASAccessTokenFormat", oas_set_token_format, NULL, RSRC_CONF,
                   "opaque (default) or jwt: the access token format"),
-    AP_INIT_TAKE1("OAuthASRequirePAR", set_flag, (void *)2, RSRC_CONF,
+    AP_INIT_TAKE1("OAuthASRequirePAR", set_flag, "r", RSRC_CONF,
                   "On|Off: authorization requests must be pushed to the PAR endpoint first "
                   "(RFC 9126; default Off)"),
     AP_INIT_TAKE1("OAuthASPARLifetime", set_lifetime, "p", RSRC_CONF,
@@ -818,6 +837,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->require_par = OR_DEFAULT(sc->require_par, 0);
     rt->par_lifetime = OR_DEFAULT(sc->par_lifetime, DEF_PAR_LIFETIME);
     rt->refresh_reuse_window = OR_DEFAULT(sc->refresh_window, 0);
+    rt->dpop_nonce = OR_DEFAULT(sc->dpop_nonce, 0);
     rt->page_title = apr_table_get(sc->page, "title");
     rt->page_heading = apr_table_get(sc->page, "heading");
     rt->page_logo = apr_table_get(sc->page, "logo");

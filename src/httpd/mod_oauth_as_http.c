@@ -125,6 +125,26 @@ int oas_request_is_https(request_rec *r)
     return scheme && strcmp(scheme, "https") == 0;
 }
 
+static int count_cb(void *pn, const char *key, const char *val)
+{
+    (*(int *)pn)++;
+    return 1;
+}
+
+const char *oas_request_dpop(request_rec *r, int *pcount)
+{
+    const char *v;
+
+    *pcount = 0;
+    apr_table_do(count_cb, pcount, r->headers_in, "DPoP", NULL);
+    v = apr_table_get(r->headers_in, "DPoP");
+    /* httpd joins repeated request headers with ", "; a JWS has no comma */
+    if (v && strchr(v, ',') && *pcount < 2) {
+        *pcount = 2;
+    }
+    return v;
+}
+
 static int fill_request(request_rec *r, oas_http_req_t *req)
 {
     memset(req, 0, sizeof(*req));
@@ -134,6 +154,7 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     req->query = r->args;
     req->path = r->uri;
     req->authorization = apr_table_get(r->headers_in, "Authorization");
+    req->dpop = oas_request_dpop(r, &req->dpop_count);
     req->user = r->user;
     req->check_password = check_password;
     req->password_baton = r;

@@ -57,6 +57,7 @@ typedef struct oas_srv_conf_t {
     apr_array_header_t *reg_scopes;   /* OAuthASRegistrationScopes: const char * */
     long long reg_limit;              /* OAuthASRegistrationLimit */
     long long reg_max_idle;           /* OAuthASRegistrationMaxIdle */
+    int dpop_nonce;                   /* OAuthASDPoPNonce */
     /* filled in check_config / post_config */
     apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;
@@ -74,6 +75,7 @@ typedef struct oas_dir_conf_t {
     apr_array_header_t *pw_providers; /* OAuthASPasswordProvider: const char * */
     const char *protected_resource;   /* OAuthASProtectedResource URI */
     const char *prm_url;              /* ... and the URL of its metadata document */
+    int require_dpop;                 /* OAuthASRequireDPoP: 0 unset, 1 Off, 2 On */
 } oas_dir_conf_t;
 
 /* mod_oauth_as_config.c */
@@ -139,6 +141,9 @@ void oas_register_status_hook(void);
  * TLS terminated in front of httpd). What OAuthASRequireHTTPS asks for, at
  * the endpoints and at the access hook alike. */
 int oas_request_is_https(request_rec *r);
+
+/* The DPoP request header (the first), and in *pcount how many there were. */
+const char *oas_request_dpop(request_rec *r, int *pcount);
 int oas_handler(request_rec *r);
 int oas_send_response(request_rec *r, const oas_response_t *resp);
 

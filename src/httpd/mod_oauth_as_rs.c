@@ -13,16 +13,19 @@
 #include "mod_oauth_as_private.h"
 #include "oas_form.h"
 #include "oas_resource.h"
+#include "oas_dpop.h"
 
 APLOG_USE_MODULE(oauth_as);
 
 #define NOTE_SCOPE     "oauth_as:scope"
 #define NOTE_CHALLENGE "oauth_as:challenge"
+#define NOTE_DPOP      "oauth_as:dpop"      /* the request used the DPoP scheme */
 
+/* AuthType Bearer (both schemes) or DPoP (RFC 9449 only) */
 static int is_bearer(request_rec *r)
 {
     const char *type = ap_auth_type(r);
-    return type && !strcasecmp(type, "Bearer");
+    return type && (!strcasecmp(type, "Bearer") || !strcasecmp(type, "DPoP"));
 }
 
 static const oas_dir_conf_t *dir_conf(request_rec *r)
@@ -30,22 +33,53 @@ static const oas_dir_conf_t *dir_conf(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &oauth_as_module);
 }
 
+/* AuthType DPoP, or OAuthASRequireDPoP On */
+static int dpop_only(request_rec *r)
+{
+    const oas_dir_conf_t *dc = dir_conf(r);
+    const char *type = ap_auth_type(r);
+    return (type && !strcasecmp(type, "DPoP")) || (dc && dc->require_dpop == 2);
+}
+
 /* WWW-Authenticate: Bearer realm="...", error=..., ... (RFC 6750 §3), and
  * resource_metadata where the section is an OAuthASProtectedResource
  * (RFC 9728 §5.1) */
-static void challenge(request_rec *r, const char *error, const char *extra)
+static const char *challenge_of(request_rec *r, const char *scheme, const char *error,
+                                const char *extra)
 {
     const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth";
-    const char *h = apr_psprintf(r->pool, "Bearer realm=\"%s\"", ap_escape_quotes(r->pool, realm));
+    const char *h = apr_psprintf(r->pool, "%s realm=\"%s\"", scheme,
+                                 ap_escape_quotes(r->pool, realm));
     const oas_dir_conf_t *dc = dir_conf(r);
 
+    if (*scheme == 'D') {
+        h = apr_pstrcat(r->pool, h, ", algs=\"" OAS_DPOP_ALGS "\"", NULL);
+    }
     if (error) {
         h = apr_psprintf(r->pool, "%s, error=\"%s\"%s", h, error, extra ? extra : "");
     }
     if (dc && dc->prm_url) {
         h = apr_psprintf(r->pool, "%s, resource_metadata=\"%s\"", h, dc->prm_url);
     }
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate", h);
+    return h;
+}
+
+/* The Bearer challenge (unless the section takes DPoP only), and the DPoP
+ * one (RFC 9449 §7.1) where the section takes DPoP only or the request used
+ * it; the error goes with the scheme the request used. */
+static void challenge(request_rec *r, const char *error, const char *extra)
+{
+    int dpop = dpop_only(r), used = apr_table_get(r->notes, NOTE_DPOP) != NULL;
+
+    apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    if (!dpop) {
+        apr_table_addn(r->err_headers_out, "WWW-Authenticate",
+                       challenge_of(r, "Bearer", used ? NULL : error, extra));
+    }
+    if (dpop || used) {
+        apr_table_addn(r->err_headers_out, "WWW-Authenticate",
+                       challenge_of(r, "DPoP", error, extra));
+    }
 }
 
 static int token_in_query(request_rec *r)
@@ -109,6 +143,25 @@ static int bad_request(request_rec *r, const oas_config_t *rt, const char *why)
     return HTTP_BAD_REQUEST;
 }
 
+static void check(oas_bearer_t *b, request_rec *r, const oas_config_t *rt, oas_logger_t *lg)
+{
+    oas_rs_req_t rq;
+
+    memset(&rq, 0, sizeof(rq));
+    rq.authorization = apr_table_get(r->headers_in, "Authorization");
+    rq.dpop = oas_request_dpop(r, &rq.dpop_count);
+    rq.method = r->method;
+    /* the proof's htu: scheme, ServerName and port as httpd sees them
+     * (UseCanonicalName), and the path without query */
+    rq.url = ap_construct_url(r->pool, r->uri, r);
+    rq.require_dpop = dpop_only(r);
+    rq.now = (long long)apr_time_sec(r->request_time);
+    oas_token_check(b, rt, &rq, lg, r->pool);
+    if (b->dpop) {
+        apr_table_setn(r->notes, NOTE_DPOP, "1");
+    }
+}
+
 static int bearer_authn(request_rec *r)
 {
     oas_config_t *rt;
@@ -132,14 +185,14 @@ static int bearer_authn(request_rec *r)
         return bad_request(r, rt, "send the token in the Authorization header, "
                            "not the query string");
     }
-    oas_bearer_check(&b, rt, apr_table_get(r->headers_in, "Authorization"), &lg, r->pool);
+    check(&b, r, rt, &lg);
     switch (b.result) {
     case OAS_BEARER_OK:
         if (check_audience(r, rt, &b.token) != OK) {
             return HTTP_UNAUTHORIZED;
         }
         r->user = (char *)(b.token.username ? b.token.username : b.token.client_id);
-        r->ap_auth_type = "Bearer";
+        r->ap_auth_type = b.dpop ? "DPoP" : "Bearer";
         set_env(r, &b.token);
         count(rt, 1);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OASLOGNO(03002)
@@ -155,8 +208,8 @@ static int bearer_authn(request_rec *r)
     default:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OASLOGNO(03004) "bearer: token refused: %s",
                       b.error_description);
-        challenge(r, "invalid_token", apr_psprintf(r->pool, ", error_description=\"%s\"",
-                                                   b.error_description));
+        challenge(r, b.bad_proof ? "invalid_dpop_proof" : "invalid_token",
+                  apr_psprintf(r->pool, ", error_description=\"%s\"", b.error_description));
         count(rt, 0);
         return HTTP_UNAUTHORIZED;
     }
@@ -166,7 +219,7 @@ static int bearer_authn(request_rec *r)
  * more precise one was set already. */
 static int bearer_note_failure(request_rec *r, const char *auth_type)
 {
-    if (!auth_type || strcasecmp(auth_type, "Bearer")) {
+    if (!auth_type || (strcasecmp(auth_type, "Bearer") && strcasecmp(auth_type, "DPoP"))) {
         return DECLINED;
     }
     if (!apr_table_get(r->err_headers_out, "WWW-Authenticate")) {

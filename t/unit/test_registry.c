@@ -193,6 +193,60 @@ START_TEST(json_syntax_error)
 }
 END_TEST
 
+/* token_endpoint_auth_method, jwks, dpop_bound_access_tokens (SPEC §3) */
+#define PUB_JWK "{\"kty\":\"EC\",\"crv\":\"P-256\"," \
+    "\"x\":\"VMBl4NQ44AdWnmJ5PcMVkWODTOhNXS4SjB5CsMYzMzc\"," \
+    "\"y\":\"JnYgR0UVyCw-5UwZF_0Gqg9Rq7vUesLnNokH8m4zk1g\"}"
+
+static json_t *pkj_client(void)
+{
+    json_t *c = good_client();
+    json_object_del(c, "secret");
+    json_object_set_new(c, "token_endpoint_auth_method", json_string("private_key_jwt"));
+    json_object_set_new(c, "jwks", json_pack("{s:[o]}", "keys", json_loads(PUB_JWK, 0, NULL)));
+    return c;
+}
+
+START_TEST(auth_method_rules)
+{
+    oas_registry_t *reg = NULL;
+    const char *err = NULL;
+    const oas_client_t *c;
+    json_t *priv = json_loads(PUB_JWK, 0, NULL);
+
+    ck_assert_int_eq(parse_clients(&reg, &err, pkj_client(), public_client()), APR_SUCCESS);
+    c = oas_registry_get(reg, "webapp");
+    ck_assert_int_eq(c->auth_method, OAS_AUTH_PRIVATE_KEY_JWT);
+    ck_assert_ptr_nonnull(c->jwks);
+    ck_assert_ptr_null(c->secret_hash);
+    ck_assert_int_eq(oas_registry_get(reg, "spa")->auth_method, OAS_AUTH_NONE);
+    ck_assert_int_eq(parse_clients(&reg, &err, good_client(), NULL), APR_SUCCESS);
+    ck_assert_int_eq(oas_registry_get(reg, "webapp")->auth_method, OAS_AUTH_CLIENT_SECRET_BASIC);
+    ck_assert_int_eq(oas_registry_get(reg, "webapp")->dpop_bound, 0);
+
+    ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("tls_client_auth")),
+             "webapp", "token_endpoint_auth_method");
+    ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("none")),
+             "webapp", "token_endpoint_auth_method");
+    ck_names(bad_with(public_client(), "token_endpoint_auth_method",
+                      json_string("client_secret_post")), "spa", "token_endpoint_auth_method");
+    ck_names(bad_with(pkj_client(), "jwks", NULL), "webapp", "jwks");
+    ck_names(bad_with(pkj_client(), "jwks", json_pack("{s:[]}", "keys")), "webapp", "jwks");
+    ck_names(bad_with(pkj_client(), "jwks", json_pack("{s:[{s:s,s:s}]}", "keys", "kty", "oct",
+                                                      "k", "c2VjcmV0")), "webapp", "jwks");
+    json_object_set_new(priv, "d", json_string("3C55rZvTE2HGnjziHo3-CiyX5F-YvYJo3EK1sDcbg6I"));
+    err = bad_with(pkj_client(), "jwks", json_pack("{s:[o]}", "keys", priv));
+    ck_names(err, "webapp", "jwks");
+    ck_assert_ptr_nonnull(strstr(err, "private"));
+    ck_names(bad_with(good_client(), "jwks", json_pack("{s:[o]}", "keys",
+                                                       json_loads(PUB_JWK, 0, NULL))),
+             "webapp", "jwks");
+    ck_names(bad_with(pkj_client(), "secret", json_string(bcrypt_hash)), "webapp", "secret");
+    ck_names(bad_with(good_client(), "dpop_bound_access_tokens", json_string("yes")),
+             "webapp", "dpop_bound_access_tokens");
+}
+END_TEST
+
 START_TEST(top_level_rules)
 {
     oas_registry_t *reg;
@@ -778,6 +832,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, dummy_hash_follows_costliest);
     tcase_add_test(tc, dummy_hash_costs_as_much);
     tcase_add_test(tc, load_file);
+    tcase_add_test(tc, auth_method_rules);
     suite_add_tcase(s, tc);
     return s;
 }
