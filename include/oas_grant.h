@@ -21,6 +21,7 @@ typedef struct oas_issue_t {
     long long auth_time;           /* when the user signed in (a JWT's auth_time); 0: unknown */
     const char *jkt;               /* DPoP key thumbprint: the access token (and a public
                                     * client's refresh token) is bound to it; NULL: none */
+    const char *x5t;               /* RFC 8705 §3: x5t#S256 the access token is bound to */
 } oas_issue_t;
 
 /* What was issued. */

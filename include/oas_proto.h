@@ -183,6 +183,9 @@ typedef struct oas_http_req_t {
     oas_logger_t log;
     long long now;                 /* seconds; 0: the core takes the clock */
     const char *remote_ip;         /* the client's address (r->useragent_ip); NULL if unknown */
+    const char *client_cert;       /* the TLS client certificate of the connection (PEM, from
+                                    * mod_ssl; never from a header); NULL: none */
+    int client_cert_verified;      /* mod_ssl verified it against SSLCACertificateFile */
 } oas_http_req_t;
 
 /* A complete HTTP response. */
@@ -284,6 +287,7 @@ typedef struct oas_rs_req_t {
     const char *method;
     const char *url;            /* this request's URL without query (the proof's htu) */
     int require_dpop;           /* only DPoP-bound tokens with a valid proof */
+    const char *client_cert;    /* the connection's TLS client certificate (PEM) or NULL */
     long long now;
 } oas_rs_req_t;
 

@@ -43,6 +43,8 @@ typedef struct oas_client_t {
     int auth_method;                     /* OAS_AUTH_*: token_endpoint_auth_method */
     const void *jwks;                    /* json_t *: its public keys ({"keys": [...]}), or NULL */
     int dpop_bound;                      /* dpop_bound_access_tokens */
+    const char *tls_subject_dn;          /* tls_client_auth_subject_dn (RFC 4514) */
+    int tls_bound;                       /* tls_client_certificate_bound_access_tokens */
 } oas_client_t;
 
 /* token_endpoint_auth_method (SPEC §3, §5) */
@@ -50,6 +52,8 @@ typedef struct oas_client_t {
 #define OAS_AUTH_CLIENT_SECRET_BASIC 1   /* confidential default */
 #define OAS_AUTH_CLIENT_SECRET_POST  2
 #define OAS_AUTH_PRIVATE_KEY_JWT     3
+#define OAS_AUTH_TLS_CLIENT_AUTH     4   /* RFC 8705 §2.1 */
+#define OAS_AUTH_SELF_SIGNED_TLS     5   /* RFC 8705 §2.2: self_signed_tls_client_auth */
 
 typedef struct oas_registry_t oas_registry_t;
 

@@ -43,6 +43,8 @@ typedef struct oas_token_t {
                                   * before audiences existed: read it with oas_token_aud() */
     const char *jkt;             /* DPoP key thumbprint the token (or a code's dpop_jkt) is
                                   * bound to (RFC 9449); NULL: not bound */
+    const char *x5t;             /* RFC 8705 §3: x5t#S256 of the TLS client certificate the
+                                  * token is bound to; NULL: not bound */
 } oas_token_t;
 
 /* Encode t into e (kind, exp, family copied; payload allocated from p).

@@ -6,6 +6,7 @@
 #include "oas_proto.h"
 #include "oas_form.h"
 #include "oas_dpop.h"
+#include "oas_mtls.h"
 
 /* A refusal carries no token data (out->token is filled only when OK). */
 static void refuse(oas_bearer_t *out, int result, const char *why)
@@ -147,8 +148,24 @@ static void check_proof(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs
     }
 }
 
-void oas_token_check(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs_req_t *rq,
-                     const oas_logger_t *log, apr_pool_t *p)
+/* RFC 8705 §3: a certificate-bound token only over a connection presenting
+ * that certificate */
+static void check_x5t(oas_bearer_t *out, const oas_rs_req_t *rq, apr_pool_t *p)
+{
+    const char *x5t;
+
+    if (out->result != OAS_BEARER_OK || !out->token.x5t) {
+        return;
+    }
+    x5t = oas_mtls_x5t(rq->client_cert, p);
+    if (!x5t || strcmp(x5t, out->token.x5t) != 0) {
+        refuse(out, OAS_BEARER_INVALID, x5t ? "the token is bound to another TLS client "
+               "certificate" : "the token is bound to a TLS client certificate: present it");
+    }
+}
+
+static void token_check(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs_req_t *rq,
+                        const oas_logger_t *log, apr_pool_t *p)
 {
     const char *token = NULL;
     apr_status_t rv = oas_dpop_auth_parse(rq->authorization, &token, p);
@@ -174,4 +191,11 @@ void oas_token_check(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs_re
     if (out->result == OAS_BEARER_OK) {
         check_proof(out, cfg, rq, token, log, p);
     }
+}
+
+void oas_token_check(oas_bearer_t *out, const oas_config_t *cfg, const oas_rs_req_t *rq,
+                     const oas_logger_t *log, apr_pool_t *p)
+{
+    token_check(out, cfg, rq, log, p);
+    check_x5t(out, rq, p);
 }

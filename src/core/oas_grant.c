@@ -12,6 +12,7 @@
 #include "oas_resource.h"
 #include "oas_jwt.h"
 #include "oas_dpop.h"
+#include "oas_mtls.h"
 
 long long oas_access_lifetime(const oas_config_t *cfg, const oas_client_t *client)
 {
@@ -56,6 +57,27 @@ static oas_response_t *client_store_failed(const oas_config_t *cfg, const oas_ht
                               "the client store is unavailable, try again later");
 }
 
+/* The end of every method: a failure (why) counts under the brute-force
+ * limits and may turn into 429, a success resets the count; a disabled
+ * client is refused once its credentials are known good. */
+static oas_response_t *auth_end(const oas_client_t **pc, const oas_config_t *cfg,
+                                const oas_http_req_t *req, oas_rl_t *rl,
+                                const oas_client_t *c, const char *why, apr_pool_t *p)
+{
+    oas_response_t *r;
+
+    if (why) {
+        return (r = oas_rl_result(rl, cfg, req, 0, p)) ? r
+               : client_error(cfg, req, why, c ? c->client_id : NULL, p);
+    }
+    oas_rl_result(rl, cfg, req, 1, p);
+    if (!c->enabled) {
+        return client_error(cfg, req, "client is disabled", c->client_id, p);
+    }
+    *pc = c;
+    return NULL;
+}
+
 /* A client id locked by the brute-force limits gets 429 before anything is
  * checked; unknown ids count like known ones, and their secret is checked
  * against the registry's dummy hash, as costly as its costliest secret,
@@ -80,23 +102,14 @@ static oas_response_t *auth_secret(const oas_client_t **pc, const oas_config_t *
     }
     if (!c || !c->confidential || c->auth_method != method) {
         apr_password_validate(pass, oas_registry_dummy_hash(cfg->registry));
-        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
-               : client_error(cfg, req, "unknown client or bad credentials",
-                              c ? c->client_id : NULL, p);
+        return auth_end(pc, cfg, req, &rl, c, "unknown client or bad credentials", p);
     }
     /* a secret that passed apr_password_validate() against this very hash
      * before costs one HMAC (oas_credcache.h); a wrong one always the full check */
-    if (oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash, pass)
-        == OAS_CRED_BAD) {
-        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
-               : client_error(cfg, req, "unknown client or bad credentials", c->client_id, p);
-    }
-    oas_rl_result(&rl, cfg, req, 1, p);
-    if (!c->enabled) {
-        return client_error(cfg, req, "client is disabled", c->client_id, p);
-    }
-    *pc = c;
-    return NULL;
+    return auth_end(pc, cfg, req, &rl, c,
+                    oas_credcache_check(oas_credcache_process(), c->client_id, c->secret_hash,
+                                        pass) == OAS_CRED_BAD
+                    ? "unknown client or bad credentials" : NULL, p);
 }
 
 /* private_key_jwt (RFC 7523 §2.2): counted under the assertion's iss */
@@ -129,17 +142,39 @@ static oas_response_t *auth_jwt(const oas_client_t **pc, const oas_config_t *cfg
     if (rc == 2) {
         return oas_store_failure(cfg, req, rv, "checking a client assertion", p);
     }
-    if (rc) {
-        return (r = oas_rl_result(&rl, cfg, req, 0, p)) ? r
-               : client_error(cfg, req, why ? why : "unknown client or bad credentials",
-                              c ? c->client_id : NULL, p);
+    return auth_end(pc, cfg, req, &rl, c,
+                    rc ? (why ? why : "unknown client or bad credentials") : NULL, p);
+}
+
+/* The registry's client registered with tls_client_auth or
+ * self_signed_tls_client_auth under this id, or NULL. */
+static const oas_client_t *tls_client(const oas_config_t *cfg, const char *client_id)
+{
+    const oas_client_t *c = cfg->registry && client_id
+                            ? oas_registry_get(cfg->registry, client_id) : NULL;
+
+    return c && (c->auth_method == OAS_AUTH_TLS_CLIENT_AUTH
+                 || c->auth_method == OAS_AUTH_SELF_SIGNED_TLS) ? c : NULL;
+}
+
+/* RFC 8705 §2: the TLS client certificate of the connection, under the
+ * brute-force limits of client_id like any other method */
+static oas_response_t *auth_tls(const oas_client_t **pc, const oas_config_t *cfg,
+                                const oas_http_req_t *req, const oas_client_t *c,
+                                apr_pool_t *p)
+{
+    const char *why;
+    oas_response_t *r;
+    oas_rl_t rl;
+
+    if ((r = oas_rl_check(&rl, cfg, req, OAS_RL_CLIENT, c->client_id, p))) {
+        return r;
     }
-    oas_rl_result(&rl, cfg, req, 1, p);
-    if (!c->enabled) {
-        return client_error(cfg, req, "client is disabled", c->client_id, p);
+    if ((why = oas_mtls_client_problem(c, req, p))) {
+        OAS_LOG(&req->log, OAS_LOG_INFO, 0, OASLOGNO(08700)
+                "client '%s': mutual-TLS authentication failed: %s", c->client_id, why);
     }
-    *pc = c;
-    return NULL;
+    return auth_end(pc, cfg, req, &rl, c, why ? "unknown client or bad credentials" : NULL, p);
 }
 
 static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *cfg,
@@ -201,6 +236,9 @@ oas_response_t *oas_client_authenticate(const oas_client_t **pc, const oas_confi
                                 NULL, p);
         }
         return auth_secret(pc, cfg, req, user, pass, OAS_AUTH_CLIENT_SECRET_BASIC, p);
+    }
+    if (tls_client(cfg, client_id)) {
+        return auth_tls(pc, cfg, req, tls_client(cfg, client_id), p);
     }
     if (!allow_public || !client_id) {
         return client_error(cfg, req, "client authentication required (HTTP Basic)", NULL, p);
@@ -297,6 +335,7 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->issuer = cfg->issuer;
     t->refreshes = in->refreshes;
     t->jkt = in->jkt;
+    t->x5t = in->x5t;
 }
 
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
@@ -326,6 +365,7 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
         t.audience = in->refresh_audience ? in->refresh_audience : t.audience;
         /* RFC 9449 §5: a public client's refresh token is bound to the key too */
         t.jkt = in->client->confidential ? NULL : in->jkt;
+        t.x5t = NULL;       /* RFC 8705 §3: the client authenticates at each refresh */
         rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH,
                        oas_random_token(p, OAS_TOKEN_BYTES), p);
     }

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "oas_jose.h"
 #include "oas_jwt.h"
+#include "oas_mtls.h"
 #include "oas_resource.h"
 #include "oas_util.h"
 
@@ -34,8 +35,8 @@ static json_t *claims_of(const oas_config_t *cfg, const oas_token_t *t, long lon
     json_object_set_new(c, "iat", json_integer(t->iat));
     json_object_set_new(c, "exp", json_integer(t->exp));
     json_object_set_new(c, "jti", json_string(jti));
-    if (t->jkt) {      /* RFC 9449 §6.1 */
-        json_object_set_new(c, "cnf", json_pack("{s:s}", "jkt", t->jkt));
+    if (t->jkt || t->x5t) {      /* RFC 9449 §6.1, RFC 8705 §3.1 */
+        json_object_set_new(c, "cnf", oas_token_cnf(t));
     }
     if (t->username && auth_time > 0) {
         json_object_set_new(c, "auth_time", json_integer(auth_time));

@@ -17,6 +17,7 @@
 #include "oas_registry.h"
 #include "oas_resource.h"
 #include "oas_jose.h"
+#include "oas_mtls.h"
 
 #define REGISTRY_MAX_FILE (16 * 1024 * 1024)
 #define SHOW_MAX 64
@@ -461,7 +462,8 @@ static const char *f_type(reg_ctx_t *ctx, json_t *v)
 static const char *f_auth_method(reg_ctx_t *ctx, json_t *v)
 {
     static const char *const names[] = { "none", "client_secret_basic", "client_secret_post",
-                                         "private_key_jwt" };
+                                         "private_key_jwt", "tls_client_auth",
+                                         "self_signed_tls_client_auth" };
     const char *s = json_string_value(v);
     int i;
 
@@ -469,11 +471,11 @@ static const char *f_auth_method(reg_ctx_t *ctx, json_t *v)
     if (v == NULL) {
         return NULL;
     }
-    for (i = 0; s && i < 4 && strcmp(s, names[i]) != 0; i++) {
+    for (i = 0; s && i < 6 && strcmp(s, names[i]) != 0; i++) {
     }
-    if (!s || i == 4) {
+    if (!s || i == 6) {
         return "must be one of none, client_secret_basic, client_secret_post, "
-               "private_key_jwt";
+               "private_key_jwt, tls_client_auth, self_signed_tls_client_auth";
     }
     if ((i == OAS_AUTH_NONE) == ctx->c->confidential) {
         return ctx->c->confidential ? "a confidential client cannot use \"none\""
@@ -489,18 +491,23 @@ static apr_status_t json_release(void *j)
     return APR_SUCCESS;
 }
 
-/* {"keys": [public JWKs]}: required for private_key_jwt, else not allowed */
+/* {"keys": [public JWKs]}: required for private_key_jwt and (each key
+ * with its certificate in x5c) self_signed_tls_client_auth, else not allowed */
 static const char *f_jwks(reg_ctx_t *ctx, json_t *v)
 {
     json_t *keys = json_object_get(v, "keys"), *k;
+    const char *why;
+    int x5c = ctx->c->auth_method == OAS_AUTH_SELF_SIGNED_TLS;
     size_t i;
 
     if (v == NULL) {
         return ctx->c->auth_method == OAS_AUTH_PRIVATE_KEY_JWT
-               ? "is required for private_key_jwt ({\"keys\": [public JWKs]})" : NULL;
+               ? "is required for private_key_jwt ({\"keys\": [public JWKs]})"
+               : x5c ? "is required for self_signed_tls_client_auth ({\"keys\": [public "
+                       "JWKs with x5c]})" : NULL;
     }
-    if (ctx->c->auth_method != OAS_AUTH_PRIVATE_KEY_JWT) {
-        return "is used by private_key_jwt only";
+    if (ctx->c->auth_method != OAS_AUTH_PRIVATE_KEY_JWT && !x5c) {
+        return "is used by private_key_jwt and self_signed_tls_client_auth only";
     }
     if (!json_is_array(keys) || json_array_size(keys) == 0) {
         return "must be {\"keys\": [...]} with at least one key";
@@ -513,6 +520,9 @@ static const char *f_jwks(reg_ctx_t *ctx, json_t *v)
             return apr_psprintf(ctx->p, "key #%d has a private part: publish public keys "
                                 "only", (int)i);
         }
+        if (x5c && (why = oas_mtls_x5c_problem(json_object_get(k, "x5c"), ctx->p))) {
+            return apr_psprintf(ctx->p, "key #%d %s", (int)i, why);
+        }
     }
     ctx->c->jwks = json_deep_copy(v);
     apr_pool_cleanup_register(ctx->p, (void *)ctx->c->jwks, json_release,
@@ -520,21 +530,49 @@ static const char *f_jwks(reg_ctx_t *ctx, json_t *v)
     return NULL;
 }
 
-static const char *f_dpop_bound(reg_ctx_t *ctx, json_t *v)
+/* an optional true/false field, false when absent */
+static const char *flag(json_t *v, int *out)
 {
     if (v != NULL && !json_is_boolean(v)) {
         return "must be true or false";
     }
-    ctx->c->dpop_bound = json_is_true(v);
+    *out = json_is_true(v);
     return NULL;
+}
+
+static const char *f_dpop_bound(reg_ctx_t *ctx, json_t *v)
+{
+    return flag(v, &ctx->c->dpop_bound);
+}
+
+/* RFC 8705 §2.1.2: required for tls_client_auth, else not allowed */
+static const char *f_tls_dn(reg_ctx_t *ctx, json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    if (ctx->c->auth_method != OAS_AUTH_TLS_CLIENT_AUTH) {
+        return v ? "is used by tls_client_auth only" : NULL;
+    }
+    if (!s || !strchr(s, '=')) {
+        return "is required for tls_client_auth: the certificate's subject DN as an RFC 4514 "
+               "string, e.g. \"CN=client,O=Example,C=DE\"";
+    }
+    ctx->c->tls_subject_dn = apr_pstrdup(ctx->p, s);
+    return NULL;
+}
+
+static const char *f_tls_bound(reg_ctx_t *ctx, json_t *v)
+{
+    return flag(v, &ctx->c->tls_bound);
 }
 
 static const char *f_secret(reg_ctx_t *ctx, json_t *v)
 {
     const char *s = json_string_value(v), *why;
 
-    if (ctx->c->auth_method == OAS_AUTH_PRIVATE_KEY_JWT) {
-        return v ? "is not used by private_key_jwt (remove it)" : NULL;
+    if (ctx->c->auth_method >= OAS_AUTH_PRIVATE_KEY_JWT) {
+        return v ? "is not used by private_key_jwt, tls_client_auth or "
+                   "self_signed_tls_client_auth (remove it)" : NULL;
     }
     if (!ctx->c->confidential) {
         return v ? "is not allowed for a public client (remove it, or make the "
@@ -681,6 +719,8 @@ static const struct {
     { "secret",                f_secret,                NULL },
     { "jwks",                  f_jwks,                  NULL },
     { "dpop_bound_access_tokens", f_dpop_bound,         NULL },
+    { "tls_client_auth_subject_dn", f_tls_dn,           NULL },
+    { "tls_client_certificate_bound_access_tokens", f_tls_bound, NULL },
     { "redirect_uris",         f_redirect_uris,         NULL },
     { "grant_types",           f_grant_types,           NULL },
     { "scopes",                f_scopes,                NULL },

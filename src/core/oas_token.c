@@ -11,7 +11,9 @@
  *   refreshes: u32, the refreshes done in the family before this token
  *   (-1 when decoded from a record that ends before it; written as
  *   0xFFFFFFFF when unknown and a later field follows)
- *   jkt: the DPoP key thumbprint the token or code is bound to
+ *   jkt: the DPoP key thumbprint the token or code is bound to (NULL when
+ *   only a later field follows)
+ *   x5t: the x5t#S256 of the TLS client certificate the token is bound to
  * A record ends after any whole field: records written before a field was
  * added decode with that field NULL (so records of earlier versions stay
  * readable). A field added later goes at the end of this list.
@@ -136,11 +138,14 @@ apr_status_t oas_token_encode(oas_entry_t *e, const oas_token_t *t, apr_pool_t *
         put_str(&w, strs[i]);
     }
     put_str(&w, t->audience);
-    if (t->refreshes >= 0 || t->jkt) {
+    if (t->refreshes >= 0 || t->jkt || t->x5t) {
         put_uint(&w, t->refreshes >= 0 ? (unsigned long long)t->refreshes : 0xFFFFFFFFull, 4);
     }
-    if (t->jkt) {
+    if (t->jkt || t->x5t) {
         put_str(&w, t->jkt);
+    }
+    if (t->x5t) {
+        put_str(&w, t->x5t);
     }
     if (w.overflow) {
         return APR_EINVAL;
@@ -178,6 +183,9 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
     t->refreshes = get_refreshes(&r);
     if (!r.bad && r.pos < r.len) {
         t->jkt = get_str(&r, p);
+    }
+    if (!r.bad && r.pos < r.len) {
+        t->x5t = get_str(&r, p);
     }
     if (r.bad || r.pos != r.len || !t->client_id) {
         return APR_EINVAL;

@@ -8,6 +8,7 @@
 #include "oas_json.h"
 #include "oas_resource.h"
 #include "oas_jwt.h"
+#include "oas_mtls.h"
 
 typedef struct tk_lookup_t {
     int found;
@@ -105,8 +106,8 @@ static const char *active_json(const oas_config_t *cfg, const tk_lookup_t *lk,
     if (t->kind == OAS_KIND_ACCESS) {
         oas_jw_str(&o, "token_type", t->jkt ? "DPoP" : "Bearer");
     }
-    if (t->jkt) {      /* RFC 9449 §6.2 */
-        oas_jw_json(&o, "cnf", json_pack("{s:s}", "jkt", t->jkt));
+    if (t->jkt || t->x5t) {      /* RFC 9449 §6.2, RFC 8705 §3.2 */
+        oas_jw_json(&o, "cnf", oas_token_cnf(t));
     }
     if (t->exp) {
         oas_jw_int(&o, "exp", t->exp);

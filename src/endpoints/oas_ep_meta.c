@@ -73,9 +73,9 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     static const char *const grant_types[] = { "authorization_code", "implicit",
         "client_credentials", "password", "refresh_token", NULL };
     static const char *const token_auth[] = { "client_secret_basic", "client_secret_post",
-                                              "private_key_jwt", "none", NULL };
+        "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", "none", NULL };
     static const char *const introspect_auth[] = { "client_secret_basic", "client_secret_post",
-                                                   "private_key_jwt", NULL };
+        "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth", NULL };
     static const char *const jws_algs[] = { "ES256", "RS256", "EdDSA", "Ed25519", NULL };
     static const char *const pkce[] = { "S256", "plain", NULL };
     json_t *o;
@@ -112,6 +112,7 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported",
                         string_array(jws_algs));
     json_object_set_new(o, "dpop_signing_alg_values_supported", string_array(jws_algs));
+    json_object_set_new(o, "tls_client_certificate_bound_access_tokens", json_true());
     json_object_set_new(o, "code_challenge_methods_supported", string_array(pkce));
     json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
     set_url(o, "pushed_authorization_request_endpoint", cfg->url_par);

@@ -10,6 +10,7 @@
 #include "oas_resource.h"
 #include "oas_device.h"
 #include "oas_reuse.h"
+#include "oas_mtls.h"
 #include "oas_dpop.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
@@ -23,6 +24,7 @@ typedef struct tok_req_t {
     const oas_client_t *client;
     int reused;            /* a rotated refresh token, again within the reuse window */
     const char *jkt;               /* the DPoP proof's key thumbprint; NULL: no proof */
+    const char *x5t;               /* RFC 8705 §3: the bound certificate's x5t#S256 */
 } tok_req_t;
 
 static oas_response_t *bad(tok_req_t *t, int status, oas_error_t err, const char *why)
@@ -115,6 +117,7 @@ static oas_response_t *issue(tok_req_t *t, oas_issue_t *in, unsigned count_grant
     apr_status_t rv;
 
     in->jkt = t->jkt;
+    in->x5t = t->x5t;
     rv = oas_issue_tokens(&is, t->cfg, in, t->req, t->p);
 
     if (rv != APR_SUCCESS) {
@@ -352,7 +355,7 @@ static oas_response_t *redeem(tok_req_t *t, oas_issue_t *in, const unsigned char
 {
     oas_issued_t is;
     oas_response_t *r;
-    apr_status_t rv = oas_issue_tokens(&is, t->cfg, (in->jkt = t->jkt, in), t->req, t->p);
+    apr_status_t rv = oas_issue_tokens(&is, t->cfg, (in->jkt = t->jkt, in->x5t = t->x5t, in), t->req, t->p);
 
     if (rv != APR_SUCCESS) {
         return issue_refused(t, rv);
@@ -581,7 +584,7 @@ static const struct {
 oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t *req,
                                    apr_pool_t *p)
 {
-    tok_req_t t = { cfg, req, p, NULL, NULL, 0, NULL };
+    tok_req_t t = { cfg, req, p, NULL, NULL, 0, NULL, NULL };
     const char *gt;
     oas_response_t *r;
     size_t i;
@@ -606,7 +609,8 @@ oas_response_t *oas_token_endpoint(const oas_config_t *cfg, const oas_http_req_t
             return bad(&t, 400, OAS_ERR_UNAUTHORIZED_CLIENT,
                        apr_psprintf(p, "client may not use the %s grant", gt));
         }
-        if ((r = oas_dpop_token_request(&t.jkt, cfg, req, t.client, p))) {
+        if ((r = oas_dpop_token_request(&t.jkt, cfg, req, t.client, p))
+            || (r = oas_mtls_token_request(&t.x5t, cfg, req, t.client, p))) {
             return r;
         }
         return grants[i].handle(&t);

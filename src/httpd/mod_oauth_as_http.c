@@ -145,6 +145,23 @@ const char *oas_request_dpop(request_rec *r, int *pcount)
     return v;
 }
 
+/* The TLS client certificate of this connection (PEM) as mod_ssl has it,
+ * and whether mod_ssl verified it; NULL without TLS or certificate. Never
+ * a forwarded header: behind a TLS-terminating proxy there is none. */
+const char *oas_request_client_cert(request_rec *r, int *pverified)
+{
+    const char *pem = NULL, *v;
+
+    *pverified = 0;
+    if (!ap_ssl_conn_is_ssl(r->connection)) {
+        return NULL;
+    }
+    pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+    v = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_VERIFY");
+    *pverified = v && strcmp(v, "SUCCESS") == 0;
+    return pem && *pem ? pem : NULL;
+}
+
 static int fill_request(request_rec *r, oas_http_req_t *req)
 {
     memset(req, 0, sizeof(*req));
@@ -161,6 +178,7 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     oas_request_logger(&req->log, r);
     req->now = (long long)apr_time_sec(r->request_time);
     req->remote_ip = r->useragent_ip;
+    req->client_cert = oas_request_client_cert(r, &req->client_cert_verified);
     /* PUT: RFC 7592 replaces a registered client's metadata */
     return r->method_number == M_POST || r->method_number == M_PUT ? read_body(r, req) : OK;
 }

@@ -144,6 +144,9 @@ int oas_request_is_https(request_rec *r);
 
 /* The DPoP request header (the first), and in *pcount how many there were. */
 const char *oas_request_dpop(request_rec *r, int *pcount);
+/* the connection's TLS client certificate (PEM) from mod_ssl, or NULL;
+ * *pverified: SSL_CLIENT_VERIFY is SUCCESS */
+const char *oas_request_client_cert(request_rec *r, int *pverified);
 int oas_handler(request_rec *r);
 int oas_send_response(request_rec *r, const oas_response_t *resp);
 

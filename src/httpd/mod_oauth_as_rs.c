@@ -146,6 +146,7 @@ static int bad_request(request_rec *r, const oas_config_t *rt, const char *why)
 static void check(oas_bearer_t *b, request_rec *r, const oas_config_t *rt, oas_logger_t *lg)
 {
     oas_rs_req_t rq;
+    int verified;
 
     memset(&rq, 0, sizeof(rq));
     rq.authorization = apr_table_get(r->headers_in, "Authorization");
@@ -155,6 +156,7 @@ static void check(oas_bearer_t *b, request_rec *r, const oas_config_t *rt, oas_l
      * (UseCanonicalName), and the path without query */
     rq.url = ap_construct_url(r->pool, r->uri, r);
     rq.require_dpop = dpop_only(r);
+    rq.client_cert = oas_request_client_cert(r, &verified);
     rq.now = (long long)apr_time_sec(r->request_time);
     oas_token_check(b, rt, &rq, lg, r->pool);
     if (b->dpop) {

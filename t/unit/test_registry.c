@@ -224,8 +224,10 @@ START_TEST(auth_method_rules)
     ck_assert_int_eq(oas_registry_get(reg, "webapp")->auth_method, OAS_AUTH_CLIENT_SECRET_BASIC);
     ck_assert_int_eq(oas_registry_get(reg, "webapp")->dpop_bound, 0);
 
-    ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("tls_client_auth")),
+    ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("tls_client_authx")),
              "webapp", "token_endpoint_auth_method");
+    ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("tls_client_auth")),
+             "webapp", "secret");
     ck_names(bad_with(good_client(), "token_endpoint_auth_method", json_string("none")),
              "webapp", "token_endpoint_auth_method");
     ck_names(bad_with(public_client(), "token_endpoint_auth_method",
@@ -244,6 +246,67 @@ START_TEST(auth_method_rules)
     ck_names(bad_with(pkj_client(), "secret", json_string(bcrypt_hash)), "webapp", "secret");
     ck_names(bad_with(good_client(), "dpop_bound_access_tokens", json_string("yes")),
              "webapp", "dpop_bound_access_tokens");
+}
+END_TEST
+
+/* RFC 8705: tls_client_auth needs its DN, self_signed_tls_client_auth x5c
+ * certificates in jwks; neither takes a secret */
+#define SS_X5C "MIIBnDCCAUKgAwIBAgIUM8D+Wby73dQqnjSM23Rrx6/ZhacwCgYIKoZIzj0EAwIwFDESMBAGA1UEAwwJc3MtY2xpZW50MB4XDTI2MTIwMzE0MjE1N1oXDTM2MTEzMDE0MjE1N1owFDESMBAGA1UEAwwJc3MtY2xpZW50MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAaRxCA3vS8XU2xKzuxq9pOwEdgHEX96cTTlSI3ng7H+U69F2B1R6gi3r5ctA2vojvDtRuZ0z87XcNMI9bh++nKNyMHAwHQYDVR0OBBYEFJdPJf1Io48XanwvYxXI3iFFxoNfMB8GA1UdIwQYMBaAFJdPJf1Io48XanwvYxXI3iFFxoNfMAwGA1UdEwEB/wQCMAAwCwYDVR0PBAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMAoGCCqGSM49BAMCA0gAMEUCIQDEigzROV8AsqF6FwGfKUPhVBRVCXdl4kWcJiwvXZ71SAIgZ1S9Yo/C4zfKrjgbw4vtmWrHa+ewCdlTWA52C5bhZis="
+
+static json_t *tls_client(const char *method)
+{
+    json_t *c = good_client();
+    json_object_del(c, "secret");
+    json_object_set_new(c, "token_endpoint_auth_method", json_string(method));
+    if (strcmp(method, "tls_client_auth") == 0) {
+        json_object_set_new(c, "tls_client_auth_subject_dn", json_string("CN=webapp,O=Ex"));
+    }
+    else {
+        json_t *k = json_loads(PUB_JWK, 0, NULL);
+        json_object_set_new(k, "x5c", json_pack("[s]", SS_X5C));
+        json_object_set_new(c, "jwks", json_pack("{s:[o]}", "keys", k));
+    }
+    json_object_set_new(c, "tls_client_certificate_bound_access_tokens", json_true());
+    return c;
+}
+
+START_TEST(mtls_rules)
+{
+    oas_registry_t *reg = NULL;
+    const char *err = NULL;
+    const oas_client_t *c;
+
+    ck_assert_int_eq(parse_clients(&reg, &err, tls_client("tls_client_auth"), NULL),
+                     APR_SUCCESS);
+    c = oas_registry_get(reg, "webapp");
+    ck_assert_int_eq(c->auth_method, OAS_AUTH_TLS_CLIENT_AUTH);
+    ck_assert_str_eq(c->tls_subject_dn, "CN=webapp,O=Ex");
+    ck_assert_int_eq(c->tls_bound, 1);
+    ck_assert_ptr_null(c->secret_hash);
+    ck_assert_int_eq(parse_clients(&reg, &err, tls_client("self_signed_tls_client_auth"), NULL),
+                     APR_SUCCESS);
+    c = oas_registry_get(reg, "webapp");
+    ck_assert_int_eq(c->auth_method, OAS_AUTH_SELF_SIGNED_TLS);
+    ck_assert_ptr_nonnull(c->jwks);
+    ck_assert_int_eq(oas_registry_get(reg, "webapp")->tls_bound, 1);
+
+    ck_names(bad_with(tls_client("tls_client_auth"), "tls_client_auth_subject_dn", NULL),
+             "webapp", "tls_client_auth_subject_dn");
+    ck_names(bad_with(tls_client("tls_client_auth"), "tls_client_auth_subject_dn",
+                      json_string("webapp")), "webapp", "tls_client_auth_subject_dn");
+    ck_names(bad_with(good_client(), "tls_client_auth_subject_dn", json_string("CN=a")),
+             "webapp", "tls_client_auth_subject_dn");
+    ck_names(bad_with(tls_client("tls_client_auth"), "secret", json_string(bcrypt_hash)),
+             "webapp", "secret");
+    ck_names(bad_with(tls_client("self_signed_tls_client_auth"), "jwks", NULL),
+             "webapp", "jwks");
+    ck_names(bad_with(tls_client("self_signed_tls_client_auth"), "jwks",
+                      json_pack("{s:[o]}", "keys", json_loads(PUB_JWK, 0, NULL))),
+             "webapp", "jwks");
+    ck_names(bad_with(tls_client("tls_client_auth"), "tls_client_certificate_bound_access_tokens",
+                      json_string("yes")), "webapp", "tls_client_certificate_bound_access_tokens");
+    ck_names(bad_with(tls_client("tls_client_auth"), "type", json_string("public")),
+             "webapp", "token_endpoint_auth_method");
 }
 END_TEST
 
@@ -833,6 +896,7 @@ static Suite *registry_suite(void)
     tcase_add_test(tc, dummy_hash_costs_as_much);
     tcase_add_test(tc, load_file);
     tcase_add_test(tc, auth_method_rules);
+    tcase_add_test(tc, mtls_rules);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -946,9 +946,11 @@ START_TEST(metadata_fields)
     static const char *const grants[] = { "authorization_code", "implicit", "client_credentials",
                                           "password", "refresh_token", NULL };
     static const char *const tauth[] = { "client_secret_basic", "client_secret_post",
-                                         "private_key_jwt", "none", NULL };
+                                         "private_key_jwt", "tls_client_auth",
+                                         "self_signed_tls_client_auth", "none", NULL };
     static const char *const iauth[] = { "client_secret_basic", "client_secret_post",
-                                         "private_key_jwt", NULL };
+                                         "private_key_jwt", "tls_client_auth",
+                                         "self_signed_tls_client_auth", NULL };
     static const char *const pkce[] = { "S256", "plain", NULL };
     oas_http_req_t req = get_req();
     oas_response_t *r;
@@ -973,6 +975,7 @@ START_TEST(metadata_fields)
     assert_array(j, "introspection_endpoint_auth_methods_supported", iauth);
     assert_array(j, "code_challenge_methods_supported", pkce);
     ck_assert(json_is_true(json_object_get(j, "authorization_response_iss_parameter_supported")));
+    ck_assert(json_is_true(json_object_get(j, "tls_client_certificate_bound_access_tokens")));
     /* nothing that would tell a client about JWT access tokens */
     ck_assert_ptr_null(json_object_get(j, "jwks_uri"));
     json_decref(j);
