@@ -146,6 +146,23 @@ my @registries = (
     ['top.json', '[]', qr/top level|object/i],
     ['resources.json', reg({ %$good, client_id => 'res', resources => ['https://a.example/x#y'] }),
      "'res'", 'resources', 'fragment'],
+    # RFC 8705 (t/49_mtls.t): the DN of tls_client_auth, the x5c of the self-signed method
+    ['mtls-dn.json', reg({ client_id => 'tlsdn', type => 'confidential',
+                           token_endpoint_auth_method => 'tls_client_auth',
+                           grant_types => ['client_credentials'], scopes => ['read'] }),
+     "'tlsdn'", 'tls_client_auth_subject_dn'],
+    ['mtls-x5c.json', reg({ client_id => 'tlsss', type => 'confidential',
+                            token_endpoint_auth_method => 'self_signed_tls_client_auth',
+                            jwks => { keys => [{ kty => 'EC', crv => 'P-256',
+                                x => 'MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4',
+                                y => '4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM',
+                                x5c => ['bm90IGEgY2VydGlmaWNhdGU='] }] },
+                            grant_types => ['client_credentials'], scopes => ['read'] }),
+     "'tlsss'", 'jwks', 'x5c'],
+    ['mtls-secret.json', reg({ %$good, client_id => 'tlssec',
+                               token_endpoint_auth_method => 'tls_client_auth',
+                               tls_client_auth_subject_dn => 'CN=tlssec' }),
+     "'tlssec'", 'secret'],
 );
 
 plan tests => 2 + @directives + 2 + @registries + 10 + 19 + 3, need_module('oauth_as');
