@@ -20,7 +20,7 @@ use Digest::SHA qw(sha256);
 use LWP::UserAgent ();
 use HTTP::Request ();
 
-plan tests => 26, need_module('ssl'), need_module('oauth_as');
+plan tests => 28, need_module('ssl'), need_module('oauth_as');
 
 my $P    = Apache::Test::vars('oas_mtls_port');
 my $ISS  = "https://localhost:$P";
@@ -57,6 +57,8 @@ sub req {
         $r->header('Content-Type' => 'application/x-www-form-urlencoded');
     }
     $r->header(Authorization => "Bearer $o{bearer}") if $o{bearer};
+    my @h = @{ $o{headers} || [] };
+    $r->push_header(splice @h, 0, 2) while @h;
     $r->header(Authorization => 'Basic ' . encode_base64("$o{basic}[0]:$o{basic}[1]", ''))
         if $o{basic};
     my $res = $ua->request($r);
@@ -118,6 +120,15 @@ ok $r->{status} == 401 && ($r->{res}->header('WWW-Authenticate') // '') =~ /inva
    "bound token over another certificate -> 401 invalid_token ($r->{status})";
 is req('GET', '/rs/valid/ok.txt', undef, bearer => $bound)->{status}, 401,
    'bound token without a certificate -> 401';
+# a certificate in a request header is never read (a TLS-terminating proxy's or forged)
+my $pem = do { local (@ARGV, $/) = $C{client}[0]; <> };
+(my $pem1 = $pem) =~ s/\n/ /g;
+my @fwd = map { ($_ => $pem1) } qw(SSL-Client-Cert X-SSL-Client-Cert X-Forwarded-Client-Cert
+                                    X-Client-Cert);
+is req('GET', '/rs/valid/ok.txt', undef, bearer => $bound, headers => \@fwd)->{status}, 401,
+   'bound token with its certificate in forwarded headers only -> 401';
+err_is(token('mtls-dn', undef, headers => \@fwd), 401, 'invalid_client',
+       'tls_client_auth with the certificate in forwarded headers only');
 is req('GET', '/rs/valid/ok.txt', 'ss', bearer => $jwt)->{status}, 200,
    'bound JWT over its self-signed certificate -> 200';
 is req('GET', '/rs/valid/ok.txt', 'ss2', bearer => $jwt)->{status}, 401,
