@@ -5,6 +5,7 @@
 #include <apr_time.h>
 #include <apr_md5.h>
 #include "oas_dynclient.h"
+#include "oas_cimd.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_credcache.h"
@@ -106,6 +107,10 @@ static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *
 
     if (failed) {
         return client_store_failed(cfg, req, p);
+    }
+    if (!c && oas_cimd_refusal(p)) {
+        return client_error(cfg, req, apr_pstrcat(p, "client metadata document refused: ",
+                                                  oas_cimd_refusal(p), NULL), client_id, p);
     }
     if (!c) {
         return client_error(cfg, req, "unknown client", NULL, p);

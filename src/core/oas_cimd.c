@@ -1,0 +1,111 @@
+/* oas_cimd.c — client metadata documents (oas_cimd.h). */
+#include <string.h>
+#include <apr_strings.h>
+#include "oas_cimd.h"
+#include "oas_dynclient.h"
+#include "oas_fetch.h"
+#include "oas_registry.h"
+
+int oas_cimd_is_url(const char *id)
+{
+    const char *host, *path;
+    apr_size_t i, n = id ? strlen(id) : 0;
+
+    if (n == 0 || n > OAS_CLIENT_ID_MAX || strncmp(id, "https://", 8) != 0) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '\\') {
+            return 0;
+        }
+    }
+    host = id + 8;
+    path = strchr(host, '/');
+    if (!path || path == host || memchr(host, '@', (apr_size_t)(path - host))
+        || path[1] == '\0') {
+        return 0;
+    }
+    for (; path; path = strchr(path + 1, '/')) {   /* no dot segments */
+        if (strncmp(path, "/./", 3) == 0 || strncmp(path, "/../", 4) == 0
+            || strcmp(path, "/.") == 0 || strcmp(path, "/..") == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* a shared secret, or anything but none, is refused: such a client is public */
+static const char *auth_method_why(json_t *doc, apr_pool_t *p)
+{
+    json_t *m = json_object_get(doc, "token_endpoint_auth_method");
+
+    if (!m || (json_is_string(m) && strcmp(json_string_value(m), "none") == 0)) {
+        return NULL;
+    }
+    if (json_is_string(m) && strncmp(json_string_value(m), "client_secret_", 14) == 0) {
+        return apr_psprintf(p, "token_endpoint_auth_method %s: a shared secret cannot be "
+                            "in a public document", json_string_value(m));
+    }
+    return "token_endpoint_auth_method must be none";
+}
+
+json_t *oas_cimd_check(const oas_config_t *cfg, const char *url, const char *body,
+                       apr_size_t len, const char **pwhy, apr_pool_t *p)
+{
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL), *in, *out;
+    json_t *id = json_object_get(doc, "client_id");
+    oas_regmeta_error_t err;
+
+    *pwhy = NULL;
+    if (!json_is_object(doc)) {
+        *pwhy = "it is not a JSON object";
+    }
+    else if (!json_is_string(id) || strcmp(json_string_value(id), url) != 0) {
+        *pwhy = "its client_id is not exactly its URL";
+    }
+    else {
+        *pwhy = auth_method_why(doc, p);
+    }
+    if (*pwhy) {
+        json_decref(doc);
+        return NULL;
+    }
+    in = json_deep_copy(doc);
+    json_object_del(in, "client_id");
+    json_object_del(in, "scope");          /* what a self-registered client may hold */
+    json_object_set_new(in, "token_endpoint_auth_method", json_string("none"));
+    out = oas_regmeta_check(cfg, in, &err, p);
+    if (!out) {
+        *pwhy = apr_psprintf(p, "%s: %s", err.code, err.description);
+    }
+    json_decref(in);
+    json_decref(doc);
+    return out;
+}
+
+#define REFUSAL_KEY "oas_cimd_refusal"
+
+json_t *oas_cimd_metadata(const oas_config_t *cfg, const char *url, const char **pwhy,
+                          apr_pool_t *p)
+{
+    oas_fetch_opts_t o = { OAS_CIMD_MAX_BYTES, OAS_CIMD_TIMEOUT_MS, cfg->outbound_ca,
+                           cfg->cimd_nets };
+    char *body;
+    apr_size_t len;
+    json_t *meta = NULL;
+
+    if (oas_fetch_https(url, &o, &body, &len, pwhy, p) == APR_SUCCESS) {
+        meta = oas_cimd_check(cfg, url, body, len, pwhy, p);
+    }
+    apr_pool_userdata_setn(meta ? NULL : *pwhy, REFUSAL_KEY, NULL, p);
+    return meta;
+}
+
+const char *oas_cimd_refusal(apr_pool_t *p)
+{
+    void *why = NULL;
+
+    apr_pool_userdata_get(&why, REFUSAL_KEY, p);
+    return why;
+}
