@@ -11,6 +11,8 @@
 
 #define OAS_CIMD_MAX_BYTES  5120   /* 5 KiB */
 #define OAS_CIMD_TIMEOUT_MS 5000
+#define OAS_CIMD_CACHE_DEFAULT 300     /* seconds a document without max-age is kept */
+#define OAS_CIMD_CACHE_MAX     86400   /* the longest a max-age is honoured */
 
 /* 1 when client_id has the form of a client metadata document's URL: https,
  * a host, a path other than "/", no user info, query, fragment, dot segment,

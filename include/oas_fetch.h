@@ -32,9 +32,11 @@ typedef struct oas_fetch_opts_t {
 } oas_fetch_opts_t;
 
 /* GET url; APR_SUCCESS and the body (NUL-terminated) for a 200 answer, else
- * APR_EGENERAL and *pwhy (no secrets: the URL is the client's id). */
+ * APR_EGENERAL and *pwhy (no secrets: the URL is the client's id). *pmax_age:
+ * the answer's Cache-Control max-age, 0 for no-store or no-cache, -1 without. */
 apr_status_t oas_fetch_https(const char *url, const oas_fetch_opts_t *o, char **pbody,
-                             apr_size_t *plen, const char **pwhy, apr_pool_t *p);
+                             apr_size_t *plen, long long *pmax_age, const char **pwhy,
+                             apr_pool_t *p);
 
 /* libcurl's global set-up, once, before any thread runs (post_config). */
 void oas_fetch_global_init(void);

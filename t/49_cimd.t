@@ -24,7 +24,7 @@ use POSIX ();
 use Time::HiRes qw(time);
 use FindBin ();
 
-plan tests => 16, need_module('ssl'), need_module('oauth_as');
+plan tests => 19, need_module('ssl'), need_module('oauth_as');
 
 my $CP = Apache::Test::vars('oas_cimd_port');
 my $PP = Apache::Test::vars('oas_cimdpub_port');
@@ -48,7 +48,11 @@ my %DOCS = (
     '/slow.json'     => ['slow', doc('/slow.json')],
     '/secret.json'   => [200, doc('/secret.json', token_endpoint_auth_method => 'client_secret_basic')],
     '/gone.json'     => [404, 'not here'],
+    '/nostore.json'  => [200, doc('/nostore.json'), "Cache-Control: no-store\r\n"],
 );
+my $HITS = Apache::Test::vars('t_logs') . "/cimd_hits.$$";
+unlink $HITS;
+sub hits { my ($path) = @_; open my $fh, '<', $HITS or return 0; scalar grep { $_ eq "$path\n" } <$fh> }
 my $server = fork // die "fork: $!";
 if (!$server) {
     POSIX::setsid();
@@ -61,6 +65,7 @@ if (!$server) {
         my $line = <$s> // '';
         while (my $h = <$s>) { last if $h =~ /^\r?\n$/ }
         my ($path) = $line =~ m{^GET (\S+)};
+        if (open my $h, '>>', $HITS) { print $h ($path // '-'), "\n"; close $h }
         my ($st, $body, $extra) = @{ $DOCS{$path // ''} || [404, 'no'] };
         if ($st eq 'slow') { sleep 20; $st = 200 }
         print $s "HTTP/1.1 $st X\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -104,6 +109,10 @@ ok(t_cmp($t->{status}, 200, '... redeemed as a public client')) or diag $t->{bod
 my $at = ($t->{json} || {})->{access_token} // 'none';
 my $api = get('/cimd-api', port => $CP, headers => [Authorization => "Bearer $at"]);
 ok(t_cmp($api->{status}, 200, '... its token opens a page of this issuer'));
+ok(t_cmp(hits('/good.json'), 1, '... the document was fetched once (kept in the store)'));
+authorize("$BASE/nostore.json");
+authorize("$BASE/nostore.json");
+ok(t_cmp(hits('/nostore.json'), 2, 'a document with Cache-Control: no-store is not kept'));
 
 # ---- bad documents: the 400 page, never a redirect ------------------------------------
 sub refused {
@@ -127,6 +136,7 @@ my $tok = post_form('/oauth/token', [grant_type => 'authorization_code', code =>
                                      redirect_uri => $CB, client_id => "$BASE/mismatch.json",
                                      code_verifier => 'v' x 43], port => $CP);
 is_oauth_error($tok, 401, 'invalid_client', 'the token endpoint: a refused document, 401 invalid_client');
+ok(t_cmp(hits('/mismatch.json'), 2, '... refusals are not kept: fetched again'));
 
 # ---- public addresses only; Off ------------------------------------------------------
 my $r = authorize($GOOD, $PP);

@@ -5,6 +5,9 @@
 #include "oas_dynclient.h"
 #include "oas_fetch.h"
 #include "oas_registry.h"
+#include "oas_json.h"
+#include "oas_store.h"
+#include "oas_util.h"
 
 int oas_cimd_is_url(const char *id)
 {
@@ -85,6 +88,67 @@ json_t *oas_cimd_check(const oas_config_t *cfg, const char *url, const char *bod
 }
 
 #define REFUSAL_KEY "oas_cimd_refusal"
+#define CACHE_PREFIX "cm:"
+
+/* Checked documents are kept in the store (the registered form, as a record
+ * {"cimd": url, "m": meta}, which is no self-registered client's: it has no
+ * "iss"), keyed by the issuer and the URL, for the answer's max-age within
+ * [0, OAS_CIMD_CACHE_MAX], OAS_CIMD_CACHE_DEFAULT without one. Refusals are
+ * not kept. */
+static void cache_key(unsigned char key[OAS_DIGEST_LEN], const oas_config_t *cfg,
+                      const char *url, apr_pool_t *p)
+{
+    oas_store_key(key, CACHE_PREFIX, apr_pstrcat(p, cfg->issuer ? cfg->issuer : "", "\n",
+                                                 url, NULL));
+}
+
+static json_t *cache_get(const oas_config_t *cfg, const char *url, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+    json_t *root, *m = NULL;
+
+    cache_key(key, cfg, url, p);
+    if (!cfg->store || cfg->store->get(cfg->store, key, &e, p) != APR_SUCCESS
+        || e.kind != OAS_KIND_CLIENT
+        || !(root = json_loadb(e.data, e.len, JSON_REJECT_DUPLICATES, NULL))) {
+        return NULL;
+    }
+    if (json_is_string(json_object_get(root, "cimd"))
+        && strcmp(json_string_value(json_object_get(root, "cimd")), url) == 0
+        && json_is_object(json_object_get(root, "m"))) {
+        m = json_incref(json_object_get(root, "m"));
+    }
+    json_decref(root);
+    return m;
+}
+
+static void cache_put(const oas_config_t *cfg, const char *url, json_t *meta,
+                      long long max_age, apr_pool_t *p)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    long long ttl = max_age < 0 ? OAS_CIMD_CACHE_DEFAULT
+                  : max_age > OAS_CIMD_CACHE_MAX ? OAS_CIMD_CACHE_MAX : max_age;
+    json_t *o;
+    const char *text;
+    oas_entry_t e;
+
+    if (!cfg->store || ttl <= 0) {
+        return;
+    }
+    o = json_pack("{s:s, s:O}", "cimd", url, "m", meta);
+    text = o ? oas_json_dump(o, p) : NULL;
+    if (!text || strlen(text) > OAS_ENTRY_MAX) {
+        return;                     /* too large to keep: fetched each time */
+    }
+    memset(&e, 0, sizeof(e));
+    e.kind = OAS_KIND_CLIENT;
+    e.exp = (long long)(apr_time_now() / APR_USEC_PER_SEC) + ttl;
+    e.data = text;
+    e.len = strlen(text);
+    cache_key(key, cfg, url, p);
+    cfg->store->put(cfg->store, key, &e, p);
+}
 
 json_t *oas_cimd_metadata(const oas_config_t *cfg, const char *url, const char **pwhy,
                           apr_pool_t *p)
@@ -93,10 +157,18 @@ json_t *oas_cimd_metadata(const oas_config_t *cfg, const char *url, const char *
                            cfg->cimd_nets };
     char *body;
     apr_size_t len;
-    json_t *meta = NULL;
+    long long max_age = -1;
+    json_t *meta = cache_get(cfg, url, p);
 
-    if (oas_fetch_https(url, &o, &body, &len, pwhy, p) == APR_SUCCESS) {
+    *pwhy = NULL;
+    if (meta) {
+        return meta;
+    }
+    if (oas_fetch_https(url, &o, &body, &len, &max_age, pwhy, p) == APR_SUCCESS) {
         meta = oas_cimd_check(cfg, url, body, len, pwhy, p);
+    }
+    if (meta) {
+        cache_put(cfg, url, meta, max_age, p);
     }
     apr_pool_userdata_setn(meta ? NULL : *pwhy, REFUSAL_KEY, NULL, p);
     return meta;

@@ -4,6 +4,7 @@
  * is about to connect to: whatever DNS answered, nothing else is connected to. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -116,7 +117,30 @@ typedef struct fetch_ctx_t {
     apr_size_t len;
     int too_big;
     int refused;
+    long long max_age;          /* -1: no Cache-Control seen */
 } fetch_ctx_t;
+
+/* Cache-Control: no-store / no-cache -> 0, max-age=N -> N (the last header wins) */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    fetch_ctx_t *f = ud;
+    size_t n = size * nmemb;
+    char line[256], *v;
+
+    if (n < 14 || n >= sizeof(line) || strncasecmp(data, "cache-control:", 14) != 0) {
+        return n;
+    }
+    memcpy(line, data, n);
+    line[n] = '\0';
+    if (strcasestr(line, "no-store") || strcasestr(line, "no-cache")) {
+        f->max_age = 0;
+    }
+    else if ((v = strcasestr(line, "max-age=")) != NULL) {
+        long long a = strtoll(v + 8, NULL, 10);
+        f->max_age = a < 0 ? 0 : a;
+    }
+    return n;
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 {
@@ -169,6 +193,8 @@ static void set_options(CURL *h, const char *url, fetch_ctx_t *f)
     curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, f);
 }
@@ -194,9 +220,10 @@ static const char *failure(CURLcode rc, const fetch_ctx_t *f, long status, apr_p
 }
 
 apr_status_t oas_fetch_https(const char *url, const oas_fetch_opts_t *o, char **pbody,
-                             apr_size_t *plen, const char **pwhy, apr_pool_t *p)
+                             apr_size_t *plen, long long *pmax_age, const char **pwhy,
+                             apr_pool_t *p)
 {
-    fetch_ctx_t f = { o, apr_palloc(p, o->max_bytes + 1), 0, 0, 0 };
+    fetch_ctx_t f = { o, apr_palloc(p, o->max_bytes + 1), 0, 0, 0, -1 };
     CURL *h = curl_easy_init();
     CURLcode rc;
     long status = 0;
@@ -218,6 +245,7 @@ apr_status_t oas_fetch_https(const char *url, const oas_fetch_opts_t *o, char **
     f.buf[f.len] = '\0';
     *pbody = f.buf;
     *plen = f.len;
+    *pmax_age = f.max_age;
     *pwhy = NULL;
     return APR_SUCCESS;
 }
