@@ -24,7 +24,7 @@ use POSIX ();
 use Time::HiRes qw(time);
 use FindBin ();
 
-plan tests => 19, need_module('ssl'), need_module('oauth_as');
+plan tests => 20, need_module('ssl'), need_module('oauth_as');
 
 my $CP = Apache::Test::vars('oas_cimd_port');
 my $PP = Apache::Test::vars('oas_cimdpub_port');
@@ -138,7 +138,10 @@ my $tok = post_form('/oauth/token', [grant_type => 'authorization_code', code =>
 is_oauth_error($tok, 401, 'invalid_client', 'the token endpoint: a refused document, 401 invalid_client');
 ok(t_cmp(hits('/mismatch.json'), 2, '... refusals are not kept: fetched again'));
 
-# ---- public addresses only; Off ------------------------------------------------------
+# ---- the metadata document; public addresses only; Off ---------------------------------
+ok(t_cmp(get('/.well-known/oauth-authorization-server', port => $CP)->{json}
+         {client_id_metadata_document_supported}, JSON::PP::true,
+         'the metadata: client_id_metadata_document_supported'));
 my $r = authorize($GOOD, $PP);
 ok(t_cmp($r->{status}, 400, 'OAuthASClientMetadataDocuments On without ranges: loopback refused')
    && ($r->{body} // '') =~ /not public nor in an allowed range/) or diag $r->{body};
