@@ -14,17 +14,23 @@
 //      the redirect to its own callback, where the code arrives,
 //   4. redeems the code, lists the tools and calls `add`.
 //
-//   node t/clients/mcp_client.mjs MCP_URL USER PASSWORD
+//   node t/clients/mcp_client.mjs MCP_URL USER PASSWORD [CERT KEY]
+//
+// With CERT and KEY (PEM files), step 2 is a client metadata document instead
+// (draft-ietf-oauth-client-id-metadata-document, the SDK's clientMetadataUrl): the
+// script serves its document over HTTPS on loopback and uses its URL as client_id.
 //
 // Prints one JSON line: the tools, the tool's answer, the client id, the access token,
 // and the authorization request's parameters.  The test server's certificate is
 // self-signed: the .t trusts it with NODE_EXTRA_CA_CERTS.
 import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 
-const [mcpUrl, user, password] = process.argv.slice(2);
+const [mcpUrl, user, password, certFile, keyFile] = process.argv.slice(2);
 
 // The OAuth client's state, in memory (a real client would keep it on disk).
 class HeadlessProvider {
@@ -34,9 +40,11 @@ class HeadlessProvider {
         this.authorizationUrl = null;
     }
     get redirectUrl() { return this._redirectUrl; }
+    get clientMetadataUrl() { return this._metadataUrl; }
     get clientMetadata() {
         return {
-            client_name: 'MCP SDK test client',
+            client_name: this._metadataUrl ? 'MCP SDK test client (metadata document)'
+                                           : 'MCP SDK test client',
             redirect_uris: [this._redirectUrl],
             grant_types: ['authorization_code', 'refresh_token'],
             response_types: ['code'],
@@ -66,6 +74,23 @@ function callbackServer() {
         });
         srv.listen(0, '127.0.0.1', () => resolve({ srv, arrived,
             url: `http://127.0.0.1:${srv.address().port}/callback` }));
+    });
+}
+
+// The client metadata document, served over HTTPS on loopback: its URL is the client id.
+function documentServer(provider) {
+    return new Promise((resolve) => {
+        const srv = https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) },
+            (req, res) => {
+                if (req.url !== '/client.json') { res.writeHead(404).end(); return; }
+                res.writeHead(200, { 'Content-Type': 'application/json' })
+                   .end(JSON.stringify({ client_id: provider._metadataUrl,
+                                         ...provider.clientMetadata }));
+            });
+        srv.listen(0, '127.0.0.1', () => {
+            provider._metadataUrl = `https://localhost:${srv.address().port}/client.json`;
+            resolve(srv);
+        });
     });
 }
 
@@ -103,6 +128,7 @@ async function approve(authorizationUrl) {
 async function main() {
     const cb = await callbackServer();
     const provider = new HeadlessProvider(cb.url);
+    const docSrv = certFile ? await documentServer(provider) : null;
     const out = {};
     let transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
     const client = new Client({ name: 'oas-mcp-test-client', version: '1.0.0' });
@@ -130,6 +156,7 @@ async function main() {
     out.access_token = provider.tokens().access_token;
     out.token_scope = provider.tokens().scope;
     await client.close();
+    if (docSrv) docSrv.close();
     process.stdout.write(JSON.stringify(out) + '\n');
 }
 
