@@ -24,7 +24,7 @@ use POSIX ();
 use Time::HiRes qw(time);
 use FindBin ();
 
-plan tests => 20, need_module('ssl'), need_module('oauth_as');
+plan tests => 22, need_module('ssl'), need_module('oauth_as');
 
 my $CP = Apache::Test::vars('oas_cimd_port');
 my $PP = Apache::Test::vars('oas_cimdpub_port');
@@ -148,3 +148,19 @@ ok(t_cmp($r->{status}, 400, 'OAuthASClientMetadataDocuments On without ranges: l
 $r = authorize($GOOD, Apache::Test::vars('oas_https_port'));
 ok(t_cmp($r->{status}, 400, 'Off (the main server): such a client id is not known')
    && ($r->{body} // '') =~ /not known/) or diag $r->{body};
+
+# ---- anyone may name a document at the token endpoint: refusals count per address ----
+# (as registrations do, OAuthASAuthFailLimit 10 60 here): a locked address gets 429 and
+# makes the server fetch nothing more.
+expect_error_log(qr/OAS00501\b.*registrations for address \(registrations\)/);
+my @st = map { post_form('/oauth/token', [grant_type => 'authorization_code', code => 'x',
+                                          redirect_uri => $CB, client_id => "$BASE/gone.json",
+                                          code_verifier => 'v' x 43], port => $CP)->{status} }
+         1 .. 10;
+ok(t_cmp("@st", qr/^(401 )+429$/, 'refused documents at the token endpoint: 401s, then 429'));
+my $h = hits('/gone.json');
+my $again = post_form('/oauth/token', [grant_type => 'authorization_code', code => 'x',
+                                       redirect_uri => $CB, client_id => "$BASE/other-path.json",
+                                       code_verifier => 'v' x 43], port => $CP);
+ok(t_cmp($again->{status}, 429, '... the address stays locked for another document')
+   && hits('/gone.json') == $h && hits('/other-path.json') == 0, '... and nothing is fetched');
