@@ -161,6 +161,13 @@ typedef struct oas_config_t {
     const char *url_register;
     /* DPoP (RFC 9449): OAuthASDPoPNonce, the server nonces required in proofs */
     int dpop_nonce;
+
+    /* client metadata documents (SPEC §12, oas_cimd.h): OAuthASClientMetadataDocuments
+     * (on, and the address ranges allowed besides public ones: oas_cidr_t of
+     * oas_fetch.h), OAuthASOutboundCA (NULL: the system's CA store) */
+    int cimd;
+    const apr_array_header_t *cimd_nets;
+    const char *outbound_ca;
 } oas_config_t;
 
 /* An HTTP request as the core sees it. */

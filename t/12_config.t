@@ -67,6 +67,11 @@ sub write_file {
 my @directives = (
     # line appended                                       what the output must name
     ['OAuthASStoreMemory lots',                          'OAuthASStoreMemory', "'lots'"],
+    ['OAuthASClientMetadataDocuments Maybe',             'OAuthASClientMetadataDocuments', 'On or Off'],
+    ['OAuthASClientMetadataDocuments On 10.0.0.0/33',    'OAuthASClientMetadataDocuments', "'10.0.0.0/33'", 'prefix length'],
+    ['OAuthASClientMetadataDocuments On intranet',       'OAuthASClientMetadataDocuments', "'intranet'"],
+    ['OAuthASClientMetadataDocuments Off 10.0.0.0/8',    'OAuthASClientMetadataDocuments', 'no address ranges'],
+    ['OAuthASOutboundCA /nonexistent/ca.pem',            'OAuthASOutboundCA', "'/nonexistent/ca.pem'"],
     ['OAuthASStoreMemory 0',                             'OAuthASStoreMemory', "'0'"],
     ['OAuthASStoreDisk -5',                              'OAuthASStoreDisk', "'-5'"],
     ['OAuthASStoreDisk 12abc',                           'OAuthASStoreDisk', "'12abc'"],

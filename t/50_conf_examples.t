@@ -10,7 +10,7 @@
 # API through ProxyPass (a backend vhost of the test answers) and 403 for a path the
 # scope does not cover; mcp-resource.conf the 401 with resource_metadata, its metadata
 # document, a JWT for /mcp that passes the gate and one for another audience that does
-# not; any other example its metadata (two-nodes-redis.conf: with a
+# not, a client that registers itself (RFC 7591) and gets the approval page; any other example its metadata (two-nodes-redis.conf: with a
 # redis-server this test starts on a free port, when Debian's redis-server is there).
 use strict;
 use warnings FATAL => 'all';
@@ -194,7 +194,7 @@ my %REQUEST = (
             return !@bad;
         },
         what => 'a 401 with resource_metadata, its metadata, a JWT for /mcp through the gate, '
-                . 'not one for another audience',
+                . 'not one for another audience, a self-registered client\'s approval page',
         expected_log => qr/^\z/,
     },
     'webapp-code-pkce.conf' => {
@@ -272,6 +272,17 @@ sub mcp_checks {
     } (1, 0);
     my $good = get('/mcp', port => $port, headers => [Authorization => "Bearer $tok{1}"]);
     my $other = get('/mcp', port => $port, headers => [Authorization => "Bearer $tok{0}"]);
+    my $cb = 'http://127.0.0.1:33418/callback';
+    my $reg = request('POST', '/oauth/register', port => $port,
+                      headers => ['Content-Type' => 'application/json'],
+                      body => JSON::PP->new->encode({ client_name => 'An MCP client',
+                          redirect_uris => [$cb], token_endpoint_auth_method => 'none' }));
+    my $cid = ($reg->{json} || {})->{client_id} // 'none';
+    my $page = get('/oauth/authorize?' . form_encode([response_type => 'code', client_id => $cid,
+                       redirect_uri => $cb, scope => 'mcp:tools', resource => $MCP,
+                       code_challenge => 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+                       code_challenge_method => 'S256']),
+                   port => $port, auth => [qw(alice wonderland)]);
     return (
         ['no token: 401 with resource_metadata', $no->{status} == 401
             && ($no->{headers}->header('WWW-Authenticate') // '') =~
@@ -282,6 +293,10 @@ sub mcp_checks {
         ['it passes the gate', $good->{status} == 200 && $good->{body} =~ /the MCP server/],
         ['a token for the default audience: 401 invalid_token', $other->{status} == 401
             && ($other->{headers}->header('WWW-Authenticate') // '') =~ /invalid_token/],
+        ['a public client registers itself: 201, scope mcp:tools', $reg->{status} == 201
+            && (($reg->{json} || {})->{scope} // '') eq 'mcp:tools'],
+        ['its approval page, marked self-registered', $page->{status} == 200
+            && $page->{body} =~ /An MCP client/ && $page->{body} =~ /registered itself/],
     );
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <apr_time.h>
 #include "oas_dynclient.h"
+#include "oas_cimd.h"
 #include "oas_proto.h"
 #include "oas_form.h"
 #include "oas_dpop.h"
@@ -82,6 +83,12 @@ static void lookup(oas_bearer_t *out, const oas_config_t *cfg, const char *value
         if (rv != APR_EACCES) {
             OAS_LOG(log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(00431) "bearer check: the token store failed");
         }
+        return;
+    }
+    if (cfg->cimd && oas_cimd_is_url(out->token.client_id)) {
+        /* a client of a metadata document: nothing to disable, and a resource
+         * request fetches nothing */
+        out->result = OAS_BEARER_OK;
         return;
     }
     c = oas_client_find(cfg, out->token.client_id, &failed, p);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "oas_dynclient.h"
+#include "oas_cimd.h"
 
 #define DC_PREFIX      "dc:"    /* a client's record */
 #define DC_COUNT       "dn:"    /* registrations counted (stores that cannot iterate) */
@@ -153,6 +154,26 @@ apr_status_t oas_dynclient_encode(oas_entry_t *e, const char *issuer, const char
     return e->len > OAS_ENTRY_MAX ? APR_ENOSPC : APR_SUCCESS;
 }
 
+/* A client whose id is the URL of its metadata document: public, fetched
+ * each time it is looked up (oas_cimd.h); NULL when the document is refused. */
+static const oas_client_t *cimd_client(const oas_config_t *cfg, const char *url,
+                                       apr_pool_t *p)
+{
+    const char *why = NULL;
+    json_t *meta = oas_cimd_metadata(cfg, url, &why, p);
+    oas_client_t *c;
+
+    if (!meta) {
+        return NULL;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->client_id = apr_pstrdup(p, url);
+    client_from_meta(c, meta, p);
+    c->confidential = 0;
+    json_decref(meta);
+    return c;
+}
+
 const oas_client_t *oas_client_find(const oas_config_t *cfg, const char *client_id,
                                     int *pfailed, apr_pool_t *p)
 {
@@ -163,6 +184,9 @@ const oas_client_t *oas_client_find(const oas_config_t *cfg, const char *client_
 
     if (pfailed) {
         *pfailed = 0;
+    }
+    if (!c && cfg->cimd && oas_cimd_is_url(client_id)) {
+        return cimd_client(cfg, client_id, p);
     }
     if (c || !client_id || !cfg->store || strlen(client_id) > OAS_CLIENT_ID_MAX) {
         return c;

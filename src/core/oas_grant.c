@@ -5,6 +5,7 @@
 #include <apr_time.h>
 #include <apr_md5.h>
 #include "oas_dynclient.h"
+#include "oas_cimd.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_credcache.h"
@@ -177,15 +178,38 @@ static oas_response_t *auth_tls(const oas_client_t **pc, const oas_config_t *cfg
     return auth_end(pc, cfg, req, &rl, c, why ? "unknown client or bad credentials" : NULL, p);
 }
 
+/* A client id that makes the server fetch a document (oas_cimd.h) can be
+ * sent by anyone: a refused document counts against the sender's address as a
+ * registration does (OAS_RL_REGISTER), so a locked address fetches nothing. */
+static oas_response_t *cimd_refused(const oas_config_t *cfg, const oas_http_req_t *req,
+                                    oas_rl_t *rl, const char *client_id, apr_pool_t *p)
+{
+    oas_response_t *r = oas_rl_result(rl, cfg, req, 0, p);
+
+    return r ? r : client_error(cfg, req, apr_pstrcat(p, "client metadata document refused: ",
+                                                      oas_cimd_refusal(p), NULL),
+                                client_id, p);
+}
+
 static oas_response_t *auth_public(const oas_client_t **pc, const oas_config_t *cfg,
                                    const oas_http_req_t *req, const char *client_id,
                                    apr_pool_t *p)
 {
-    int failed = 0;
-    const oas_client_t *c = oas_client_find(cfg, client_id, &failed, p);
+    int failed = 0, doc = cfg->cimd && oas_cimd_is_url(client_id);
+    const oas_client_t *c;
+    oas_response_t *r;
+    oas_rl_t rl;
 
+    if (doc && (r = oas_rl_check(&rl, cfg, req, OAS_RL_REGISTER,
+                                 req->remote_ip ? req->remote_ip : "-", p))) {
+        return r;
+    }
+    c = oas_client_find(cfg, client_id, &failed, p);
     if (failed) {
         return client_store_failed(cfg, req, p);
+    }
+    if (!c && doc && oas_cimd_refusal(p)) {
+        return cimd_refused(cfg, req, &rl, client_id, p);
     }
     if (!c) {
         return client_error(cfg, req, "unknown client", NULL, p);

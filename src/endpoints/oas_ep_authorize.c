@@ -12,6 +12,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "oas_dynclient.h"
+#include "oas_cimd.h"
 #include "oas_grant.h"
 #include "oas_form.h"
 #include "oas_approval_page.h"
@@ -298,6 +299,11 @@ static oas_response_t *check_client(az_t *z)
 
     if (!id) {
         return page_error(z, 400, OAS_ERR_INVALID_REQUEST, "client_id is required.");
+    }
+    if (!c && oas_cimd_refusal(z->p)) {
+        return page_error(z, 400, OAS_ERR_INVALID_REQUEST,
+                          apr_pstrcat(z->p, "The client's metadata document was refused: ",
+                                      oas_cimd_refusal(z->p), ".", NULL));
     }
     if (!c) {
         return page_error(z, 400, OAS_ERR_INVALID_REQUEST, "The client is not known.");

@@ -96,6 +96,9 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
     set_url(o, "jwks_uri", cfg->url_jwks);
     set_url(o, "device_authorization_endpoint", cfg->url_device_authorization);
     set_url(o, "registration_endpoint", cfg->url_register);
+    if (cfg->cimd) {                       /* draft-ietf-oauth-client-id-metadata-document */
+        json_object_set_new(o, "client_id_metadata_document_supported", json_true());
+    }
     json_object_set_new(o, "scopes_supported", scopes_supported(cfg));
     json_object_set_new(o, "response_types_supported", string_array(response_types));
     json_object_set_new(o, "response_modes_supported", string_array(response_modes));

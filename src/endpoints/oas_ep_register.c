@@ -245,7 +245,7 @@ static oas_response_t *managed_client(rg_t *g, const char *id, const oas_client_
     if (failed) {
         return rg_unavailable(g);
     }
-    if (!c || !c->self_registered
+    if (!c || !c->self_registered || !c->reg_token_digest
         || !oas_ct_streq(oas_dynclient_token_digest(tok, g->p), c->reg_token_digest)) {
         return rg_error(g, 401, "invalid_token",
                         "unknown client or wrong registration access token");

@@ -46,6 +46,7 @@ void *oas_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->require_par = OAS_UNSET;
     sc->par_lifetime = sc->refresh_window = OAS_UNSET;
     sc->reg_grants = sc->reg_limit = sc->reg_max_idle = OAS_UNSET;
+    sc->cimd = OAS_UNSET;
     sc->redis_pool[0] = sc->redis_pool[1] = sc->redis_pool[2] = sc->redis_pool[3] = OAS_UNSET;
     sc->page = apr_table_make(p, 4);
     sc->token_format = OAS_UNSET;
@@ -120,6 +121,9 @@ void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     sc->reg_limit = PICK(reg_limit);
     sc->reg_max_idle = PICK(reg_max_idle);
     sc->dpop_nonce = PICK(dpop_nonce);
+    sc->cimd = PICK(cimd);
+    sc->cimd_nets = add->cimd != OAS_UNSET ? add->cimd_nets : base->cimd_nets;
+    sc->outbound_ca = PICKP(outbound_ca);
     return sc;
 }
 
@@ -589,6 +593,10 @@ static const char *set_protected_resource(cmd_parms *cmd, void *dcv, const char 
 }
 
 const command_rec oas_cmds[] = {
+    AP_INIT_TAKE_ARGV("OAuthASClientMetadataDocuments", oas_set_cimd, NULL, RSRC_CONF,
+                      "On|Off [CIDR ...]: client ids that are URLs of metadata documents"),
+    AP_INIT_TAKE1("OAuthASOutboundCA", oas_set_outbound_ca, NULL, RSRC_CONF,
+                  "CA certificates (PEM) trusted when fetching over HTTPS"),
     AP_INIT_ITERATE("OAuthASRegistrationGrants", oas_set_reg_grants, NULL, RSRC_CONF,
                     "grant types a self-registered client may hold (RFC 7591)"),
     AP_INIT_ITERATE("OAuthASRegistrationScopes", oas_set_reg_scopes, NULL, RSRC_CONF,
@@ -847,6 +855,7 @@ oas_config_t *oas_runtime_config(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *
     rt->protected_resources = sc->protected;
     oas_runtime_keys(s, rt, sc, p);
     oas_runtime_registration(rt, sc);
+    oas_runtime_cimd(rt, sc);
     return rt;
 }
 

@@ -58,6 +58,9 @@ typedef struct oas_srv_conf_t {
     long long reg_limit;              /* OAuthASRegistrationLimit */
     long long reg_max_idle;           /* OAuthASRegistrationMaxIdle */
     int dpop_nonce;                   /* OAuthASDPoPNonce */
+    int cimd;                         /* OAuthASClientMetadataDocuments On|Off */
+    apr_array_header_t *cimd_nets;    /* ... its ranges: oas_cidr_t */
+    const char *outbound_ca;          /* OAuthASOutboundCA */
     /* filled in check_config / post_config */
     apr_array_header_t *signing_keys; /* oas_jose_key_t *, loaded from signing_key_paths */
     const oas_registry_t *registry;
@@ -85,6 +88,9 @@ extern const command_rec oas_cmds[];
 const char *oas_set_reg_grants(cmd_parms *cmd, void *dc, const char *arg);
 const char *oas_set_reg_scopes(cmd_parms *cmd, void *dc, const char *arg);
 const char *oas_set_reg_number(cmd_parms *cmd, void *dc, const char *arg);
+const char *oas_set_cimd(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+const char *oas_set_outbound_ca(cmd_parms *cmd, void *dc, const char *arg);
+void oas_runtime_cimd(oas_config_t *rt, const oas_srv_conf_t *sc);
 void oas_runtime_registration(oas_config_t *rt, const oas_srv_conf_t *sc);
 void *oas_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *oas_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
