@@ -31,7 +31,7 @@ const char *bench_basic(apr_pool_t *p, const char *id, const char *secret)
     return apr_pstrcat(p, "Basic ", enc, NULL);
 }
 
-static void bench_registry(bench_env_t *env, const char *secret_hash)
+void bench_registry(bench_env_t *env, const char *secret_hash, const char *extra)
 {
     apr_array_header_t *none = apr_array_make(env->pool, 1, sizeof(const char *));
     oas_scopes_t *scopes = oas_scopes_make(env->pool);
@@ -44,8 +44,8 @@ static void bench_registry(bench_env_t *env, const char *secret_hash)
     }
     json = apr_psprintf(env->pool, "{\"clients\":[{\"client_id\":\"%s\",\"type\":"
                         "\"confidential\",\"secret\":\"%s\",\"grant_types\":"
-                        "[\"client_credentials\"],\"scopes\":[\"read\",\"write\"]}]}",
-                        BENCH_CLIENT, secret_hash);
+                        "[\"client_credentials\"],\"scopes\":[\"read\",\"write\"]}%s%s]}",
+                        BENCH_CLIENT, secret_hash, extra ? "," : "", extra ? extra : "");
     if (oas_registry_parse(&reg, json, strlen(json), "bench", scopes, env->pool, &err)) {
         fprintf(stderr, "bench: registry: %s\n", err ? err : "?");
         exit(1);
@@ -63,7 +63,7 @@ void bench_setup(bench_env_t *env, const char *store_path, const char *secret_ha
     memset(env, 0, sizeof(*env));
     apr_initialize();
     apr_pool_create(&env->pool, NULL);
-    bench_registry(env, secret_hash);
+    bench_registry(env, secret_hash, NULL);
     memset(&sc, 0, sizeof(sc));
     sc.path = store_path;
     sc.mem_entries = mem_entries;

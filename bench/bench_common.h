@@ -20,6 +20,11 @@ typedef struct bench_env_t {
 void bench_setup(bench_env_t *env, const char *store_path, const char *secret_hash,
                  int mem_entries, int disk_entries);
 
+/* The registry (and scopes) of bench_setup(): the client BENCH_CLIENT, then
+ * extra (NULL, or more client objects of the registry's "clients" array,
+ * comma-separated). Exits with a message on any failure. */
+void bench_registry(bench_env_t *env, const char *secret_hash, const char *extra);
+
 /* "Basic base64(id:secret)" */
 const char *bench_basic(apr_pool_t *p, const char *id, const char *secret);
 

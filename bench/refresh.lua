@@ -5,24 +5,10 @@
 --   BENCH_REFRESH  file of seed refresh tokens, one a line, shared out among threads
 --   BENCH_AUTH     Basic credentials of the client
 dofile(os.getenv("BENCH_DIR") .. "/report.lua")
-
-local counter = 0
-
-function setup(thread)
-   thread:set("index", counter)
-   counter = counter + 1
-end
+dofile(os.getenv("BENCH_DIR") .. "/share.lua")
 
 function init(args)
-   local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
-   pool = {}
-   local n = 0
-   for line in io.lines(os.getenv("BENCH_REFRESH")) do
-      if n % nthreads == index then
-         pool[#pool + 1] = line
-      end
-      n = n + 1
-   end
+   pool = my_lines(os.getenv("BENCH_REFRESH"))
    wrk.method = "POST"
    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
    wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
