@@ -114,6 +114,11 @@ oas_response_t *oas_metadata_endpoint(const oas_config_t *cfg, const oas_http_re
                         string_array(token_auth));
     json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported",
                         string_array(jws_algs));
+    /* RFC 8414 §2: required beside a method that signs (private_key_jwt) */
+    json_object_set_new(o, "introspection_endpoint_auth_signing_alg_values_supported",
+                        string_array(jws_algs));
+    json_object_set_new(o, "revocation_endpoint_auth_signing_alg_values_supported",
+                        string_array(jws_algs));
     json_object_set_new(o, "dpop_signing_alg_values_supported", string_array(jws_algs));
     json_object_set_new(o, "tls_client_certificate_bound_access_tokens", json_true());
     json_object_set_new(o, "code_challenge_methods_supported", string_array(pkce));

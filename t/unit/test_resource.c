@@ -976,6 +976,12 @@ START_TEST(metadata_fields)
     assert_array(j, "code_challenge_methods_supported", pkce);
     ck_assert(json_is_true(json_object_get(j, "authorization_response_iss_parameter_supported")));
     ck_assert(json_is_true(json_object_get(j, "tls_client_certificate_bound_access_tokens")));
+    /* RFC 8414 §2: a signing method (private_key_jwt) needs its algorithms at every
+     * endpoint that takes it (authlib's validate() insists) */
+    ck_assert(json_equal(json_object_get(j, "token_endpoint_auth_signing_alg_values_supported"),
+                         json_object_get(j, "revocation_endpoint_auth_signing_alg_values_supported")));
+    ck_assert(json_equal(json_object_get(j, "token_endpoint_auth_signing_alg_values_supported"),
+                         json_object_get(j, "introspection_endpoint_auth_signing_alg_values_supported")));
     /* nothing that would tell a client about JWT access tokens */
     ck_assert_ptr_null(json_object_get(j, "jwks_uri"));
     json_decref(j);
