@@ -262,6 +262,10 @@ static oas_response_t *lookup(tok_req_t *t, const unsigned char *key, oas_entry_
     if (bare_tombstone(e, used_kind)) {
         return replayed(t, e, what);
     }
+    if (!tok->client_id) {      /* another kind's bare tombstone: nothing of ours */
+        return bad(t, 400, OAS_ERR_INVALID_GRANT,
+                   apr_psprintf(t->p, "unknown or expired %s", what));
+    }
     if (strcmp(tok->client_id, t->client->client_id) != 0) {
         return bad(t, 400, OAS_ERR_INVALID_GRANT,
                    apr_psprintf(t->p, "%s was issued to another client", what));

@@ -44,9 +44,13 @@ static oas_jose_key_t *new_key(const char *type)
 
 static const char *registry_json(void)
 {
+    char *jwk;
+    const char *json;
+
     key_a = new_key("ec");
     key_b = new_key("ec");
-    return apr_psprintf(pool,
+    jwk = json_dumps(oas_jose_key_jwk(key_a), JSON_COMPACT);
+    json = apr_psprintf(pool,
         "{\"clients\": ["
         "{\"client_id\":\"m2m\",\"type\":\"confidential\",\"secret\":\"%s\","
         " \"grant_types\":[\"client_credentials\"],\"scopes\":[\"read\"]},"
@@ -56,8 +60,9 @@ static const char *registry_json(void)
         "{\"client_id\":\"pkj\",\"type\":\"confidential\","
         " \"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks\":{\"keys\":[%s]},"
         " \"grant_types\":[\"client_credentials\"],\"scopes\":[\"read\"]}"
-        "]}", fx_sha_hash("m2m-secret"), fx_sha_hash("bound-secret"),
-        json_dumps(oas_jose_key_jwk(key_a), JSON_COMPACT));
+        "]}", fx_sha_hash("m2m-secret"), fx_sha_hash("bound-secret"), jwk);
+    free(jwk);
+    return json;
 }
 
 static void setup(void)
