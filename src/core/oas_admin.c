@@ -5,15 +5,18 @@
 #include <apr_strings.h>
 #include "oas_admin.h"
 
-static const char *const kind_names[OAS_KIND_MAX] = {
+/* the names of the status page, the metrics and oauth-as-client list */
+static const char *const kind_names[] = {
     "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
     "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
     "pushed_request", "client"
 };
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == OAS_KIND_MAX,
+               "a kind without a name");
 
 const char *oas_admin_kind_name(int kind)
 {
-    return kind >= 0 && kind < OAS_KIND_MAX && kind_names[kind] ? kind_names[kind] : "unknown";
+    return kind >= 0 && kind < OAS_KIND_MAX ? kind_names[kind] : "unknown";
 }
 
 typedef struct list_ctx_t {

@@ -2,6 +2,7 @@
  * document (store and counters; no token or secret ever appears). */
 #include <string.h>
 #include <apr_strings.h>
+#include "oas_admin.h"
 #include "oas_dynclient.h"
 #include "oas_form.h"
 #include "oas_grant.h"
@@ -217,12 +218,6 @@ oas_response_t *oas_jwks_endpoint(const oas_config_t *cfg, const oas_http_req_t 
 
 /* ---- status ------------------------------------------------------------ */
 
-static const char *const kind_names[OAS_KIND_MAX] = {
-    "none", "code", "access_token", "refresh_token", "used_code", "used_refresh_token",
-    "revoked_family", "csrf", "auth_failures", "device_code", "user_code",
-    "pushed_request", "client"
-};
-
 static const char *const grant_counter_names[OAS_CNT_GRANT_MAX] = {
     "authorization_code", "implicit", "client_credentials", "password", "refresh_token",
     "device_code"
@@ -234,10 +229,7 @@ static json_t *store_json(const oas_store_stats_t *st)
     int k;
 
     for (k = 1; k < OAS_KIND_MAX; k++) {
-        if (!kind_names[k]) {
-            continue;
-        }
-        json_object_set_new(mem, kind_names[k], json_integer(st->mem_entries[k]));
+        json_object_set_new(mem, oas_admin_kind_name(k), json_integer(st->mem_entries[k]));
     }
     json_object_set_new(o, "memory_entries", mem);
     json_object_set_new(o, "memory_capacity", json_integer(st->mem_capacity));
@@ -336,10 +328,8 @@ static void prom_store(prom_t *m, const oas_store_t *store, const oas_store_stat
     prom_sample(m, "store_info", "type", prom_escape(store->name, m->p), 1);
     prom_head(m, "store_memory_entries", "gauge", "Entries in shared memory, by kind.");
     for (k = 1; k < OAS_KIND_MAX; k++) {
-        if (!kind_names[k]) {
-            continue;
-        }
-        prom_sample(m, "store_memory_entries", "kind", kind_names[k], st->mem_entries[k]);
+        prom_sample(m, "store_memory_entries", "kind", oas_admin_kind_name(k),
+                    st->mem_entries[k]);
     }
     prom_one(m, "store_memory_capacity", "gauge", "Most entries in shared memory "
              "(OAuthASStoreMemory).", st->mem_capacity);
