@@ -124,7 +124,7 @@ bench: deps
 bench-callgrind: $(BUILD)/callgrind_token
 	bench/callgrind $(BUILD)/callgrind_token
 
-$(BUILD)/bench_fill $(BUILD)/callgrind_token: $(BUILD)/%: bench/%.c bench/bench_common.c \
+$(BUILD)/bench_fill $(BUILD)/bench_revoke $(BUILD)/callgrind_token: $(BUILD)/%: bench/%.c bench/bench_common.c \
         bench/bench_common.h $(CORE_LIB) | $(BUILD)
 	$(CC) $(CFLAGS_CORE) -Ibench -o $@ $< bench/bench_common.c $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS)
 

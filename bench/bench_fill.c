@@ -54,32 +54,6 @@ static void file_size(apr_pool_t *p, const char *base, const char *ext, long lon
     }
 }
 
-static void fill(bench_env_t *env, long count, FILE *out)
-{
-    const oas_client_t *c = oas_registry_get(env->cfg.registry, BENCH_CLIENT);
-    oas_http_req_t req;
-    oas_issue_t in;
-    oas_issued_t is;
-    apr_pool_t *tmp;
-    apr_status_t rv;
-    long i;
-
-    memset(&req, 0, sizeof(req));
-    memset(&in, 0, sizeof(in));
-    in.client = c;
-    in.scope = "read write";
-    in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
-    apr_pool_create(&tmp, env->pool);
-    for (i = 0; i < count; i++) {
-        apr_pool_clear(tmp);
-        if ((rv = oas_issue_tokens(&is, &env->cfg, &in, &req, tmp)) != APR_SUCCESS) {
-            bench_die("issuing a token", rv);
-        }
-        fprintf(out, "%s\n", is.access_token);
-    }
-    apr_pool_destroy(tmp);
-}
-
 int main(int argc, char **argv)
 {
     int mem = argc > 4 ? atoi(argv[4]) : 1000, disk = argc > 5 ? atoi(argv[5]) : 200000;
@@ -100,7 +74,7 @@ int main(int argc, char **argv)
         return 1;
     }
     t0 = bench_now();
-    fill(&env, count, out);
+    bench_fill_tokens(&env, count, out);
     fclose(out);
     printf("FILL tokens=%ld seconds=%.3f\n", count, bench_now() - t0);
     file_size(env.pool, argv[1], ".dir", &disk_bytes, &disk_alloc);
