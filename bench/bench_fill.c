@@ -2,7 +2,10 @@
  * starts (bench/run's 100,000-token case), through the core's own
  * oas_issue_tokens(), and report what one token costs:
  *
- *   bench_fill STORE_BASE COUNT TOKENS_FILE [MEM_ENTRIES DISK_ENTRIES]
+ *   bench_fill STORE_BASE COUNT TOKENS_FILE [MEM_ENTRIES DISK_ENTRIES [ISSUER]]
+ *
+ * ISSUER (default https://127.0.0.1) must be the server's OAuthASIssuer: a token
+ * records its issuer, and a server answers 401 to the tokens of another one.
  *
  * Writes each token on a line of TOKENS_FILE (for wrk's bearer.lua) and
  * prints, for bench/run to parse:
@@ -64,10 +67,14 @@ int main(int argc, char **argv)
     FILE *out;
 
     if (argc < 4 || count <= 0 || mem <= 0 || disk < count) {
-        fprintf(stderr, "usage: %s STORE_BASE COUNT TOKENS_FILE [MEM DISK>=COUNT]\n", argv[0]);
+        fprintf(stderr, "usage: %s STORE_BASE COUNT TOKENS_FILE [MEM DISK>=COUNT [ISSUER]]\n",
+                argv[0]);
         return 2;
     }
     bench_setup(&env, argv[1], FILL_HASH, mem, disk);
+    if (argc > 6) {
+        env.cfg.issuer = argv[6];
+    }
     shm = shared_bytes() - shm_before;
     if (!(out = fopen(argv[3], "w"))) {
         perror(argv[3]);
