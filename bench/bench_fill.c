@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 #include "bench_common.h"
@@ -44,16 +45,30 @@ static long long shared_bytes(void)
     return total;
 }
 
-/* Apparent size (st_size) and allocated size (st_blocks) of base + ext: the
- * .pag file is sparse (SDBM puts pages at offsets given by the hash). */
-static void file_size(apr_pool_t *p, const char *base, const char *ext, long long *size,
-                      long long *alloc)
+/* Apparent size (st_size) and allocated size (st_blocks) of every regular file
+ * in base's directory whose name starts with base's name: the store's files,
+ * whatever its layout (one SDBM .dir/.pag pair or several), and its small
+ * PATH.info. SDBM's .pag files are sparse (pages sit at offsets given by the
+ * hash), so the two differ. */
+static void store_size(apr_pool_t *p, const char *base, long long *size, long long *alloc)
 {
+    const char *slash = strrchr(base, '/');
+    const char *dir = slash ? apr_pstrndup(p, base, (apr_size_t)(slash - base + 1)) : "./";
+    const char *name = slash ? slash + 1 : base;
+    size_t len = strlen(name);
+    struct dirent *d;
     struct stat st;
+    DIR *dp = opendir(dir);
 
-    if (stat(apr_pstrcat(p, base, ext, NULL), &st) == 0) {
-        *size += (long long)st.st_size;
-        *alloc += (long long)st.st_blocks * 512;
+    while (dp && (d = readdir(dp)) != NULL) {
+        if (strncmp(d->d_name, name, len) == 0
+            && stat(apr_pstrcat(p, dir, d->d_name, NULL), &st) == 0 && S_ISREG(st.st_mode)) {
+            *size += (long long)st.st_size;
+            *alloc += (long long)st.st_blocks * 512;
+        }
+    }
+    if (dp) {
+        closedir(dp);
     }
 }
 
@@ -84,8 +99,7 @@ int main(int argc, char **argv)
     bench_fill_tokens(&env, count, out);
     fclose(out);
     printf("FILL tokens=%ld seconds=%.3f\n", count, bench_now() - t0);
-    file_size(env.pool, argv[1], ".dir", &disk_bytes, &disk_alloc);
-    file_size(env.pool, argv[1], ".pag", &disk_bytes, &disk_alloc);
+    store_size(env.pool, argv[1], &disk_bytes, &disk_alloc);
     printf("DISK bytes=%lld allocated=%lld per_token=%.1f allocated_per_token=%.1f\n",
            disk_bytes, disk_alloc, (double)disk_bytes / (double)count,
            (double)disk_alloc / (double)count);
