@@ -6,6 +6,7 @@
 #   make deps       apt-get install what the build, the tests and the demo need (if missing)
 #   make demo       a demo AS in the foreground on https://localhost:8443 (tools/demo)
 #   make bench      wrk against a real httpd, ratios to httpd's own ceiling (bench/run)
+#   make bench-scale  the same with 1,000,000 tokens on disk (BENCH_SCALE=1), its figures
 #   make install    module, oauth-as-client + man page, Debian's mods-available/oauth_as.*
 
 # config.mk comes from ./configure, which comes from configure.ac through autoconf.
@@ -56,7 +57,7 @@ UNIT_SRC  = $(sort $(wildcard t/unit/test_*.c))
 UNIT_BIN  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all core module unit clean distclean test deps demo install uninstall help \
-        bench bench-callgrind
+        bench bench-callgrind bench-scale
 
 all: core module tool
 
@@ -121,10 +122,14 @@ deps:
 bench: deps
 	BUILD="$(BUILD)" bench/run
 
+bench-scale: deps
+	BUILD="$(BUILD)" BENCH_SCALE=1 BENCH_CASES="$${BENCH_CASES:-kscale}" bench/run
+
 bench-callgrind: $(BUILD)/callgrind_token
 	bench/callgrind $(BUILD)/callgrind_token
 
-$(BUILD)/bench_fill $(BUILD)/callgrind_token: $(BUILD)/%: bench/%.c bench/bench_common.c \
+$(BUILD)/bench_fill $(BUILD)/bench_revoke $(BUILD)/callgrind_token: $(BUILD)/%: bench/%.c \
+        bench/bench_common.c \
         bench/bench_common.h $(CORE_LIB) | $(BUILD)
 	$(CC) $(CFLAGS_CORE) -Ibench -o $@ $< bench/bench_common.c $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS)
 
@@ -162,7 +167,7 @@ uninstall:
 -include $(sort $(wildcard mk/*.mk))
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,11p' Makefile
 
 clean:
 	rm -rf $(BUILD) *.lo *.la *.slo .libs src/*.lo src/*.slo src/.libs src/httpd/*.lo src/httpd/*.slo src/httpd/.libs

@@ -82,3 +82,30 @@ void bench_setup(bench_env_t *env, const char *store_path, const char *secret_ha
     env->cfg.require_https = 1;
     env->cfg.require_post = 1;
 }
+
+void bench_fill_tokens(bench_env_t *env, long count, FILE *out)
+{
+    oas_http_req_t req;
+    oas_issue_t in;
+    oas_issued_t is;
+    apr_pool_t *tmp;
+    apr_status_t rv;
+    long i;
+
+    memset(&req, 0, sizeof(req));
+    memset(&in, 0, sizeof(in));
+    in.client = oas_registry_get(env->cfg.registry, BENCH_CLIENT);
+    in.scope = "read write";
+    in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
+    apr_pool_create(&tmp, env->pool);
+    for (i = 0; i < count; i++) {
+        apr_pool_clear(tmp);
+        if ((rv = oas_issue_tokens(&is, &env->cfg, &in, &req, tmp)) != APR_SUCCESS) {
+            bench_die("issuing a token", rv);
+        }
+        if (out) {
+            fprintf(out, "%s\n", is.access_token);
+        }
+    }
+    apr_pool_destroy(tmp);
+}

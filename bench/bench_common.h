@@ -4,6 +4,7 @@
 #ifndef OAS_BENCH_COMMON_H
 #define OAS_BENCH_COMMON_H
 
+#include <stdio.h>
 #include "oas_grant.h"
 
 #define BENCH_CLIENT "bench"
@@ -24,6 +25,12 @@ void bench_setup(bench_env_t *env, const char *store_path, const char *secret_ha
  * extra (NULL, or more client objects of the registry's "clients" array,
  * comma-separated). Exits with a message on any failure. */
 void bench_registry(bench_env_t *env, const char *secret_hash, const char *extra);
+
+/* Issue count access tokens of BENCH_CLIENT (client_credentials, scope
+ * "read write", no refresh token, no family: one store entry each) through
+ * oas_issue_tokens(), and write each on a line of out (NULL: nowhere). Exits
+ * with a message on any failure. */
+void bench_fill_tokens(bench_env_t *env, long count, FILE *out);
 
 /* "Basic base64(id:secret)" */
 const char *bench_basic(apr_pool_t *p, const char *id, const char *secret);

@@ -2,7 +2,10 @@
  * starts (bench/run's 100,000-token case), through the core's own
  * oas_issue_tokens(), and report what one token costs:
  *
- *   bench_fill STORE_BASE COUNT TOKENS_FILE [MEM_ENTRIES DISK_ENTRIES]
+ *   bench_fill STORE_BASE COUNT TOKENS_FILE [MEM_ENTRIES DISK_ENTRIES [ISSUER]]
+ *
+ * ISSUER (default https://127.0.0.1) must be the server's OAuthASIssuer: a token
+ * records its issuer, and a server answers 401 to the tokens of another one.
  *
  * Writes each token on a line of TOKENS_FILE (for wrk's bearer.lua) and
  * prints, for bench/run to parse:
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <apr_strings.h>
 #include "bench_common.h"
@@ -41,43 +45,31 @@ static long long shared_bytes(void)
     return total;
 }
 
-/* Apparent size (st_size) and allocated size (st_blocks) of base + ext: the
- * .pag file is sparse (SDBM puts pages at offsets given by the hash). */
-static void file_size(apr_pool_t *p, const char *base, const char *ext, long long *size,
-                      long long *alloc)
+/* Apparent size (st_size) and allocated size (st_blocks) of every regular file
+ * in base's directory whose name starts with base's name: the store's files,
+ * whatever its layout (one SDBM .dir/.pag pair or several), and its small
+ * PATH.info. SDBM's .pag files are sparse (pages sit at offsets given by the
+ * hash), so the two differ. */
+static void store_size(apr_pool_t *p, const char *base, long long *size, long long *alloc)
 {
+    const char *slash = strrchr(base, '/');
+    const char *dir = slash ? apr_pstrndup(p, base, (apr_size_t)(slash - base + 1)) : "./";
+    const char *name = slash ? slash + 1 : base;
+    size_t len = strlen(name);
+    struct dirent *d;
     struct stat st;
+    DIR *dp = opendir(dir);
 
-    if (stat(apr_pstrcat(p, base, ext, NULL), &st) == 0) {
-        *size += (long long)st.st_size;
-        *alloc += (long long)st.st_blocks * 512;
-    }
-}
-
-static void fill(bench_env_t *env, long count, FILE *out)
-{
-    const oas_client_t *c = oas_registry_get(env->cfg.registry, BENCH_CLIENT);
-    oas_http_req_t req;
-    oas_issue_t in;
-    oas_issued_t is;
-    apr_pool_t *tmp;
-    apr_status_t rv;
-    long i;
-
-    memset(&req, 0, sizeof(req));
-    memset(&in, 0, sizeof(in));
-    in.client = c;
-    in.scope = "read write";
-    in.grant = OAS_GRANT_CLIENT_CREDENTIALS;
-    apr_pool_create(&tmp, env->pool);
-    for (i = 0; i < count; i++) {
-        apr_pool_clear(tmp);
-        if ((rv = oas_issue_tokens(&is, &env->cfg, &in, &req, tmp)) != APR_SUCCESS) {
-            bench_die("issuing a token", rv);
+    while (dp && (d = readdir(dp)) != NULL) {
+        if (strncmp(d->d_name, name, len) == 0
+            && stat(apr_pstrcat(p, dir, d->d_name, NULL), &st) == 0 && S_ISREG(st.st_mode)) {
+            *size += (long long)st.st_size;
+            *alloc += (long long)st.st_blocks * 512;
         }
-        fprintf(out, "%s\n", is.access_token);
     }
-    apr_pool_destroy(tmp);
+    if (dp) {
+        closedir(dp);
+    }
 }
 
 int main(int argc, char **argv)
@@ -90,21 +82,24 @@ int main(int argc, char **argv)
     FILE *out;
 
     if (argc < 4 || count <= 0 || mem <= 0 || disk < count) {
-        fprintf(stderr, "usage: %s STORE_BASE COUNT TOKENS_FILE [MEM DISK>=COUNT]\n", argv[0]);
+        fprintf(stderr, "usage: %s STORE_BASE COUNT TOKENS_FILE [MEM DISK>=COUNT [ISSUER]]\n",
+                argv[0]);
         return 2;
     }
     bench_setup(&env, argv[1], FILL_HASH, mem, disk);
+    if (argc > 6) {
+        env.cfg.issuer = argv[6];
+    }
     shm = shared_bytes() - shm_before;
     if (!(out = fopen(argv[3], "w"))) {
         perror(argv[3]);
         return 1;
     }
     t0 = bench_now();
-    fill(&env, count, out);
+    bench_fill_tokens(&env, count, out);
     fclose(out);
     printf("FILL tokens=%ld seconds=%.3f\n", count, bench_now() - t0);
-    file_size(env.pool, argv[1], ".dir", &disk_bytes, &disk_alloc);
-    file_size(env.pool, argv[1], ".pag", &disk_bytes, &disk_alloc);
+    store_size(env.pool, argv[1], &disk_bytes, &disk_alloc);
     printf("DISK bytes=%lld allocated=%lld per_token=%.1f allocated_per_token=%.1f\n",
            disk_bytes, disk_alloc, (double)disk_bytes / (double)count,
            (double)disk_alloc / (double)count);

@@ -20,6 +20,7 @@ function request()
 end
 
 function response(status, headers, body)
+   count_status(status)
    local t = status == 200 and body:match('"refresh_token":"([^"]+)"')
    if t then
       pool[#pool + 1] = t

@@ -1,14 +1,7 @@
 -- share.lua — what the scripts that share out a file among wrk's threads have in
--- common (refresh.lua, jwt.lua): each thread gets an index in setup(), and
--- my_lines(path) is this thread's share of the file's lines (line n to the
--- thread n mod BENCH_THREADS).
-local counter = 0
-
-function setup(thread)
-   thread:set("index", counter)
-   counter = counter + 1
-end
-
+-- common (refresh.lua, jwt.lua): my_lines(path) is this thread's share of the
+-- file's lines (line n to the thread n mod BENCH_THREADS; the thread's index is
+-- set by report.lua's setup(), which must be loaded first).
 function my_lines(path)
    local nthreads = tonumber(os.getenv("BENCH_THREADS") or "2")
    local mine, n = {}, 0
