@@ -73,6 +73,14 @@ typedef struct oas_store_stats_t {
 
 typedef struct oas_store_t oas_store_t;
 
+/* One entry of a batch (put_many). */
+typedef struct oas_store_write_t {
+    const unsigned char *key;
+    const oas_entry_t *e;
+} oas_store_write_t;
+
+#define OAS_STORE_BATCH_MAX 4   /* most entries one put_many takes */
+
 struct oas_store_t {
     const char *name;     /* "default", "redis", "socache" */
     void *baton;          /* backend's own state */
@@ -131,6 +139,20 @@ struct oas_store_t {
      * touches the disk tier. */
     apr_status_t (*count)(oas_store_t *s, const unsigned char *key, long delta, long long exp,
                           long *pn, long long *pexp, apr_pool_t *p);
+
+    /* Put n entries (1..OAS_STORE_BATCH_MAX) as put does, in one operation;
+     * then, when unless is not NULL, look unless up: when it has a live
+     * entry (a family's revocation marker written meanwhile), the n entries
+     * are removed again and the answer is APR_EACCES. The look comes after
+     * the writes, so a revocation that wrote its marker before it is seen,
+     * and one that writes it after finds the entries to remove (or, on a
+     * store with families_by_marker, revokes them by its marker). On any
+     * error none of the n entries stays. The default store does it all
+     * under one hold of its mutex; the shared stores as one operation
+     * (one outage check, one lock of a provider that needs it). NULL:
+     * oas_store_put_many() does it with put, get and remove. */
+    apr_status_t (*put_many)(oas_store_t *s, const oas_store_write_t *w, int n,
+                             const unsigned char *unless, apr_pool_t *p);
 
     /* In each new process (httpd child) before first use. */
     apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
@@ -264,6 +286,10 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
  * for an all-zero family), another status when the store failed. */
 apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *family,
                                       apr_pool_t *p);
+
+/* s->put_many, or the same with put, get and remove on a store without it. */
+apr_status_t oas_store_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p);
 
 /* A key of the key-value layer: the 32-byte digest and a tag byte. */
 #define OAS_KV_KEY_LEN   (OAS_DIGEST_LEN + 1)

@@ -311,6 +311,21 @@ static apr_status_t kv_get(oas_store_t *s, const unsigned char *key, oas_entry_t
     return kv_end(ks, rv, p);
 }
 
+/* get, without the look for a replacement: for keys nothing consumes (a
+ * family's marker), whose miss then costs one request, not two. */
+static apr_status_t kv_get_entry(kv_store_t *ks, const unsigned char *key, oas_entry_t *e,
+                                 apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_read(ks, key, OAS_KV_TAG_ENTRY, e, p);
+    kv_unlock(ks);
+    return kv_end(ks, rv, p);
+}
+
 static apr_status_t kv_put(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
                            apr_pool_t *p)
 {
@@ -353,6 +368,69 @@ static apr_status_t kv_add(oas_store_t *s, const unsigned char *key, const oas_e
     kv_unlock(ks);
     rv = kv_end(ks, rv, p);
     return rv == APR_SUCCESS && found ? APR_EEXIST : rv;
+}
+
+/* Take back the first n entries of w; best effort. */
+static void kv_unput(kv_store_t *ks, const oas_store_write_t *w, int n, apr_pool_t *p)
+{
+    unsigned char k[OAS_KV_KEY_LEN];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        kv_key(k, w[i].key, OAS_KV_TAG_ENTRY);
+        (void)ks->ops->del(ks->kv, k, p);
+    }
+}
+
+/* The writes, then the look at unless (only its entry: nothing is ever
+ * consumed under a family marker's key, so no replacement is read). */
+static apr_status_t kv_put_many_locked(kv_store_t *ks, const oas_store_write_t *w, int n,
+                                       const unsigned char *unless, apr_pool_t *p)
+{
+    oas_entry_t e;
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    while (done < n && (rv = kv_write(ks, w[done].key, OAS_KV_TAG_ENTRY, w[done].e, p))
+                       == APR_SUCCESS) {
+        done++;
+    }
+    if (rv == APR_SUCCESS && unless) {
+        rv = kv_read(ks, unless, OAS_KV_TAG_ENTRY, &e, p);
+        rv = rv == APR_SUCCESS ? APR_EACCES : rv == APR_NOTFOUND ? kv_confirm_miss(ks, p) : rv;
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    if (rv != APR_SUCCESS) {
+        kv_unput(ks, w, done, p);
+    }
+    return rv;
+}
+
+static apr_status_t kv_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p)
+{
+    kv_store_t *ks = s->baton;
+    apr_status_t rv;
+    int i;
+
+    if (w == NULL || n < 1 || n > OAS_STORE_BATCH_MAX) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        if (w[i].key == NULL || kv_entry_check(w[i].e) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+    }
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_put_many_locked(ks, w, n, unless, p);
+    kv_unlock(ks);
+    if (rv == APR_EACCES) {        /* the service answered: no outage */
+        (void)kv_end(ks, APR_SUCCESS, p);
+        return rv;
+    }
+    return kv_end(ks, rv, p);
 }
 
 /* Read the entry, delete it: the delete's answer decides who won. */
@@ -558,7 +636,7 @@ static apr_status_t kv_child_init(oas_store_t *s, apr_pool_t *p)
 static const oas_store_t kv_table = {
     .get = kv_get, .put = kv_put, .add = kv_add, .consume = kv_consume, .remove = kv_remove,
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
-    .stats = kv_stats, .child_init = kv_child_init, .count = kv_count,
+    .stats = kv_stats, .child_init = kv_child_init, .count = kv_count, .put_many = kv_put_many,
     .families_by_marker = 1, .logs_outages = 1,
 };
 
@@ -622,9 +700,35 @@ apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *famil
         return APR_SUCCESS;
     }
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
-    rv = s->get(s, key, &e, p);
+    rv = s->get == kv_get ? kv_get_entry(s->baton, key, &e, p) : s->get(s, key, &e, p);
     if (rv == APR_SUCCESS) {
         return e.kind == OAS_KIND_FAMILY_REVOKED ? APR_EACCES : APR_SUCCESS;
     }
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+apr_status_t oas_store_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p)
+{
+    oas_entry_t e;
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    if (s->put_many) {
+        return s->put_many(s, w, n, unless, p);
+    }
+    if (w == NULL || n < 1 || n > OAS_STORE_BATCH_MAX) {
+        return APR_EINVAL;
+    }
+    while (done < n && (rv = s->put(s, w[done].key, w[done].e, p)) == APR_SUCCESS) {
+        done++;
+    }
+    if (rv == APR_SUCCESS && unless) {
+        rv = s->get(s, unless, &e, p);
+        rv = rv == APR_SUCCESS ? APR_EACCES : rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    while (rv != APR_SUCCESS && done > 0) {
+        (void)s->remove(s, w[--done].key, p);
+    }
+    return rv;
 }
