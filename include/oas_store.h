@@ -154,6 +154,16 @@ struct oas_store_t {
     apr_status_t (*put_many)(oas_store_t *s, const oas_store_write_t *w, int n,
                              const unsigned char *unless, apr_pool_t *p);
 
+    /* Look key up as get does, for keys nothing consumes (access tokens),
+     * and answer APR_EACCES (e filled) when the entry has a family whose
+     * revocation marker exists: both read now, in one round trip where the
+     * store can (Redis, once it has seen the token: the family a token's
+     * record names never changes, so each process keeps it as a hint of
+     * which marker to ask for with the token; no answer is kept). NULL:
+     * oas_store_get_unrevoked() does get, then oas_store_family_revoked(). */
+    apr_status_t (*get_unrevoked)(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                  apr_pool_t *p);
+
     /* In each new process (httpd child) before first use. */
     apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
 
@@ -291,11 +301,22 @@ apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *famil
 apr_status_t oas_store_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
                                 const unsigned char *unless, apr_pool_t *p);
 
+/* s->get_unrevoked, or get and then oas_store_family_revoked(). */
+apr_status_t oas_store_get_unrevoked(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                     apr_pool_t *p);
+
 /* A key of the key-value layer: the 32-byte digest and a tag byte. */
 #define OAS_KV_KEY_LEN   (OAS_DIGEST_LEN + 1)
 #define OAS_KV_TAG_ENTRY 'e'   /* the entry put under the digest */
 #define OAS_KV_TAG_REPL  'r'   /* the replacement a consume left (a tombstone) */
 #define OAS_KV_TAG_PROBE 'p'   /* a health probe (all-zero digest) */
+
+/* One answer of get2. */
+typedef struct oas_kv_got_t {
+    apr_status_t rv;             /* APR_SUCCESS, APR_NOTFOUND, or the error */
+    char *val;
+    apr_size_t len;
+} oas_kv_got_t;
 
 /* What a remote key-value service offers (Redis through apr_redis, httpd's
  * socache providers). The store semantics on top of it (records, TTLs,
@@ -305,6 +326,12 @@ typedef struct oas_kv_ops_t {
     /* The value of key (OAS_KV_KEY_LEN bytes), allocated from p, or APR_NOTFOUND. */
     apr_status_t (*get)(void *kv, const unsigned char *key, char **pval, apr_size_t *plen,
                         apr_pool_t *p);
+    /* Two gets in one round trip (a pipeline): r[i] gets what get would
+     * answer for key i (val allocated from p). The call's own status is the
+     * exchange's: anything else than APR_SUCCESS and r is not valid (the
+     * caller then asks with get). NULL: not offered. */
+    apr_status_t (*get2)(void *kv, const unsigned char *k1, const unsigned char *k2,
+                         struct oas_kv_got_t *r, apr_pool_t *p);
     /* Set key to val; expires after ttl seconds (0: never). */
     apr_status_t (*set)(void *kv, const unsigned char *key, const char *val, apr_size_t len,
                         long long ttl, apr_pool_t *p);
