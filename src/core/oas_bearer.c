@@ -60,9 +60,10 @@ static void lookup(oas_bearer_t *out, const oas_config_t *cfg, const char *value
     }
     oas_store_key(key, OAS_PREFIX_ACCESS, value);
     /* a token of another issuer sharing the store is unknown here (SPEC §7);
-     * one of a revoked family too, asked with the token (oas_store.h) */
-    rv = oas_token_lookup_unrevoked(&e, &out->token, cfg->store, key, cfg->issuer, p);
+     * one of a revoked family too, asked for with the token (oas_store.h) */
+    rv = oas_store_get_unrevoked(cfg->store, key, &e, p);
     rv = rv == APR_EACCES ? APR_NOTFOUND : rv;
+    rv = oas_token_found(&e, &out->token, rv, cfg->issuer, p);
     if (rv != APR_SUCCESS) {
         refuse(out, rv == APR_NOTFOUND ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
                rv == APR_NOTFOUND ? "unknown, expired or revoked token" : "token store failed");

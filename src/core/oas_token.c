@@ -210,9 +210,8 @@ static apr_status_t unknown(oas_entry_t *e, oas_token_t *t, apr_status_t rv)
     return rv;
 }
 
-/* What a lookup found (rv: the store's answer) for the issuer. */
-static apr_status_t lookup_end(oas_entry_t *e, oas_token_t *t, apr_status_t rv,
-                               const char *issuer, apr_pool_t *p)
+apr_status_t oas_token_found(oas_entry_t *e, oas_token_t *t, apr_status_t rv,
+                             const char *issuer, apr_pool_t *p)
 {
     if (rv != APR_SUCCESS) {
         return unknown(e, t, rv);
@@ -237,16 +236,7 @@ static apr_status_t lookup_end(oas_entry_t *e, oas_token_t *t, apr_status_t rv,
 apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
                               const unsigned char *key, const char *issuer, apr_pool_t *p)
 {
-    return lookup_end(e, t, s->get(s, key, e, p), issuer, p);
-}
-
-apr_status_t oas_token_lookup_unrevoked(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
-                                        const unsigned char *key, const char *issuer,
-                                        apr_pool_t *p)
-{
-    apr_status_t rv = oas_store_get_unrevoked(s, key, e, p);
-
-    return rv == APR_EACCES ? unknown(e, t, rv) : lookup_end(e, t, rv, issuer, p);
+    return oas_token_found(e, t, s->get(s, key, e, p), issuer, p);
 }
 
 int oas_family_none(const unsigned char *family)
