@@ -73,6 +73,14 @@ typedef struct oas_store_stats_t {
 
 typedef struct oas_store_t oas_store_t;
 
+/* One entry of a batch (put_many). */
+typedef struct oas_store_write_t {
+    const unsigned char *key;
+    const oas_entry_t *e;
+} oas_store_write_t;
+
+#define OAS_STORE_BATCH_MAX 4   /* most entries one put_many takes */
+
 struct oas_store_t {
     const char *name;     /* "default", "redis", "socache" */
     void *baton;          /* backend's own state */
@@ -131,6 +139,30 @@ struct oas_store_t {
      * touches the disk tier. */
     apr_status_t (*count)(oas_store_t *s, const unsigned char *key, long delta, long long exp,
                           long *pn, long long *pexp, apr_pool_t *p);
+
+    /* Put n entries (1..OAS_STORE_BATCH_MAX) as put does, in one operation;
+     * then, when unless is not NULL, look unless up: when it has a live
+     * entry (a family's revocation marker written meanwhile), the n entries
+     * are removed again and the answer is APR_EACCES. The look comes after
+     * the writes, so a revocation that wrote its marker before it is seen,
+     * and one that writes it after finds the entries to remove (or, on a
+     * store with families_by_marker, revokes them by its marker). On any
+     * error none of the n entries stays. The default store does it all
+     * under one hold of its mutex; the shared stores as one operation
+     * (one outage check, one lock of a provider that needs it). NULL:
+     * oas_store_put_many() does it with put, get and remove. */
+    apr_status_t (*put_many)(oas_store_t *s, const oas_store_write_t *w, int n,
+                             const unsigned char *unless, apr_pool_t *p);
+
+    /* Look key up as get does, for keys nothing consumes (access tokens),
+     * and answer APR_EACCES (e filled) when the entry has a family whose
+     * revocation marker exists: both read now, in one round trip where the
+     * store can (Redis, once it has seen the token: the family a token's
+     * record names never changes, so each process keeps it as a hint of
+     * which marker to ask for with the token; no answer is kept). NULL:
+     * oas_store_get_unrevoked() does get, then oas_store_family_revoked(). */
+    apr_status_t (*get_unrevoked)(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                  apr_pool_t *p);
 
     /* In each new process (httpd child) before first use. */
     apr_status_t (*child_init)(oas_store_t *s, apr_pool_t *p);
@@ -265,11 +297,26 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
 apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *family,
                                       apr_pool_t *p);
 
+/* s->put_many, or the same with put, get and remove on a store without it. */
+apr_status_t oas_store_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p);
+
+/* s->get_unrevoked, or get and then oas_store_family_revoked(). */
+apr_status_t oas_store_get_unrevoked(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                     apr_pool_t *p);
+
 /* A key of the key-value layer: the 32-byte digest and a tag byte. */
 #define OAS_KV_KEY_LEN   (OAS_DIGEST_LEN + 1)
 #define OAS_KV_TAG_ENTRY 'e'   /* the entry put under the digest */
 #define OAS_KV_TAG_REPL  'r'   /* the replacement a consume left (a tombstone) */
 #define OAS_KV_TAG_PROBE 'p'   /* a health probe (all-zero digest) */
+
+/* One answer of get2. */
+typedef struct oas_kv_got_t {
+    apr_status_t rv;             /* APR_SUCCESS, APR_NOTFOUND, or the error */
+    char *val;
+    apr_size_t len;
+} oas_kv_got_t;
 
 /* What a remote key-value service offers (Redis through apr_redis, httpd's
  * socache providers). The store semantics on top of it (records, TTLs,
@@ -279,6 +326,12 @@ typedef struct oas_kv_ops_t {
     /* The value of key (OAS_KV_KEY_LEN bytes), allocated from p, or APR_NOTFOUND. */
     apr_status_t (*get)(void *kv, const unsigned char *key, char **pval, apr_size_t *plen,
                         apr_pool_t *p);
+    /* Two gets in one round trip (a pipeline): r[i] gets what get would
+     * answer for key i (val allocated from p). The call's own status is the
+     * exchange's: anything else than APR_SUCCESS and r is not valid (the
+     * caller then asks with get). NULL: not offered. */
+    apr_status_t (*get2)(void *kv, const unsigned char *k1, const unsigned char *k2,
+                         struct oas_kv_got_t *r, apr_pool_t *p);
     /* Set key to val; expires after ttl seconds (0: never). */
     apr_status_t (*set)(void *kv, const unsigned char *key, const char *val, apr_size_t len,
                         long long ttl, apr_pool_t *p);

@@ -62,9 +62,16 @@ apr_status_t oas_token_decode(oas_token_t *t, const oas_entry_t *e, apr_pool_t *
  * tombstone without a payload gives t->kind, t->exp and t->family only).
  * Other statuses: the store failed. Virtual hosts with different issuers
  * may share one store: every redemption, bearer check, introspection and
- * revocation reads codes and tokens through this one function. */
+ * revocation reads codes and tokens through this one function (the bearer
+ * check through its second half, oas_token_found). */
 apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
                               const unsigned char *key, const char *issuer, apr_pool_t *p);
+
+/* The second half of oas_token_lookup, for a caller that read the store
+ * itself (the bearer check, through oas_store_get_unrevoked): rv is the
+ * store's answer, e what it found. */
+apr_status_t oas_token_found(oas_entry_t *e, oas_token_t *t, apr_status_t rv,
+                             const char *issuer, apr_pool_t *p);
 
 /* 1 if the family is all zero. */
 int oas_family_none(const unsigned char *family);

@@ -4,7 +4,8 @@
 # OAS::MultiNode) with the httpd, modules and MPM of this run, sharing it.
 #   - a token issued on A works on B (bearer check, introspection), and the other
 #     way round; revoked on B, refused on A (a refreshable pair, revoked by its
-#     family's marker, and a family-less client_credentials token)
+#     family's marker, and a family-less client_credentials token); a bearer check
+#     costs Redis two GETs (the token, its family's marker: issue 18 item 5)
 #   - 32 simultaneous redemptions of one code, split across A and B: exactly one
 #     200; the same for one refresh token
 #   - brute-force limits: failures of one client id on A and on B add up in Redis
@@ -25,11 +26,12 @@ use OAS::Test;
 use OAS::TokenTest;
 use OAS::MultiNode;
 use File::Path qw(make_path);
+use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 my $REDIS = find_program('redis-server');
 plan skip_all => 'redis-server is not installed (apt-get install redis-server)' unless $REDIS;
-plan tests => 44, need_module('ssl'), need_module('oauth_as');
+plan tests => 45, need_module('ssl'), need_module('oauth_as');
 
 my $ALICE = ['alice', 'wonderland'];
 my $DIR   = Apache::Test::vars('t_logs') . '/multinode-redis';
@@ -52,6 +54,21 @@ sub start_redis {
     close $fh;
     $redis_pid = start_daemon([$REDIS, "$DIR/redis/redis.conf"], $RPORT);
     return $redis_pid;
+}
+
+# GET commands Redis has served so far (INFO commandstats)
+sub redis_gets {
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$RPORT", Timeout => 5)
+        or die "redis: $!\n";
+    print $s "INFO commandstats\r\n";
+    my $len = <$s> // '';
+    my ($n) = $len =~ /^\$(\d+)/ or die "redis INFO: $len\n";
+    my $info = '';
+    while (length($info) < $n) {
+        read($s, $info, $n - length($info), length($info)) or last;
+    }
+    close $s;
+    return $info =~ /^cmdstat_get:calls=(\d+)/m ? $1 : 0;
 }
 
 my ($A, $B);
@@ -131,6 +148,10 @@ my $r = refresh('webapp', $rt, port => $B->{port});
 ok(t_cmp($r->{status}, 200, 'the refresh token from A refreshes on B'));
 ($at, $rt) = @{ $r->{json} || {} }{qw(access_token refresh_token)};
 ok(t_cmp(bearer_get('A', $at)->{status}, 200, 'the refreshed access token works on A'));
+my $gets = redis_gets();
+bearer_get('A', $at);
+ok(t_cmp(redis_gets() - $gets, 2, 'a bearer check asks Redis twice: the token, its family '
+         . 'marker (not the marker\'s replacement key too)'));
 
 # ---- revoked on B, refused on A -------------------------------------------------------
 

@@ -59,8 +59,11 @@ static void lookup(oas_bearer_t *out, const oas_config_t *cfg, const char *value
         return;
     }
     oas_store_key(key, OAS_PREFIX_ACCESS, value);
-    /* a token of another issuer sharing the store is unknown here (SPEC §7) */
-    rv = oas_token_lookup(&e, &out->token, cfg->store, key, cfg->issuer, p);
+    /* a token of another issuer sharing the store is unknown here (SPEC §7);
+     * one of a revoked family too, asked for with the token (oas_store.h) */
+    rv = oas_store_get_unrevoked(cfg->store, key, &e, p);
+    rv = rv == APR_EACCES ? APR_NOTFOUND : rv;
+    rv = oas_token_found(&e, &out->token, rv, cfg->issuer, p);
     if (rv != APR_SUCCESS) {
         refuse(out, rv == APR_NOTFOUND ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
                rv == APR_NOTFOUND ? "unknown, expired or revoked token" : "token store failed");
@@ -75,14 +78,6 @@ static void lookup(oas_bearer_t *out, const oas_config_t *cfg, const char *value
     }
     if (expired(&out->token)) {
         refuse(out, OAS_BEARER_INVALID, "unknown, expired or revoked token");
-        return;
-    }
-    if ((rv = oas_store_family_revoked(cfg->store, out->token.family, p)) != APR_SUCCESS) {
-        refuse(out, rv == APR_EACCES ? OAS_BEARER_INVALID : OAS_BEARER_UNAVAILABLE,
-               rv == APR_EACCES ? "unknown, expired or revoked token" : "token store failed");
-        if (rv != APR_EACCES) {
-            OAS_LOG(log, OAS_STORE_FAIL_LEVEL(cfg->store), rv, OASLOGNO(00431) "bearer check: the token store failed");
-        }
         return;
     }
     if (cfg->cimd && oas_cimd_is_url(out->token.client_id)) {

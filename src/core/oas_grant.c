@@ -300,45 +300,21 @@ const char *oas_scope_resolve(const char **pscope, const oas_config_t *cfg,
 
 /* ---- issuing ------------------------------------------------------------ */
 
-/* token: the new token's string (NULL: making it failed) */
-static apr_status_t put_token(const char **ptoken, const oas_config_t *cfg,
-                              const oas_token_t *t, const char *prefix, const char *token,
-                              apr_pool_t *p)
+/* The store entry of t under prefix+token (token NULL: making it failed). */
+static apr_status_t token_write(oas_store_write_t *w, unsigned char *key, oas_entry_t *e,
+                                const oas_token_t *t, const char *prefix, const char *token,
+                                apr_pool_t *p)
 {
-    unsigned char key[OAS_DIGEST_LEN];
-    oas_entry_t e;
-    apr_status_t rv;
-
     if (!token) {
         return APR_EGENERAL;
     }
-    if (oas_token_encode(&e, t, p) != APR_SUCCESS) {
+    if (oas_token_encode(e, t, p) != APR_SUCCESS) {
         return OAS_ISSUE_TOO_LONG;      /* the only way encoding fails */
     }
     oas_store_key(key, prefix, token);
-    if ((rv = cfg->store->put(cfg->store, key, &e, p)) == APR_SUCCESS) {
-        *ptoken = token;
-    }
-    return rv;
-}
-
-static void remove_token(const oas_config_t *cfg, const char *prefix, const char *token,
-                         apr_pool_t *p)
-{
-    unsigned char key[OAS_DIGEST_LEN];
-    if (token) {
-        oas_store_key(key, prefix, token);
-        cfg->store->remove(cfg->store, key, p);
-    }
-}
-
-static int family_is_revoked(const oas_config_t *cfg, const unsigned char *family,
-                             apr_pool_t *p)
-{
-    unsigned char key[OAS_DIGEST_LEN];
-    oas_entry_t e;
-    oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
-    return cfg->store->get(cfg->store, key, &e, p) == APR_SUCCESS;
+    w->key = key;
+    w->e = e;
+    return APR_SUCCESS;
 }
 
 static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_issue_t *in,
@@ -362,10 +338,31 @@ static void fill_template(oas_token_t *t, const oas_config_t *cfg, const oas_iss
     t->x5t = in->x5t;
 }
 
+/* The new tokens of a family that existed (in->family) go in with the look
+ * at its revocation marker, after them, in the same store operation: a
+ * revocation that came first is seen, one that comes after removes them (or
+ * its marker revokes them). A new family has no marker to look at. */
+static apr_status_t put_tokens(const oas_config_t *cfg, const oas_issue_t *in,
+                               const oas_issued_t *out, const oas_store_write_t *w, int n,
+                               apr_pool_t *p)
+{
+    unsigned char fkey[OAS_DIGEST_LEN];
+
+    if (in->family && !oas_family_none(out->family)) {
+        oas_store_key(fkey, OAS_PREFIX_FAMILY, oas_hex(p, out->family, OAS_FAMILY_LEN));
+        return oas_store_put_many(cfg->store, w, n, fkey, p);
+    }
+    return oas_store_put_many(cfg->store, w, n, NULL, p);
+}
+
 apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const oas_issue_t *in,
                               const oas_http_req_t *req, apr_pool_t *p)
 {
     long long now = oas_req_now(req);
+    unsigned char akey[OAS_DIGEST_LEN], rkey[OAS_DIGEST_LEN];
+    const char *access, *refresh = NULL;
+    oas_store_write_t w[2];
+    oas_entry_t ae, re;
     oas_token_t t;
     apr_status_t rv;
 
@@ -378,9 +375,8 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
     }
     fill_template(&t, cfg, in, out->family, now);
     out->access_exp = t.exp;
-    if ((rv = put_token(&out->access_token, cfg, &t, OAS_PREFIX_ACCESS,
-                        oas_access_token_new(cfg, in->client, &t, in->auth_time, p),
-                        p)) != APR_SUCCESS) {
+    access = oas_access_token_new(cfg, in->client, &t, in->auth_time, p);
+    if ((rv = token_write(&w[0], akey, &ae, &t, OAS_PREFIX_ACCESS, access, p)) != APR_SUCCESS) {
         return rv;
     }
     if (in->with_refresh) {
@@ -390,19 +386,16 @@ apr_status_t oas_issue_tokens(oas_issued_t *out, const oas_config_t *cfg, const 
         /* RFC 9449 §5: a public client's refresh token is bound to the key too */
         t.jkt = in->client->confidential ? NULL : in->jkt;
         t.x5t = NULL;       /* RFC 8705 §3: the client authenticates at each refresh */
-        rv = put_token(&out->refresh_token, cfg, &t, OAS_PREFIX_REFRESH,
-                       oas_random_token(p, OAS_TOKEN_BYTES), p);
+        refresh = oas_random_token(p, OAS_TOKEN_BYTES);
+        if ((rv = token_write(&w[1], rkey, &re, &t, OAS_PREFIX_REFRESH, refresh, p))
+            != APR_SUCCESS) {
+            return rv;
+        }
     }
-    if (rv == APR_SUCCESS && !oas_family_none(out->family)
-        && family_is_revoked(cfg, out->family, p)) {
-        rv = APR_EACCES;
-    }
-    if (rv != APR_SUCCESS) {
-        remove_token(cfg, OAS_PREFIX_ACCESS, out->access_token, p);
-        remove_token(cfg, OAS_PREFIX_REFRESH, out->refresh_token, p);
-        out->access_token = out->refresh_token = NULL;
-    }
-    else {
+    /* one store operation: both tokens, and the family's marker after them */
+    if ((rv = put_tokens(cfg, in, out, w, refresh ? 2 : 1, p)) == APR_SUCCESS) {
+        out->access_token = access;
+        out->refresh_token = refresh;
         oas_dynclient_touch(cfg, in->client, now, p);   /* "used": at most once a day */
     }
     return rv;

@@ -210,11 +210,9 @@ static apr_status_t unknown(oas_entry_t *e, oas_token_t *t, apr_status_t rv)
     return rv;
 }
 
-apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
-                              const unsigned char *key, const char *issuer, apr_pool_t *p)
+apr_status_t oas_token_found(oas_entry_t *e, oas_token_t *t, apr_status_t rv,
+                             const char *issuer, apr_pool_t *p)
 {
-    apr_status_t rv = s->get(s, key, e, p);
-
     if (rv != APR_SUCCESS) {
         return unknown(e, t, rv);
     }
@@ -233,6 +231,12 @@ apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
         return unknown(e, t, APR_NOTFOUND);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t oas_token_lookup(oas_entry_t *e, oas_token_t *t, oas_store_t *s,
+                              const unsigned char *key, const char *issuer, apr_pool_t *p)
+{
+    return oas_token_found(e, t, s->get(s, key, e, p), issuer, p);
 }
 
 int oas_family_none(const unsigned char *family)

@@ -209,8 +209,8 @@ static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_en
 
 /* Remove key from both tiers: disk first, so a failed write leaves the
  * cache consistent with the file. */
-static apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
-                                 int on_disk)
+apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
+                          int on_disk)
 {
     apr_status_t rv;
 
@@ -553,8 +553,8 @@ void sd_unlock(sd_store_t *sd)
 /* Find key's live entry in either tier (lock held). Expired and corrupt
  * entries found on the way are dropped. A memory miss always asks the disk
  * (a child of an older generation may have written the record). */
-static apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
-                            long long now)
+apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
+                     long long now)
 {
     long i = sd_mem_find(sd, key);
     apr_status_t rv;
@@ -703,8 +703,8 @@ static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
     return APR_SUCCESS;
 }
 
-static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
-                                  const oas_entry_t *e, long long now, apr_pool_t *p)
+apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
+                           const oas_entry_t *e, long long now, apr_pool_t *p)
 {
     apr_status_t rv;
 

@@ -116,6 +116,7 @@ static void sd_ops(oas_store_t *s)
 {
     *s = sd_table;
     s->count = sd_count;
+    s->put_many = sd_put_many;
 }
 
 /* Map the named memory of a running store; refuse one of another layout.

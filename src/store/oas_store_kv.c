@@ -30,6 +30,7 @@
 #include <apr_atomic.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <apr_time.h>
 
 #include "oas_store.h"
@@ -59,6 +60,10 @@ typedef struct kv_store_t {
     oas_logger_t log;
     kv_shared_t *sh;
     volatile apr_uint32_t suspect;        /* this process saw a failure, no success since */
+    struct kv_hint_t *hints;              /* get_unrevoked: tokens' families (per process) */
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *hint_lock;
+#endif
 } kv_store_t;
 
 /* ------------------------------------------------------------- records */
@@ -311,6 +316,21 @@ static apr_status_t kv_get(oas_store_t *s, const unsigned char *key, oas_entry_t
     return kv_end(ks, rv, p);
 }
 
+/* get, without the look for a replacement: for keys nothing consumes (a
+ * family's marker), whose miss then costs one request, not two. */
+static apr_status_t kv_get_entry(kv_store_t *ks, const unsigned char *key, oas_entry_t *e,
+                                 apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_read(ks, key, OAS_KV_TAG_ENTRY, e, p);
+    kv_unlock(ks);
+    return kv_end(ks, rv, p);
+}
+
 static apr_status_t kv_put(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
                            apr_pool_t *p)
 {
@@ -353,6 +373,69 @@ static apr_status_t kv_add(oas_store_t *s, const unsigned char *key, const oas_e
     kv_unlock(ks);
     rv = kv_end(ks, rv, p);
     return rv == APR_SUCCESS && found ? APR_EEXIST : rv;
+}
+
+/* Take back the first n entries of w; best effort. */
+static void kv_unput(kv_store_t *ks, const oas_store_write_t *w, int n, apr_pool_t *p)
+{
+    unsigned char k[OAS_KV_KEY_LEN];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        kv_key(k, w[i].key, OAS_KV_TAG_ENTRY);
+        (void)ks->ops->del(ks->kv, k, p);
+    }
+}
+
+/* The writes, then the look at unless (only its entry: nothing is ever
+ * consumed under a family marker's key, so no replacement is read). */
+static apr_status_t kv_put_many_locked(kv_store_t *ks, const oas_store_write_t *w, int n,
+                                       const unsigned char *unless, apr_pool_t *p)
+{
+    oas_entry_t e;
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    while (done < n && (rv = kv_write(ks, w[done].key, OAS_KV_TAG_ENTRY, w[done].e, p))
+                       == APR_SUCCESS) {
+        done++;
+    }
+    if (rv == APR_SUCCESS && unless) {
+        rv = kv_read(ks, unless, OAS_KV_TAG_ENTRY, &e, p);
+        rv = rv == APR_SUCCESS ? APR_EACCES : rv == APR_NOTFOUND ? kv_confirm_miss(ks, p) : rv;
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    if (rv != APR_SUCCESS) {
+        kv_unput(ks, w, done, p);
+    }
+    return rv;
+}
+
+static apr_status_t kv_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p)
+{
+    kv_store_t *ks = s->baton;
+    apr_status_t rv;
+    int i;
+
+    if (w == NULL || n < 1 || n > OAS_STORE_BATCH_MAX) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        if (w[i].key == NULL || kv_entry_check(w[i].e) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+    }
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = kv_put_many_locked(ks, w, n, unless, p);
+    kv_unlock(ks);
+    if (rv == APR_EACCES) {        /* the service answered: no outage */
+        (void)kv_end(ks, APR_SUCCESS, p);
+        return rv;
+    }
+    return kv_end(ks, rv, p);
 }
 
 /* Read the entry, delete it: the delete's answer decides who won. */
@@ -553,12 +636,179 @@ static apr_status_t kv_child_init(oas_store_t *s, apr_pool_t *p)
     return ks->ops->child_init ? ks->ops->child_init(ks->kv, p) : APR_SUCCESS;
 }
 
+/* ---------------------------------------------- bearer checks (get_unrevoked)
+ * A check needs the token's record and its family's marker, both as they
+ * are now. The marker's key comes from the family, which is in the record:
+ * two round trips, unless the family is known from before. It is, for a
+ * token this process has seen: a record is written once under its key and
+ * never changed, so the family it names is a safe hint of which marker to
+ * ask for together with the token (get2, a pipeline). Nothing of the answer
+ * is kept: a token removed, or a family revoked, a moment ago is refused.
+ * A hint that turns out wrong (another family in the record) costs the
+ * second round trip, as having none does. */
+
+#define KV_HINTS 4096                     /* per process, direct-mapped */
+
+typedef struct kv_hint_t {
+    unsigned char key[OAS_DIGEST_LEN];
+    unsigned char family[OAS_FAMILY_LEN];
+    int used;
+} kv_hint_t;
+
+static kv_hint_t *kv_hint_slot(kv_store_t *ks, const unsigned char *key)
+{
+    return &ks->hints[((unsigned)key[0] | ((unsigned)key[1] << 8)) % KV_HINTS];
+}
+
+static int kv_hint_get(kv_store_t *ks, const unsigned char *key, unsigned char *family)
+{
+    kv_hint_t *h = kv_hint_slot(ks, key);
+    int found;
+
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_lock(ks->hint_lock) != APR_SUCCESS) {
+        return 0;
+    }
+#endif
+    found = h->used && memcmp(h->key, key, OAS_DIGEST_LEN) == 0;
+    if (found) {
+        memcpy(family, h->family, OAS_FAMILY_LEN);
+    }
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(ks->hint_lock);
+#endif
+    return found;
+}
+
+static void kv_hint_put(kv_store_t *ks, const unsigned char *key, const unsigned char *family)
+{
+    kv_hint_t *h = kv_hint_slot(ks, key);
+
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_lock(ks->hint_lock) != APR_SUCCESS) {
+        return;
+    }
+#endif
+    memcpy(h->key, key, OAS_DIGEST_LEN);
+    memcpy(h->family, family, OAS_FAMILY_LEN);
+    h->used = 1;
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(ks->hint_lock);
+#endif
+}
+
+static void kv_marker_digest(unsigned char *d, const unsigned char *family, apr_pool_t *p)
+{
+    oas_store_key(d, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
+}
+
+/* A live record from one answer of get2 (e views its value). */
+static apr_status_t kv_got_entry(const oas_kv_got_t *g, oas_entry_t *e)
+{
+    if (g->rv != APR_SUCCESS) {
+        return g->rv;
+    }
+    return kv_decode(e, g->val, g->len) != APR_SUCCESS || kv_expired(e->exp, kv_now())
+           ? APR_NOTFOUND : APR_SUCCESS;
+}
+
+/* What the marker's read says: APR_EACCES for a revoked family. */
+static apr_status_t kv_marker_says(apr_status_t rv, const oas_entry_t *m)
+{
+    if (rv == APR_SUCCESS) {
+        return m->kind == OAS_KIND_FAMILY_REVOKED ? APR_EACCES : APR_SUCCESS;
+    }
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+/* One round trip with the hint; APR_EAGAIN when this way cannot answer. */
+static apr_status_t kv_unrevoked_hinted(kv_store_t *ks, const unsigned char *key,
+                                        oas_entry_t *e, apr_pool_t *p)
+{
+    unsigned char fam[OAS_FAMILY_LEN], d[OAS_DIGEST_LEN];
+    unsigned char k[OAS_KV_KEY_LEN], mk[OAS_KV_KEY_LEN];
+    oas_kv_got_t r[2];
+    oas_entry_t m;
+    apr_status_t rv;
+
+    if (!ks->ops->get2 || !kv_hint_get(ks, key, fam)) {
+        return APR_EAGAIN;
+    }
+    kv_key(k, key, OAS_KV_TAG_ENTRY);
+    kv_marker_digest(d, fam, p);
+    kv_key(mk, d, OAS_KV_TAG_ENTRY);
+    if ((rv = ks->ops->get2(ks->kv, k, mk, r, p)) != APR_SUCCESS) {
+        /* a timeout is the service's (no second wait); else ask the plain way */
+        return kv_is_timeout(rv) ? rv : APR_EAGAIN;
+    }
+    if ((rv = kv_got_entry(&r[0], e)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (memcmp(e->family, fam, OAS_FAMILY_LEN) != 0) {
+        return APR_EAGAIN;
+    }
+    return kv_marker_says(kv_got_entry(&r[1], &m), &m);
+}
+
+/* The token, then (when it has a family) its marker; the family becomes a hint. */
+static apr_status_t kv_unrevoked_plain(kv_store_t *ks, const unsigned char *key,
+                                       oas_entry_t *e, apr_pool_t *p)
+{
+    unsigned char d[OAS_DIGEST_LEN];
+    oas_entry_t m;
+    apr_status_t rv = kv_read(ks, key, OAS_KV_TAG_ENTRY, e, p);
+
+    if (rv != APR_SUCCESS || oas_family_none(e->family)) {
+        return rv;
+    }
+    kv_marker_digest(d, e->family, p);
+    if ((rv = kv_marker_says(kv_read(ks, d, OAS_KV_TAG_ENTRY, &m, p), &m)) == APR_SUCCESS
+        && ks->ops->get2) {
+        kv_hint_put(ks, key, e->family);
+    }
+    return rv;
+}
+
+static apr_status_t kv_get_unrevoked(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                     apr_pool_t *p)
+{
+    kv_store_t *ks = s->baton;
+    apr_status_t rv;
+
+    if (key == NULL || e == NULL) {
+        return APR_EINVAL;
+    }
+    if ((rv = kv_begin(ks)) != APR_SUCCESS || (rv = kv_lock(ks)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = kv_unrevoked_hinted(ks, key, e, p)) == APR_EAGAIN) {
+        rv = kv_unrevoked_plain(ks, key, e, p);
+    }
+    kv_unlock(ks);
+    if (rv == APR_EACCES) {        /* the service answered: no outage */
+        (void)kv_end(ks, APR_SUCCESS, p);
+        return rv;
+    }
+    return kv_end(ks, rv, p);
+}
+
+static apr_status_t kv_hints_create(kv_store_t *ks, apr_pool_t *p)
+{
+    ks->hints = apr_pcalloc(p, KV_HINTS * sizeof(kv_hint_t));
+#if APR_HAS_THREADS
+    return apr_thread_mutex_create(&ks->hint_lock, APR_THREAD_MUTEX_DEFAULT, p);
+#else
+    return APR_SUCCESS;
+#endif
+}
+
 /* ------------------------------------------------------------- creation */
 
 static const oas_store_t kv_table = {
     .get = kv_get, .put = kv_put, .add = kv_add, .consume = kv_consume, .remove = kv_remove,
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
-    .stats = kv_stats, .child_init = kv_child_init, .count = kv_count,
+    .stats = kv_stats, .child_init = kv_child_init, .count = kv_count, .put_many = kv_put_many,
+    .get_unrevoked = kv_get_unrevoked,
     .families_by_marker = 1, .logs_outages = 1,
 };
 
@@ -598,7 +848,8 @@ apr_status_t oas_store_kv_create(oas_store_t **ps, const oas_store_kv_conf_t *co
     if (conf->log) {
         ks->log = *conf->log;
     }
-    if ((rv = kv_shared_create(ks, p)) != APR_SUCCESS) {
+    if ((rv = kv_shared_create(ks, p)) != APR_SUCCESS
+        || (rv = kv_hints_create(ks, p)) != APR_SUCCESS) {
         return rv;
     }
     s = apr_palloc(p, sizeof(*s));
@@ -622,9 +873,49 @@ apr_status_t oas_store_family_revoked(oas_store_t *s, const unsigned char *famil
         return APR_SUCCESS;
     }
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
-    rv = s->get(s, key, &e, p);
+    rv = s->get == kv_get ? kv_get_entry(s->baton, key, &e, p) : s->get(s, key, &e, p);
     if (rv == APR_SUCCESS) {
         return e.kind == OAS_KIND_FAMILY_REVOKED ? APR_EACCES : APR_SUCCESS;
     }
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+apr_status_t oas_store_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                const unsigned char *unless, apr_pool_t *p)
+{
+    oas_entry_t e;
+    apr_status_t rv = APR_SUCCESS;
+    int done = 0;
+
+    if (s->put_many) {
+        return s->put_many(s, w, n, unless, p);
+    }
+    if (w == NULL || n < 1 || n > OAS_STORE_BATCH_MAX) {
+        return APR_EINVAL;
+    }
+    while (done < n && (rv = s->put(s, w[done].key, w[done].e, p)) == APR_SUCCESS) {
+        done++;
+    }
+    if (rv == APR_SUCCESS && unless) {
+        rv = s->get(s, unless, &e, p);
+        rv = rv == APR_SUCCESS ? APR_EACCES : rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    while (rv != APR_SUCCESS && done > 0) {
+        (void)s->remove(s, w[--done].key, p);
+    }
+    return rv;
+}
+
+apr_status_t oas_store_get_unrevoked(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
+                                     apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (s->get_unrevoked) {
+        return s->get_unrevoked(s, key, e, p);
+    }
+    if ((rv = s->get(s, key, e, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    return oas_store_family_revoked(s, e->family, p);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <apr_redis.h>
+#include <apr_reslist.h>
 #include <apr_strings.h>
 
 #include "oas_store.h"
@@ -40,8 +41,13 @@ typedef struct rd_t {
     apr_pool_t *cpool;                    /* this process' client */
     apr_redis_t *rc;
     apr_redis_server_t *rs;
+#if APR_HAS_THREADS
+    apr_reslist_t *pipes;                 /* connections of our own, for get2 */
+#endif
     pid_t pid;                            /* the process rc belongs to */
 } rd_t;
+
+static apr_status_t rd_pipes(rd_t *rd, apr_pool_t *cp);
 
 static apr_redis_server_t *rd_pick(void *baton, apr_redis_t *rc, const apr_uint32_t hash)
 {
@@ -65,6 +71,9 @@ static apr_status_t rd_client(rd_t *rd, apr_pool_t *p, apr_pool_t **pcp)
     if (rv != APR_SUCCESS && rd->cmin > 0) {   /* no Redis yet: connect when used */
         rv = apr_redis_server_create(cp, rd->host, rd->port, 0, rd->csmax, rd->cmax,
                                      (apr_uint32_t)rd->cttl, rd->timeout, &rd->rs);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = rd_pipes(rd, cp);
     }
     if (rv == APR_SUCCESS && (rv = apr_redis_add_server(rd->rc, rd->rs)) == APR_SUCCESS) {
         rd->rc->server_func = rd_pick;
@@ -174,6 +183,194 @@ static apr_status_t rd_del(void *kv, const unsigned char *key, apr_pool_t *p)
     return rv;
 }
 
+/* ---- get2: two GETs in one round trip ------------------------------------
+ * apr_redis sends one command and reads its answer before the next, so a
+ * pipeline needs connections of our own: a pool of them per process
+ * (apr_reslist, the sizes of OAuthASRedisPool), each a socket that speaks
+ * RESP. A connection that fails in any way is dropped, and the caller asks
+ * again through apr_redis, whose retries and errors are the store's. */
+#if APR_HAS_THREADS
+
+#define RP_BUF 4096
+#define RP_VAL_MAX (64 * 1024)
+
+typedef struct rp_conn_t {
+    apr_pool_t *p;
+    apr_socket_t *sock;
+    apr_size_t have, pos;
+    char buf[RP_BUF];
+} rp_conn_t;
+
+static apr_status_t rp_open(void **res, void *params, apr_pool_t *pool)
+{
+    rd_t *rd = params;
+    apr_sockaddr_t *sa;
+    rp_conn_t *c;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    if ((rv = apr_pool_create(&p, pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    c = apr_pcalloc(p, sizeof(*c));
+    c->p = p;
+    if ((rv = apr_sockaddr_info_get(&sa, rd->host, APR_UNSPEC, rd->port, 0, p)) == APR_SUCCESS
+        && (rv = apr_socket_create(&c->sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, p))
+           == APR_SUCCESS
+        && (rv = apr_socket_timeout_set(c->sock, apr_time_from_sec(1))) == APR_SUCCESS
+        && (rv = apr_socket_connect(c->sock, sa)) == APR_SUCCESS) {
+        apr_socket_opt_set(c->sock, APR_TCP_NODELAY, 1);
+        rv = apr_socket_timeout_set(c->sock, apr_time_from_sec(rd->timeout));
+    }
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(p);
+        return rv;
+    }
+    *res = c;
+    return APR_SUCCESS;
+}
+
+static apr_status_t rp_close(void *res, void *params, apr_pool_t *pool)
+{
+    apr_pool_destroy(((rp_conn_t *)res)->p);
+    return APR_SUCCESS;
+}
+
+static apr_status_t rd_pipes(rd_t *rd, apr_pool_t *cp)
+{
+    apr_status_t rv = apr_reslist_create(&rd->pipes, 0, rd->csmax, rd->cmax, rd->cttl,
+                                         rp_open, rp_close, rd, cp);
+
+    if (rv == APR_SUCCESS) {
+        apr_reslist_timeout_set(rd->pipes, apr_time_from_sec(rd->timeout));
+    }
+    return rv;
+}
+
+/* More bytes from the socket into the buffer (what was read moves to its start). */
+static apr_status_t rp_fill(rp_conn_t *c)
+{
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (c->pos > 0) {
+        memmove(c->buf, c->buf + c->pos, c->have - c->pos);
+        c->have -= c->pos;
+        c->pos = 0;
+    }
+    if ((len = RP_BUF - c->have) == 0) {
+        return APR_EGENERAL;
+    }
+    rv = apr_socket_recv(c->sock, c->buf + c->have, &len);
+    c->have += len;
+    return len > 0 ? APR_SUCCESS : rv != APR_SUCCESS ? rv : APR_EOF;
+}
+
+/* The next reply's first line, as a number after its type byte. */
+static apr_status_t rp_head(rp_conn_t *c, char *type, long *pn)
+{
+    char *end, *nl;
+    apr_status_t rv;
+
+    while (!(nl = memchr(c->buf + c->pos, '\n', c->have - c->pos))) {
+        if ((rv = rp_fill(c)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    *type = c->buf[c->pos];
+    *pn = strtol(c->buf + c->pos + 1, &end, 10);
+    c->pos = (apr_size_t)(nl - c->buf) + 1;
+    return end > nl ? APR_EGENERAL : APR_SUCCESS;
+}
+
+/* One reply to GET: a bulk string, or nil (APR_NOTFOUND). */
+static apr_status_t rp_bulk(rp_conn_t *c, oas_kv_got_t *r, apr_pool_t *p)
+{
+    apr_size_t got = 0, n;
+    apr_status_t rv;
+    char type;
+    long len;
+
+    if ((rv = rp_head(c, &type, &len)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (type != '$' || len < -1 || len > RP_VAL_MAX) {
+        return APR_EGENERAL;            /* an error reply: no GET answers one of ours */
+    }
+    r->rv = len == -1 ? APR_NOTFOUND : APR_SUCCESS;
+    r->len = len < 0 ? 0 : (apr_size_t)len;
+    r->val = apr_palloc(p, r->len + 1);
+    while (len >= 0 && got < r->len + 2) {
+        if (c->pos == c->have && (rv = rp_fill(c)) != APR_SUCCESS) {
+            return rv;
+        }
+        n = c->have - c->pos < r->len + 2 - got ? c->have - c->pos : r->len + 2 - got;
+        if (got < r->len) {
+            memcpy(r->val + got, c->buf + c->pos, got + n > r->len ? r->len - got : n);
+        }
+        got += n;
+        c->pos += n;
+    }
+    r->val[r->len] = '\0';
+    return APR_SUCCESS;
+}
+
+static apr_status_t rp_send(rp_conn_t *c, const char *cmd, apr_size_t len)
+{
+    apr_size_t n;
+    apr_status_t rv;
+
+    while (len > 0) {
+        n = len;
+        if ((rv = apr_socket_send(c->sock, cmd, &n)) != APR_SUCCESS) {
+            return rv;
+        }
+        cmd += n;
+        len -= n;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t rd_get2(void *kv, const unsigned char *k1, const unsigned char *k2,
+                            oas_kv_got_t *r, apr_pool_t *p)
+{
+    rd_t *rd = kv;
+    const char *a = rd_key(rd, k1, p), *b = rd_key(rd, k2, p), *cmd;
+    rp_conn_t *c;
+    void *res;
+    apr_status_t rv;
+
+    if ((rv = rd_conn(rd)) != APR_SUCCESS || (rv = apr_reslist_acquire(rd->pipes, &res))
+                                             != APR_SUCCESS) {
+        return rv;
+    }
+    c = res;
+    c->pos = c->have = 0;
+    cmd = apr_psprintf(p, "*2\r\n$3\r\nGET\r\n$%" APR_SIZE_T_FMT "\r\n%s\r\n"
+                       "*2\r\n$3\r\nGET\r\n$%" APR_SIZE_T_FMT "\r\n%s\r\n",
+                       strlen(a), a, strlen(b), b);
+    if ((rv = rp_send(c, cmd, strlen(cmd))) == APR_SUCCESS
+        && (rv = rp_bulk(c, &r[0], p)) == APR_SUCCESS) {
+        rv = rp_bulk(c, &r[1], p);
+    }
+    if (rv == APR_SUCCESS && c->pos == c->have) {
+        apr_reslist_release(rd->pipes, res);
+    }
+    else {
+        apr_reslist_invalidate(rd->pipes, res);
+        rv = rv == APR_SUCCESS ? APR_EGENERAL : rv;
+    }
+    return rv;
+}
+
+#else  /* no threads: no reslist, no get2 */
+static apr_status_t rd_pipes(rd_t *rd, apr_pool_t *cp)
+{
+    return APR_SUCCESS;
+}
+#define rd_get2 NULL
+#endif
+
 /* The keys of database 0 (INFO's "db0:keys=N"; none there: 0). */
 static apr_status_t rd_count(void *kv, long *pn, apr_pool_t *p)
 {
@@ -202,7 +399,7 @@ static apr_status_t rd_child_init(void *kv, apr_pool_t *p)
 }
 
 static const oas_kv_ops_t rd_ops = {
-    .get = rd_get, .set = rd_set, .del = rd_del, .count = rd_count,
+    .get = rd_get, .get2 = rd_get2, .set = rd_set, .del = rd_del, .count = rd_count,
     .child_init = rd_child_init,
 };
 

@@ -1,8 +1,9 @@
 /* oas_store_sd.h — internals of the default store (not an API: that is
- * include/oas_store.h), shared by its three files:
+ * include/oas_store.h), shared by its files:
  *   oas_store_default.c        the memory tier, locking, the operations
  *   oas_store_sdbm.c           the disk tier: records in the SDBM file
  *   oas_store_default_setup.c  creation in httpd's parent, attach (oauth-as-client)
+ *   oas_store_default_batch.c  put_many: several puts and a look under one hold of the lock
  * How the tiers work together: the comment at the top of oas_store_default.c. */
 #ifndef OAS_STORE_SD_H
 #define OAS_STORE_SD_H
@@ -165,6 +166,18 @@ SD_HIDDEN apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now);
 SD_HIDDEN void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e);
 SD_HIDDEN long sd_mem_find(const sd_store_t *sd, const unsigned char *key);
 SD_HIDDEN apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
+
+/* ... and the operations' pieces the batch put uses (lock held) */
+SD_HIDDEN apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
+                                     const oas_entry_t *e, long long now, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
+                               long long now);
+SD_HIDDEN apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
+                                    int on_disk);
+
+/* oas_store_default_batch.c: several puts under one hold of the lock (put_many) */
+SD_HIDDEN apr_status_t sd_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
+                                   const unsigned char *unless, apr_pool_t *p);
 
 /* oas_store_default_count.c: the failure counters (the table's count) */
 SD_HIDDEN apr_status_t sd_count(oas_store_t *s, const unsigned char *key, long delta,

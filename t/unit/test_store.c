@@ -774,6 +774,43 @@ START_TEST(test_capacity_disk)
 }
 END_TEST
 
+/* put_many (issue 18 item 3): the entries through to disk under one hold of
+ * the lock; the marker's look after them takes them back; so does a store
+ * too full for the second, and nothing half-written stays. */
+START_TEST(test_put_many)
+{
+    oas_store_t *s = mk_store(4, 3);
+    long long exp = now_sec() + 100;
+    unsigned char k1[32], k2[32], fk[32];
+    oas_entry_t a = entry(OAS_KIND_ACCESS, exp, 5, 1, pool);
+    oas_entry_t r = entry(OAS_KIND_REFRESH, exp, 5, 2, pool);
+    oas_store_write_t w[2] = { { k1, &a }, { k2, &r } };
+
+    key_of(k1, 1);
+    key_of(k2, 2);
+    key_of(fk, 9);
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, fk, pool), APR_SUCCESS);
+    ck_assert_int_eq(get(s, 1, OAS_KIND_ACCESS), APR_SUCCESS);
+    ck_assert_int_eq(get(s, 2, OAS_KIND_REFRESH), APR_SUCCESS);
+    ck_assert(on_disk(1) && on_disk(2));
+    ck_assert_int_eq(del(s, 1), APR_SUCCESS);
+    ck_assert_int_eq(del(s, 2), APR_SUCCESS);
+    ck_assert_int_eq(put(s, 9, OAS_KIND_FAMILY_REVOKED, exp, 5), APR_SUCCESS);
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, fk, pool), APR_EACCES);
+    ck_assert_int_eq(get(s, 1, OAS_KIND_ACCESS), APR_NOTFOUND);
+    ck_assert_int_eq(get(s, 2, OAS_KIND_REFRESH), APR_NOTFOUND);
+    ck_assert(!on_disk(1) && !on_disk(2));
+    ck_assert_int_eq(stats(s).disk_entries, 1);
+    ck_assert_int_eq(put(s, 7, OAS_KIND_ACCESS, exp, 0), APR_SUCCESS);   /* 2 of 3 used */
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, NULL, pool), APR_ENOSPC);
+    ck_assert_int_eq(get(s, 1, OAS_KIND_ACCESS), APR_NOTFOUND);
+    ck_assert_int_eq(stats(s).disk_entries, 2);
+    ck_assert_int_eq(disk_records(), 2);
+    ck_assert_int_eq(oas_store_put_many(s, w, 0, NULL, pool), APR_EINVAL);
+    ck_assert_int_eq(oas_store_put_many(s, w, OAS_STORE_BATCH_MAX + 1, NULL, pool), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(test_capacity_disk_expired)
 {
     oas_store_t *s = mk_store(4, 8);
@@ -1568,6 +1605,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_capacity_disk_expired);
     tcase_add_test(tc, test_capacity_mem);
     tcase_add_test(tc, test_add);
+    tcase_add_test(tc, test_put_many);
     tcase_add_test(tc, test_capacity_csrf_first);
     tcase_add_test(tc, test_eviction);
     tcase_add_test(tc, test_table_churn);

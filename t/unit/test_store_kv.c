@@ -433,11 +433,46 @@ START_TEST(test_family_revoked)
     ck_assert_int_eq(oas_store_family_revoked(s, zero, pool), APR_SUCCESS);
     ck_assert_int_eq(fake.calls, 0);
     ck_assert_int_eq(oas_store_family_revoked(s, fam, pool), APR_SUCCESS);
+    ck_assert_int_eq(fake.calls, 1);           /* the marker's key only, no replacement */
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(pool, fam, OAS_FAMILY_LEN));
     ck_assert_int_eq(s->put(s, key, &marker, pool), APR_SUCCESS);
     ck_assert_int_eq(oas_store_family_revoked(s, fam, pool), APR_EACCES);
     fake.fail = APR_ECONNREFUSED;
     ck_assert_int_eq(oas_store_family_revoked(s, fam, pool), APR_ECONNREFUSED);
+}
+END_TEST
+
+/* put_many: the writes, then the look at unless, as one operation (one
+ * lock of the provider, one request each); a marker found takes them back. */
+START_TEST(test_put_many)
+{
+    oas_store_t *s = mk(0);
+    unsigned char k1[32], k2[32], fk[32];
+    oas_entry_t a = entry(OAS_KIND_ACCESS, now_sec() + 100, "a");
+    oas_entry_t r = entry(OAS_KIND_REFRESH, now_sec() + 100, "r");
+    oas_entry_t marker = entry(OAS_KIND_FAMILY_REVOKED, now_sec() + 100, ""), got;
+    oas_store_write_t w[2] = { { k1, &a }, { k2, &r } };
+
+    memset(k1, 1, sizeof(k1));
+    memset(k2, 2, sizeof(k2));
+    memset(fk, 3, sizeof(fk));
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, fk, pool), APR_SUCCESS);
+    ck_assert_int_eq(fake.calls, 3);           /* set, set, get of the marker's key */
+    ck_assert_int_eq(fake.locks, 1);
+    ck_assert_int_eq(s->get(s, k1, &got, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->get(s, k2, &got, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->remove(s, k1, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->remove(s, k2, pool), APR_SUCCESS);
+    ck_assert_int_eq(s->put(s, fk, &marker, pool), APR_SUCCESS);
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, fk, pool), APR_EACCES);
+    ck_assert(!has(k1, OAS_KV_TAG_ENTRY));
+    ck_assert(!has(k2, OAS_KV_TAG_ENTRY));
+    ck_assert_int_eq(nerr, 0);                 /* a revoked family is no outage */
+    ck_assert_int_eq(oas_store_put_many(s, w, 0, NULL, pool), APR_EINVAL);
+    ck_assert_int_eq(oas_store_put_many(s, w, OAS_STORE_BATCH_MAX + 1, NULL, pool), APR_EINVAL);
+    fake.fail = APR_ECONNREFUSED;
+    ck_assert_int_eq(oas_store_put_many(s, w, 2, NULL, pool), APR_ECONNREFUSED);
+    ck_assert_int_eq(nerr, 1);
 }
 END_TEST
 
@@ -472,6 +507,7 @@ static Suite *kv_suite(void)
     tcase_add_test(tc, test_fail_fast);
     tcase_add_test(tc, test_confirm_miss);
     tcase_add_test(tc, test_family_revoked);
+    tcase_add_test(tc, test_put_many);
     tcase_add_test(tc, test_create_errors);
     suite_add_tcase(su, tc);
     return su;

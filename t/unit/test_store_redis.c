@@ -536,6 +536,93 @@ START_TEST(test_family)
 }
 END_TEST
 
+/* total_connections_received of srv (INFO), this look's own included */
+static long redis_conns(const redis_srv_t *srv)
+{
+    apr_redis_t *rc;
+    apr_redis_server_t *rs;
+    char *info = NULL, *at;
+
+    ck_assert_int_eq(apr_redis_create(pool, 1, 0, &rc), APR_SUCCESS);
+    ck_assert_int_eq(apr_redis_server_create(pool, "127.0.0.1", (apr_port_t)srv->port, 0, 1, 1,
+                                             60000000, 1, &rs), APR_SUCCESS);
+    ck_assert_int_eq(apr_redis_info(rs, pool, &info), APR_SUCCESS);
+    ck_assert_ptr_nonnull(at = strstr(info, "total_connections_received:"));
+    return strtol(at + 27, NULL, 10);
+}
+
+static apr_status_t unrevoked_n(oas_store_t *s, unsigned n, oas_entry_t *e)
+{
+    unsigned char k[32];
+
+    key_of(k, n);
+    return s->get_unrevoked(s, k, e, pool);
+}
+
+static void revoke_family(oas_store_t *s, int fam)
+{
+    unsigned char f[OAS_FAMILY_LEN], key[32];
+    oas_entry_t marker = entry(OAS_KIND_FAMILY_REVOKED, now_sec() + 100, fam, 0, 0);
+
+    memset(f, fam, sizeof(f));
+    oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(pool, f, OAS_FAMILY_LEN));
+    ck_assert_int_eq(s->put(s, key, &marker, pool), APR_SUCCESS);
+}
+
+/* get_unrevoked (issue 18 item 5): a token seen before is asked for with its
+ * family's marker in one round trip, on a connection of the store's own
+ * (a pipeline: Redis counts one more connection, once); a family revoked or
+ * a token removed after it was seen is refused at once; a connection that
+ * broke (Redis restarted) falls back to the plain way without an error. */
+START_TEST(test_unrevoked)
+{
+    redis_srv_t srv;
+    oas_store_t *s;
+    oas_entry_t a = entry(OAS_KIND_ACCESS, now_sec() + 100, 5, 120, 3);
+    oas_entry_t b = entry(OAS_KIND_ACCESS, now_sec() + 100, 6, 80, 4);
+    oas_entry_t c = entry(OAS_KIND_ACCESS, now_sec() + 100, 0, 40, 5), got;
+    unsigned char k[32];
+    long conns;
+
+    SKIP_WITHOUT_REDIS();
+    redis_new(&srv, 1);                            /* appendonly yes */
+    s = mk_store(&srv, "unrevoked");
+    ck_assert_int_eq(put_n(s, 1, &a), APR_SUCCESS);
+    ck_assert_int_eq(put_n(s, 2, &b), APR_SUCCESS);
+    ck_assert_int_eq(put_n(s, 3, &c), APR_SUCCESS);
+    ck_assert_int_eq(unrevoked_n(s, 1, &got), APR_SUCCESS);     /* two round trips */
+    ck_assert(same_entry(&a, &got));
+    conns = redis_conns(&srv);
+    ck_assert_int_eq(unrevoked_n(s, 1, &got), APR_SUCCESS);     /* one, pipelined */
+    ck_assert(same_entry(&a, &got));
+    ck_assert_int_eq(redis_conns(&srv), conns + 2);              /* the look's, the pipe's */
+    ck_assert_int_eq(unrevoked_n(s, 1, &got), APR_SUCCESS);
+    ck_assert_int_eq(redis_conns(&srv), conns + 3);              /* the same pipe */
+    revoke_family(s, 5);
+    ck_assert_int_eq(unrevoked_n(s, 1, &got), APR_EACCES);      /* at once */
+    ck_assert_int_eq(unrevoked_n(s, 2, &got), APR_SUCCESS);
+    ck_assert_int_eq(unrevoked_n(s, 2, &got), APR_SUCCESS);
+    key_of(k, 2);
+    ck_assert_int_eq(s->remove(s, k, pool), APR_SUCCESS);
+    ck_assert_int_eq(unrevoked_n(s, 2, &got), APR_NOTFOUND);    /* at once */
+    ck_assert_int_eq(unrevoked_n(s, 3, &got), APR_SUCCESS);     /* no family: one GET */
+    ck_assert(same_entry(&c, &got));
+    ck_assert_int_eq(unrevoked_n(s, 9, &got), APR_NOTFOUND);
+    redis_stop(&srv);
+    redis_start(&srv);
+    ck_assert_int_eq(unrevoked_n(s, 1, &got), APR_EACCES);      /* the marker persisted */
+    ck_assert_int_eq(put_n(s, 4, &b), APR_SUCCESS);
+    ck_assert_int_eq(unrevoked_n(s, 4, &got), APR_SUCCESS);
+    ck_assert_int_eq(unrevoked_n(s, 4, &got), APR_SUCCESS);
+    ck_assert(same_entry(&b, &got));
+    ck_assert_int_eq(nlog_err, 0);
+    redis_stop(&srv);
+    ck_assert_int_eq(unrevoked_n(s, 4, &got), APR_ECONNREFUSED); /* the real reason */
+    ck_assert_int_eq(nlog_err, 1);
+    redis_gone(&srv);
+}
+END_TEST
+
 START_TEST(test_stats_and_conf)
 {
     oas_store_redis_conf_t c;
@@ -828,6 +915,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, test_race_refresh);
     tcase_add_test(tc, test_race_plain);
     tcase_add_test(tc, test_family);
+    tcase_add_test(tc, test_unrevoked);
     tcase_add_test(tc, test_family_marker_outlives_members);
     tcase_add_test(tc, test_stats_and_conf);
     tcase_add_test(tc, test_outage);
