@@ -59,6 +59,25 @@ oas_credcache_t *oas_credcache_process(void);
 int oas_credcache_check(oas_credcache_t *c, const char *client_id, const char *hash,
                         const char *secret);
 
+/* Checks the cache cannot make itself (the password grant: httpd's authn
+ * providers check the password against a hash the module never sees). An
+ * entry holds id (at most OAS_CLIENT_ID_MAX bytes; a longer id is never
+ * cached) and HMAC(key, context NUL secret): context names everything that
+ * could check the same id differently (in httpd: the virtual host, the
+ * Location, the providers), so an entry never answers for another one.
+ * These entries are apart from oas_credcache_check()'s: a client and a
+ * user of the same name do not meet.
+ *
+ * oas_credcache_recall: 1 if secret was remembered for id and context and
+ * has not expired at now (seconds), else 0 (c NULL, NULL arguments: 0).
+ * oas_credcache_remember: after the check granted it, remember secret for
+ * id and context until expires (seconds; 0: never). Only ever call it for a
+ * check that succeeded: failures are never cached. */
+int oas_credcache_recall(oas_credcache_t *c, const char *id, const char *context,
+                         const char *secret, long long now);
+void oas_credcache_remember(oas_credcache_t *c, const char *id, const char *context,
+                            const char *secret, long long expires);
+
 /* Fill *st (under the lock). */
 void oas_credcache_stats(oas_credcache_t *c, oas_credcache_stats_t *st);
 

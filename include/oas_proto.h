@@ -187,6 +187,9 @@ typedef struct oas_http_req_t {
     const char *user;              /* authorize endpoint: r->user, NULL if none */
     oas_password_fn *check_password;
     void *password_baton;
+    int password_cache;            /* seconds a granted password is remembered; 0: never */
+    const char *password_context;  /* what checks it (vhost, Location, providers): the
+                                    * cache's context (oas_credcache_recall) */
     oas_logger_t log;
     long long now;                 /* seconds; 0: the core takes the clock */
     const char *remote_ip;         /* the client's address (r->useragent_ip); NULL if unknown */

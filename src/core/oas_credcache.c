@@ -3,7 +3,10 @@
  *
  * Layout: nsets * CC_WAYS entries; the set of a client is a FNV-1a hash of
  * its id. An entry is free when stamp is 0; stamp is the cache's clock at
- * the entry's last use (least recently used way goes first).
+ * the entry's last use (least recently used way goes first). An entry is
+ * for a client secret (oas_credcache_check) or for a check made elsewhere
+ * (oas_credcache_remember): the kind is part of its key, so a client and a
+ * user of the same name are two entries.
  *
  * The HMAC: an EVP_MAC_CTX keyed once (tmpl) is duplicated into a small
  * free list of contexts; a check takes one (under the lock), re-initialises
@@ -33,9 +36,13 @@
 #define CC_MAX_SETS (1u << 20)
 #define CC_SPARE    32                      /* most idle HMAC contexts kept */
 
+enum { CC_CLIENT, CC_REMEMBERED };           /* the kinds of entry */
+
 typedef struct cc_entry_t {
     unsigned long long stamp;                /* 0: free */
-    unsigned char mac[OAS_DIGEST_LEN];       /* HMAC(key, hash NUL secret) */
+    long long expires;                       /* seconds; 0: never */
+    int kind;                                /* CC_CLIENT, CC_REMEMBERED */
+    unsigned char mac[OAS_DIGEST_LEN];       /* HMAC(key, hash|context NUL secret) */
     char client_id[OAS_CLIENT_ID_MAX + 1];
 } cc_entry_t;
 
@@ -173,13 +180,14 @@ static unsigned cc_set_of(const oas_credcache_t *c, const char *client_id)
     return h & (c->nsets - 1);
 }
 
-/* The way holding client_id in its set, or NULL (lock held). */
-static cc_entry_t *cc_find(oas_credcache_t *c, cc_entry_t *set, const char *client_id)
+/* The way holding client_id of this kind in its set, or NULL (lock held). */
+static cc_entry_t *cc_find(cc_entry_t *set, const char *client_id, int kind)
 {
     int i;
 
     for (i = 0; i < CC_WAYS; i++) {
-        if (set[i].stamp != 0 && strcmp(set[i].client_id, client_id) == 0) {
+        if (set[i].stamp != 0 && set[i].kind == kind
+            && strcmp(set[i].client_id, client_id) == 0) {
             return &set[i];
         }
     }
@@ -237,10 +245,19 @@ static int cc_mac(EVP_MAC_CTX *ctx, const char *hash, const char *secret, unsign
 
 enum { CC_NONE, CC_MISS, CC_HIT };
 
-/* Look client_id up: CC_HIT if its entry holds mac (and refresh its stamp),
- * else CC_MISS; CC_NONE when there is no mac (OpenSSL failed). ctx goes back
- * to the spares, or away if it failed. */
-static int cc_lookup(oas_credcache_t *c, const char *client_id, const unsigned char *mac,
+/* What to look up or store: the id, the kind of entry, and (a lookup) the
+ * time, or (a store) when it expires (0: never). */
+typedef struct cc_key_t {
+    const char *id;
+    int kind;
+    long long time;
+    int store;                               /* a lookup before a store: not counted */
+} cc_key_t;
+
+/* Look k up: CC_HIT if its entry holds mac and has not expired at k->time
+ * (and refresh its stamp), else CC_MISS; CC_NONE when there is no mac
+ * (OpenSSL failed). ctx goes back to the spares, or away if it failed. */
+static int cc_lookup(oas_credcache_t *c, const cc_key_t *k, const unsigned char *mac,
                      EVP_MAC_CTX *ctx)
 {
     cc_entry_t *e;
@@ -252,42 +269,47 @@ static int cc_lookup(oas_credcache_t *c, const char *client_id, const unsigned c
     }
     else {
         cc_ctx_put(c, ctx);
-        e = cc_find(c, &c->entries[cc_set_of(c, client_id) * CC_WAYS], client_id);
-        rc = e != NULL && oas_ct_equal(e->mac, mac, OAS_DIGEST_LEN) ? CC_HIT : CC_MISS;
+        e = cc_find(&c->entries[cc_set_of(c, k->id) * CC_WAYS], k->id, k->kind);
+        rc = e != NULL && (e->expires == 0 || k->time < e->expires)
+             && oas_ct_equal(e->mac, mac, OAS_DIGEST_LEN) ? CC_HIT : CC_MISS;
     }
-    if (rc == CC_HIT) {
+    if (rc == CC_HIT && !k->store) {
         e->stamp = ++c->clock;
         c->hits++;
     }
-    c->misses += rc == CC_MISS;
+    c->misses += rc == CC_MISS && !k->store;
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
 
-/* The HMAC of this secret for this hash into mac, and whether it is cached. */
-static int cc_probe(oas_credcache_t *c, const char *client_id, const char *hash,
+/* The HMAC of this secret for this hash (or context) into mac, and whether
+ * it is cached. */
+static int cc_probe(oas_credcache_t *c, const cc_key_t *k, const char *hash,
                     const char *secret, unsigned char *mac)
 {
     EVP_MAC_CTX *ctx;
 
-    if (c == NULL || strlen(client_id) > OAS_CLIENT_ID_MAX) {
+    if (c == NULL || strlen(k->id) > OAS_CLIENT_ID_MAX) {
         return CC_NONE;
     }
     ctx = cc_ctx_get(c);
-    return cc_lookup(c, client_id, cc_mac(ctx, hash, secret, mac) ? mac : NULL, ctx);
+    return cc_lookup(c, k, cc_mac(ctx, hash, secret, mac) ? mac : NULL, ctx);
 }
 
-static void cc_store(oas_credcache_t *c, const char *client_id, const unsigned char *mac)
+/* Store mac for k, expiring at k->time (0: never). */
+static void cc_store(oas_credcache_t *c, const cc_key_t *k, const unsigned char *mac)
 {
     cc_entry_t *set, *e;
 
     pthread_mutex_lock(&c->lock);
-    set = &c->entries[cc_set_of(c, client_id) * CC_WAYS];
-    if ((e = cc_find(c, set, client_id)) == NULL) {
+    set = &c->entries[cc_set_of(c, k->id) * CC_WAYS];
+    if ((e = cc_find(set, k->id, k->kind)) == NULL) {
         e = cc_victim(set);
-        strcpy(e->client_id, client_id);     /* length checked by the caller */
+        strcpy(e->client_id, k->id);         /* length checked by the caller */
+        e->kind = k->kind;
     }
     memcpy(e->mac, mac, OAS_DIGEST_LEN);
+    e->expires = k->time;
     e->stamp = ++c->clock;
     pthread_mutex_unlock(&c->lock);
 }
@@ -296,12 +318,13 @@ int oas_credcache_check(oas_credcache_t *c, const char *client_id, const char *h
                         const char *secret)
 {
     unsigned char mac[OAS_DIGEST_LEN];
+    cc_key_t k = { client_id, CC_CLIENT, 0, 0 };
     int probe, rc;
 
     if (client_id == NULL || hash == NULL || secret == NULL) {
         return OAS_CRED_BAD;
     }
-    probe = cc_probe(c, client_id, hash, secret, mac);
+    probe = cc_probe(c, &k, hash, secret, mac);
     if (probe == CC_HIT) {
         rc = OAS_CRED_CACHED;
     }
@@ -310,12 +333,47 @@ int oas_credcache_check(oas_credcache_t *c, const char *client_id, const char *h
     }
     else {
         if (probe == CC_MISS) {
-            cc_store(c, client_id, mac);
+            cc_store(c, &k, mac);
         }
         rc = OAS_CRED_VERIFIED;
     }
     OPENSSL_cleanse(mac, sizeof(mac));
     return rc;
+}
+
+/* Recall (k->store 0: has it been remembered, unexpired at k->time?) or
+ * remember (k->store 1: until k->time) a check made elsewhere. */
+static int cc_elsewhere(oas_credcache_t *c, const cc_key_t *k, const char *context,
+                        const char *secret)
+{
+    unsigned char mac[OAS_DIGEST_LEN];
+    int probe;
+
+    if (k->id == NULL || context == NULL || secret == NULL) {
+        return 0;
+    }
+    probe = cc_probe(c, k, context, secret, mac);
+    if (k->store && probe != CC_NONE) {
+        cc_store(c, k, mac);
+    }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return !k->store && probe == CC_HIT;
+}
+
+int oas_credcache_recall(oas_credcache_t *c, const char *id, const char *context,
+                         const char *secret, long long now)
+{
+    cc_key_t k = { id, CC_REMEMBERED, now, 0 };
+
+    return cc_elsewhere(c, &k, context, secret);
+}
+
+void oas_credcache_remember(oas_credcache_t *c, const char *id, const char *context,
+                            const char *secret, long long expires)
+{
+    cc_key_t k = { id, CC_REMEMBERED, expires, 1 };
+
+    cc_elsewhere(c, &k, context, secret);
 }
 
 void oas_credcache_stats(oas_credcache_t *c, oas_credcache_stats_t *st)

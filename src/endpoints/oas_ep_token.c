@@ -12,6 +12,7 @@
 #include "oas_reuse.h"
 #include "oas_mtls.h"
 #include "oas_dpop.h"
+#include "oas_credcache.h"
 
 /* README "Limits": what does not fit a store entry is the request's fault */
 #define TOO_LONG "the user name or scope is too long"
@@ -144,9 +145,32 @@ static oas_response_t *grant_client_credentials(tok_req_t *t)
     return issue(t, &in, OAS_GRANT_CLIENT_CREDENTIALS);
 }
 
+/* OAS_PW_*: the providers' answer, or a grant they gave within the last
+ * password_cache seconds in this process (OAuthASPasswordCache), which is
+ * remembered here; failures are never remembered. */
+static int owner_password(tok_req_t *t, const char *user, const char *pw)
+{
+    const oas_http_req_t *q = t->req;
+    int cache = q->password_cache > 0 && q->password_context != NULL;
+    long long now = oas_req_now(q);
+    int rc;
+
+    if (cache && oas_credcache_recall(oas_credcache_process(), user, q->password_context, pw,
+                                      now)) {
+        return OAS_PW_GRANTED;
+    }
+    rc = q->check_password ? q->check_password(q->password_baton, user, pw) : OAS_PW_NONE;
+    if (cache && rc == OAS_PW_GRANTED) {
+        oas_credcache_remember(oas_credcache_process(), user, q->password_context, pw,
+                               now + q->password_cache);
+    }
+    return rc;
+}
+
 /* The user's password, unless the brute-force limits lock the user name
  * (429, nothing checked). A wrong password or unknown user counts as a
- * failure; provider errors count as nothing. */
+ * failure; provider errors count as nothing; a remembered grant counts as
+ * a success. */
 static oas_response_t *check_owner_password(tok_req_t *t, const char *user, const char *pw)
 {
     oas_response_t *r;
@@ -156,8 +180,7 @@ static oas_response_t *check_owner_password(tok_req_t *t, const char *user, cons
     if ((r = oas_rl_check(&rl, t->cfg, t->req, OAS_RL_USER, user, t->p))) {
         return r;
     }
-    rc = t->req->check_password ? t->req->check_password(t->req->password_baton, user, pw)
-                                : OAS_PW_NONE;
+    rc = owner_password(t, user, pw);
     if ((rc == OAS_PW_GRANTED || rc == OAS_PW_DENIED)
         && (r = oas_rl_result(&rl, t->cfg, t->req, rc == OAS_PW_GRANTED, t->p))) {
         return r;                     /* a failure that could not be counted: 503 */

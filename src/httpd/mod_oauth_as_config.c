@@ -137,6 +137,7 @@ void *oas_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     const oas_dir_conf_t *base = basev, *add = addv;
     oas_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
     dc->pw_providers = add->pw_providers ? add->pw_providers : base->pw_providers;
+    dc->pw_cache = add->pw_cache ? add->pw_cache : base->pw_cache;
     dc->protected_resource = PICKP(protected_resource);
     dc->prm_url = add->protected_resource ? add->prm_url : base->prm_url;
     dc->require_dpop = add->require_dpop ? add->require_dpop : base->require_dpop;
@@ -529,6 +530,18 @@ static const char *add_pw_provider(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* OAuthASPasswordCache SECONDS (0 = off .. 3600) */
+static const char *set_pw_cache(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    long long v;
+    const char *err = parse_number(cmd, arg, 0, OAS_PASSWORD_CACHE_MAX, &v);
+
+    if (!err) {
+        ((oas_dir_conf_t *)dcv)->pw_cache = (int)v + 1;
+    }
+    return err;
+}
+
 /* A resource URI (RFC 8707 §2) for OAuthASResource, OAuthASDefaultResource and
  * OAuthASProtectedResource: NULL or why not. */
 static const char *check_resource(cmd_parms *cmd, const char *uri)
@@ -675,6 +688,9 @@ const command_rec oas_cmds[] = {
                   "(default 0: never)"),
     AP_INIT_ITERATE("OAuthASPasswordProvider", add_pw_provider, NULL, OR_AUTHCFG,
                     "authn providers that check the password grant's username/password"),
+    AP_INIT_TAKE1("OAuthASPasswordCache", set_pw_cache, NULL, OR_AUTHCFG,
+                  "seconds a password the providers granted is remembered in each process "
+                  "(0 = off, the default; at most 3600)"),
     AP_INIT_TAKE1("OAuthASResource", add_resource, NULL, RSRC_CONF,
                   "URI: a resource server clients may name with resource (RFC 8707); "
                   "repeatable"),

@@ -94,6 +94,29 @@ static int check_password(void *baton, const char *user, const char *password)
     return rc;
 }
 
+/* OAuthASPasswordCache: the cache's context names everything that could
+ * check a password differently: this virtual host, this Location (the
+ * request's URL-path, length-prefixed so that no path and provider list run
+ * together) and the providers. NULL when the cache is off. */
+static const char *password_context(request_rec *r, int *pttl)
+{
+    oas_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &oauth_as_module);
+    const char *ctx;
+    int i;
+
+    *pttl = dc->pw_cache > 1 && dc->pw_providers ? dc->pw_cache - 1 : 0;
+    if (*pttl == 0) {
+        return NULL;
+    }
+    ctx = apr_psprintf(r->pool, "pw %pp %" APR_SIZE_T_FMT ":%s", (void *)r->server,
+                       strlen(r->uri), r->uri);
+    for (i = 0; i < dc->pw_providers->nelts; i++) {
+        ctx = apr_pstrcat(r->pool, ctx, " ", APR_ARRAY_IDX(dc->pw_providers, i, const char *),
+                          NULL);
+    }
+    return ctx;
+}
+
 static int header_cb(void *rv, const char *key, const char *val)
 {
     apr_table_setn(((request_rec *)rv)->err_headers_out, key, val);
@@ -175,6 +198,7 @@ static int fill_request(request_rec *r, oas_http_req_t *req)
     req->user = r->user;
     req->check_password = check_password;
     req->password_baton = r;
+    req->password_context = password_context(r, &req->password_cache);
     oas_request_logger(&req->log, r);
     req->now = (long long)apr_time_sec(r->request_time);
     req->remote_ip = r->useragent_ip;

@@ -18,6 +18,7 @@ extern module AP_MODULE_DECLARE_DATA oauth_as_module;
 #define OAS_DEF_STORE_FILE     "oauth_as/store/tokens"
 #define OAS_OLD_DEF_STORE_FILE "oauth_as/store"
 #define OAS_UNSET -1
+#define OAS_PASSWORD_CACHE_MAX 3600   /* OAuthASPasswordCache: most seconds */
 
 /* Server-wide settings (server config, virtual host). -1/NULL: not set here. */
 typedef struct oas_srv_conf_t {
@@ -76,6 +77,7 @@ static inline oas_srv_conf_t *oas_srv_conf(const server_rec *s)
 /* Directory settings. */
 typedef struct oas_dir_conf_t {
     apr_array_header_t *pw_providers; /* OAuthASPasswordProvider: const char * */
+    int pw_cache;                     /* OAuthASPasswordCache seconds + 1; 0: unset */
     const char *protected_resource;   /* OAuthASProtectedResource URI */
     const char *prm_url;              /* ... and the URL of its metadata document */
     int require_dpop;                 /* OAuthASRequireDPoP: 0 unset, 1 Off, 2 On */

@@ -1,6 +1,7 @@
 /* test_credcache.c — the cache of verified client credentials: hits,
  * misses, wrong secrets, a changed hash, the size bound, LRU eviction,
- * concurrent threads, and a forked child's own cache. */
+ * concurrent threads, a forked child's own cache; and the checks it
+ * remembers for others (recall/remember: expiry, contexts, failures). */
 #include <string.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -278,6 +279,106 @@ START_TEST(process_cache_per_process)
 }
 END_TEST
 
+/* Checks made elsewhere (the password grant): recall what was remembered,
+ * until it expires. */
+#define CTX_A "pw 0x1 6:/token file"
+#define CTX_B "pw 0x1 6:/other file"
+
+START_TEST(remembered_hit_miss_expiry)
+{
+    oas_credcache_t *c = make(16);
+
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1000), 0);
+    oas_credcache_remember(c, "alice", CTX_A, "wonderland", 1003);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1000), 1);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1002), 1);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1003), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 5000), 0);
+    /* remembered again: a new expiry */
+    oas_credcache_remember(c, "alice", CTX_A, "wonderland", 5010);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 5009), 1);
+    /* another user with the same password was never remembered */
+    ck_assert_int_eq(oas_credcache_recall(c, "bob", CTX_A, "wonderland", 5000), 0);
+    ck_assert_uint_eq(stats(c).entries, 1);
+    /* 0: never expires */
+    oas_credcache_remember(c, "bob", CTX_A, "builder", 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "bob", CTX_A, "builder", 1LL << 40), 1);
+}
+END_TEST
+
+START_TEST(remembered_other_context_never_matches)
+{
+    oas_credcache_t *c = make(16);
+
+    oas_credcache_remember(c, "alice", CTX_A, "wonderland", 2000);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_B, "wonderland", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", "", "wonderland", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A "x", "wonderland", 1000), 0);
+    /* HMAC(context NUL secret): context and secret do not run together */
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", "pw 0x1 6:/token fil", "ewonderland",
+                                          1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1000), 1);
+}
+END_TEST
+
+START_TEST(remembered_wrong_secret_never_matches)
+{
+    oas_credcache_t *c = make(16);
+
+    oas_credcache_remember(c, "alice", CTX_A, "wonderland", 2000);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderlan", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland!", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "Wonderland", 1000), 0);
+    /* the wrong ones neither evicted nor replaced it */
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "wonderland", 1000), 1);
+    ck_assert_uint_eq(stats(c).entries, 1);
+}
+END_TEST
+
+START_TEST(remembered_failures_never_cached)
+{
+    oas_credcache_t *c = make(16);
+
+    /* recall never stores: a secret that was never granted stays unknown */
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "guess", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", CTX_A, "guess", 1000), 0);
+    ck_assert_uint_eq(stats(c).entries, 0);
+    ck_assert_uint_eq(stats(c).misses, 2);
+    /* NULLs, a NULL cache and an id too long to cache do nothing */
+    oas_credcache_remember(NULL, "alice", CTX_A, "x", 2000);
+    oas_credcache_remember(c, NULL, CTX_A, "x", 2000);
+    oas_credcache_remember(c, "alice", NULL, "x", 2000);
+    oas_credcache_remember(c, "alice", CTX_A, NULL, 2000);
+    ck_assert_int_eq(oas_credcache_recall(NULL, "alice", CTX_A, "x", 1000), 0);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", NULL, "x", 1000), 0);
+    {
+        char longid[200];
+        memset(longid, 'u', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = '\0';
+        oas_credcache_remember(c, longid, CTX_A, "x", 2000);
+        ck_assert_int_eq(oas_credcache_recall(c, longid, CTX_A, "x", 1000), 0);
+    }
+    ck_assert_uint_eq(stats(c).entries, 0);
+}
+END_TEST
+
+START_TEST(remembered_apart_from_client_secrets)
+{
+    oas_credcache_t *c = make(16);
+    const char *h = sha_hash("same");
+
+    /* a client and a user of the same name: two entries that do not meet */
+    oas_credcache_remember(c, "alice", h, "same", 0);
+    ck_assert_int_eq(oas_credcache_check(c, "alice", h, "same"), OAS_CRED_VERIFIED);
+    ck_assert_int_eq(oas_credcache_recall(c, "alice", h, "same", 1000), 1);
+    ck_assert_uint_eq(stats(c).entries, 2);
+    /* a client check never reads a remembered password */
+    oas_credcache_remember(c, "carol", h, "other", 0);
+    ck_assert_int_eq(oas_credcache_check(c, "carol", h, "other"), OAS_CRED_BAD);
+}
+END_TEST
+
 static Suite *credcache_suite(void)
 {
     Suite *s = suite_create("credcache");
@@ -294,6 +395,11 @@ static Suite *credcache_suite(void)
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, threads_agree);
     tcase_add_test(tc, process_cache_per_process);
+    tcase_add_test(tc, remembered_hit_miss_expiry);
+    tcase_add_test(tc, remembered_other_context_never_matches);
+    tcase_add_test(tc, remembered_wrong_secret_never_matches);
+    tcase_add_test(tc, remembered_failures_never_cached);
+    tcase_add_test(tc, remembered_apart_from_client_secrets);
     suite_add_tcase(s, tc);
     return s;
 }
