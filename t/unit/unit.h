@@ -3,9 +3,32 @@
 #define OAS_UNIT_H
 
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <apr_general.h>
 #include <apr_pools.h>
+
+/* Remove a test's temporary directory: its files (a store's shards, lock,
+ * info), then itself. */
+static inline void unit_rm_dir(const char *dir)
+{
+    struct dirent *de;
+    char buf[512];
+    DIR *d = opendir(dir);
+
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.') {
+            snprintf(buf, sizeof(buf), "%s/%s", dir, de->d_name);
+            unlink(buf);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(dir);
+}
 
 /* Each test file defines its suite and uses this main. */
 #define OAS_UNIT_MAIN(suite_fn)                                      \
