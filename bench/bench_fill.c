@@ -85,6 +85,7 @@ int main(int argc, char **argv)
     int mem = argc > 4 ? atoi(argv[4]) : 1000, disk = argc > 5 ? atoi(argv[5]) : 200000;
     long count = argc > 2 ? atol(argv[2]) : 0;
     long long shm_before = shared_bytes(), shm, disk_bytes = 0, disk_alloc = 0;
+    int i;
     bench_env_t env;
     double t0;
     FILE *out;
@@ -103,8 +104,12 @@ int main(int argc, char **argv)
     fill(&env, count, out);
     fclose(out);
     printf("FILL tokens=%ld seconds=%.3f\n", count, bench_now() - t0);
-    file_size(env.pool, argv[1], ".dir", &disk_bytes, &disk_alloc);
-    file_size(env.pool, argv[1], ".pag", &disk_bytes, &disk_alloc);
+    for (i = 0; i < OAS_STORE_SHARDS; i++) {   /* the shards PATH.<i>.dir, .pag */
+        file_size(env.pool, argv[1], apr_psprintf(env.pool, ".%d.dir", i), &disk_bytes,
+                  &disk_alloc);
+        file_size(env.pool, argv[1], apr_psprintf(env.pool, ".%d.pag", i), &disk_bytes,
+                  &disk_alloc);
+    }
     printf("DISK bytes=%lld allocated=%lld per_token=%.1f allocated_per_token=%.1f\n",
            disk_bytes, disk_alloc, (double)disk_bytes / (double)count,
            (double)disk_alloc / (double)count);

@@ -37,7 +37,7 @@
 #define SD_PURGE_MAX  256                  /* most expired records an inline purge drops */
 #define SD_ECORRUPT   APR_EINVAL           /* internal: malformed disk record */
 #define SD_EROOM      APR_OS_START_USERERR /* internal: the disk tier is full, make room */
-#define SD_SHARDS     8                    /* SDBM files of the disk tier (PATH.0 ...) */
+#define SD_SHARDS     OAS_STORE_SHARDS     /* SDBM files of the disk tier (PATH.0 ...) */
 #define SD_SHARD_BYTE 8                    /* the key byte that picks one (the memory
                                             * tier hashes bytes 0..7) */
 #define SD_SHARD_OF(key) (((const unsigned char *)(key))[SD_SHARD_BYTE] % SD_SHARDS)
