@@ -59,18 +59,7 @@ static oas_store_t *mk_store(int mem, int disk, apr_pool_t *p)
 /* a well-spread 32-byte key from n (splitmix64) */
 static void key_of(unsigned char *key, unsigned n)
 {
-    unsigned long long x = 0x9e3779b97f4a7c15ULL * (n + 7);
-    int i, j;
-
-    for (i = 0; i < 4; i++) {
-        unsigned long long z = (x += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        for (j = 0; j < 8; j++) {
-            key[i * 8 + j] = (unsigned char)(z >> (8 * j));
-        }
-    }
+    unit_key_of(key, n + 6);
 }
 
 static int shard_of(const unsigned char *key)

@@ -10,6 +10,23 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
+/* a well-spread 32-byte store key from n (splitmix64) */
+static inline void unit_key_of(unsigned char *key, unsigned n)
+{
+    unsigned long long x = 0x9e3779b97f4a7c15ULL * (n + 1);
+    int i, j;
+
+    for (i = 0; i < 4; i++) {
+        unsigned long long z = (x += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        for (j = 0; j < 8; j++) {
+            key[i * 8 + j] = (unsigned char)(z >> (8 * j));
+        }
+    }
+}
+
 /* Remove a test's temporary directory: its files (a store's shards, lock,
  * info), then itself. */
 static inline void unit_rm_dir(const char *dir)
