@@ -1,5 +1,5 @@
 /* oas_store_default.c — the default store (SPEC §8): APR shared memory in
- * front of an SDBM file.
+ * front of SDBM files (the disk tier, in shards).
  *
  * Memory tier: one APR shm segment, inherited by forked children:
  *   sd_header_t | sd_slot_t[nslots]
@@ -11,11 +11,13 @@
  * power of two >= 2 * mem_entries; at most mem_entries slots are in use.
  * Nothing inside the segment is a pointer: slots are found by index.
  *
- * Disk tier: an SDBM file. key = the 32-byte digest, value =
+ * Disk tier: SD_SHARDS SDBM files (PATH.0 .. PATH.7: oas_store_shards.c),
+ * a key's shard picked by its byte 8. key = the 32-byte digest, value =
  *   u8 kind | i64 exp (LE) | family[16] | u16 len (LE) | payload[len]
  * A value longer than SD_PART_MAX is cut in two: the rest goes under the
- * 33-byte key digest|'c', after an FNV-1a sum of the whole value (native byte
- * order, like SDBM's pages), so parts of two writes never pass for one record. SDBM splits a full page by hash bits, at most 10
+ * 33-byte key digest|'c' (the same shard), after an FNV-1a sum of the whole
+ * value (native byte order, like SDBM's pages), so parts of two writes never
+ * pass for one record. SDBM splits a full page by hash bits, at most 10
  * times; two pairs larger than half a page whose hashes agree that far can
  * never be parted (apr_sdbm_store fails with ENOSPC, about 1 in 1000 stores of
  * 900-byte records), while pairs of SD_PART_MAX always share a page.
@@ -27,23 +29,35 @@
  *
  * Lock-free reads: a get that finds a live entry in memory takes no lock. The
  * header's seq is odd while a slot changes (sd_slot_set, sd_mem_delete, under
- * the mutex) and moves on after; a reader copies the slot, and keeps the copy
- * only when seq was even and the same before and after (a seqlock). Anything
- * else (a miss, an expired entry, a writer in the way) takes the locked path,
- * which is what every get did before: bearer checks and introspections of
- * tokens in memory no longer queue behind token writes and their disk I/O.
+ * the memory lock) and moves on after; a reader copies the slot, and keeps the
+ * copy only when seq was even and the same before and after (a seqlock).
+ * Anything else (a miss, an expired entry, a writer in the way) takes the
+ * locked path: bearer checks and introspections of tokens in memory do not
+ * queue behind token writes and their disk I/O.
  *
- * Locking: conf->mutex is held around every operation; within an operation
- * the SDBM file is locked (apr_sdbm_lock, exclusive) on first use and unlocked
- * at the end. The file is opened with APR_FOPEN_SHARELOCK, so that outermost
- * apr_sdbm_lock takes the file lock and invalidates the page and directory
- * blocks cached in the handle (SDBM_INVALIDATE_CACHE in apr-util's
- * sdbm_lock.c): a process never reads pages another process has since
- * rewritten. Each process opens its own handle (remembering its pid), since a
- * handle inherited through fork shares file offsets with the parent.
+ * Locking: an operation on one key holds that key's shard (a thread mutex
+ * and the shard file's lock, oas_store_shards.c) from start to end: it is
+ * what makes the operation atomic (one winner of a consume across threads
+ * and processes), and the disk I/O is done under it alone. The memory lock
+ * (conf->mutex, the store mutex) is taken only around the slot changes and
+ * looks, never held across disk I/O; lock order: shard, then memory. Only
+ * holders of a key's shard write or remove that key's slot; the memory lock
+ * holders of other keys may only evict it (a cached durable entry, an
+ * expired or first-to-go one), so a holder of the shard re-finds its slot
+ * under the memory lock each time. Operations on many keys (purge, family
+ * revocation, iterate, the start-up scan, making room on a full disk) take
+ * the memory lock for the memory tier, then the shards one at a time. A
+ * durable entry's record on disk is dropped only under its shard: the
+ * evictor drops an expired durable copy from memory and leaves its record to
+ * the next look, purge or full-disk scan. Counters that other processes
+ * update while holding only a shard (disk_count, purged, corrupt, full) are
+ * changed atomically.
  *
- * Files: this one (memory tier, locking, operations), oas_store_sdbm.c (the
- * disk tier), oas_store_default_setup.c (creation, attach); their shared
+ * Files: this one (memory tier, locking, operations on one key),
+ * oas_store_default_walk.c (operations on many keys), oas_store_sdbm.c (the
+ * disk tier's records), oas_store_shards.c (its shards, their locks, the
+ * migration of a one-file store), oas_store_default_count.c (failure
+ * counters), oas_store_default_setup.c (creation, attach); their shared
  * types in oas_store_sd.h.
  */
 #include <stddef.h>
@@ -228,7 +242,7 @@ static int sd_fast_kind(sd_store_t *sd, const unsigned char *key, int *pkind)
 /* ------------------------------------------------------------ disk tier */
 
 /* Drop key's memory copy, if there is one. */
-static apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key)
+apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key)
 {
     apr_status_t rv;
     long i;
@@ -485,8 +499,8 @@ apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
  * entries (but its revocation markers). Volatile ones are counted here;
  * durable ones leave only the cache: the disk sweep that follows counts
  * them and removes their records. */
-static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                         sd_sweep_t *res)
+void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
+                  sd_sweep_t *res)
 {
     apr_uint32_t i;
     sd_slot_t *sl;
@@ -783,8 +797,6 @@ static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
                                 : sd_put_durable(sd, key, e, now, room_ok);
 }
 
-enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD, SD_PUT };
-
 /* One operation on key, its shard locked: put (SD_PUT: repl), get (SD_GET:
  * and cache what the disk had), consume/remove (SD_TAKE: and remove it, or
  * put repl in its place), add (SD_ADD: put repl where there is nothing,
@@ -826,8 +838,8 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
 /* The operation under key's shard lock. A full disk tier: the shard goes,
  * room is made shard by shard, and the operation runs once more from the
  * start (nothing was changed before the room was missed). */
-static apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
-                          const oas_entry_t *repl, apr_pool_t *p)
+apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
+                   const oas_entry_t *repl, apr_pool_t *p)
 {
     sd_shard_t *sh = sd_shard(sd, key);
     apr_status_t rv;
@@ -898,154 +910,6 @@ static apr_status_t sd_remove(oas_store_t *s, const unsigned char *key, apr_pool
     return key ? sd_op(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
 }
 
-/* Sweep both tiers for expired entries and, with family set, that family's:
- * the memory tier at once, then each shard under its lock alone. A token
- * put meanwhile into a shard already swept stays: the family's marker,
- * written before (oas_family_revoke), stops its issue. */
-static apr_status_t sd_sweep(sd_store_t *sd, const unsigned char *family, sd_sweep_t *res,
-                             apr_pool_t *p)
-{
-    long long now = sd_now();
-    apr_status_t rv;
-    int i;
-
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    sd_mem_sweep(sd, family, now, res);
-    sd_unlock(sd);
-    for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS; i++) {
-        if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
-            rv = sd_disk_sweep(sd, i, family, now, 0, 0, res, p);
-            sd_shard_unlock(&sd->shard[i]);
-        }
-    }
-    if (rv == APR_SUCCESS) {
-        __atomic_store_n(&sd->hdr->idle_scan_sec, 0, __ATOMIC_RELAXED);
-    }
-    return rv;
-}
-
-/* An all-zero family means "no family": refusing it keeps a caller's slip
- * from wiping every family-less token. */
-static apr_status_t sd_remove_family(oas_store_t *s, const unsigned char *family, int *pcount,
-                                     apr_pool_t *p)
-{
-    static const unsigned char none[OAS_FAMILY_LEN];
-    sd_sweep_t res = { 0, 0, 0 };
-    apr_status_t rv = APR_EINVAL;
-
-    if (family != NULL && memcmp(family, none, OAS_FAMILY_LEN) != 0) {
-        rv = sd_sweep(s->baton, family, &res, p);
-    }
-    if (pcount) {
-        *pcount = res.live;
-    }
-    return rv;
-}
-
-static apr_status_t sd_purge(oas_store_t *s, int *pcount, apr_pool_t *p)
-{
-    sd_sweep_t res = { 0, 0, 0 };
-    apr_status_t rv = sd_sweep(s->baton, NULL, &res, p);
-
-    if (pcount) {
-        *pcount = res.expired;
-    }
-    return rv;
-}
-
-/* The keys to visit: every disk key (shard by shard), and the volatile
- * memory keys (a durable entry in memory is on disk too, so it is listed
- * once). */
-static apr_status_t sd_iter_keys(sd_store_t *sd, apr_array_header_t *keys)
-{
-    apr_sdbm_datum_t *d;
-    apr_status_t rv = APR_SUCCESS;
-    apr_uint32_t i;
-    int j;
-
-    for (j = 0; rv == APR_SUCCESS && j < SD_SHARDS; j++) {
-        if ((rv = sd_shard_lock(sd, &sd->shard[j])) == APR_SUCCESS) {
-            rv = sd_disk_keys(sd, j, keys);
-            sd_shard_unlock(&sd->shard[j]);
-        }
-    }
-    if (rv != APR_SUCCESS || (rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    for (i = 0; i < sd->nslots; i++) {
-        if (sd->slots[i].used && SD_VOLATILE(sd->slots[i].kind)) {
-            d = apr_array_push(keys);
-            d->dsize = SD_KEY_LEN;
-            d->dptr = apr_pmemdup(keys->pool, sd->slots[i].key, SD_KEY_LEN);
-        }
-    }
-    sd_unlock(sd);
-    return rv;
-}
-
-/* Each key is looked up under its shard's lock, the callback runs without
- * it (so it may use the store); keys that went away meanwhile are skipped. */
-static apr_status_t sd_iterate(oas_store_t *s,
-                               int (*cb)(void *ctx, const unsigned char *key, const oas_entry_t *e),
-                               void *ctx, apr_pool_t *p)
-{
-    apr_array_header_t *keys;
-    apr_sdbm_datum_t *k;
-    apr_pool_t *tmp, *one;
-    oas_entry_t e;
-    apr_status_t rv;
-    int i;
-
-    if (cb == NULL) {
-        return APR_EINVAL;
-    }
-    if ((rv = apr_pool_create(&tmp, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    keys = apr_array_make(tmp, 64, sizeof(apr_sdbm_datum_t));
-    if ((rv = sd_iter_keys(s->baton, keys)) == APR_SUCCESS) {
-        rv = apr_pool_create(&one, tmp);
-    }
-    for (i = 0; rv == APR_SUCCESS && i < keys->nelts; i++) {
-        k = &APR_ARRAY_IDX(keys, i, apr_sdbm_datum_t);
-        apr_pool_clear(one);
-        rv = k->dsize != SD_KEY_LEN ? APR_NOTFOUND
-             : sd_op(s->baton, SD_PEEK, (const unsigned char *)k->dptr, &e, NULL, one);
-        if (rv == APR_SUCCESS && cb(ctx, (const unsigned char *)k->dptr, &e) != 0) {
-            break;
-        }
-        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
-    }
-    apr_pool_destroy(tmp);
-    return rv;
-}
-
-static apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if (st == NULL) {
-        return APR_EINVAL;
-    }
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    memset(st, 0, sizeof(*st));
-    memcpy(st->mem_entries, sd->hdr->mem_count, sizeof(st->mem_entries));
-    st->mem_capacity = sd->hdr->mem_cap;
-    st->disk_entries = __atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED);
-    st->disk_capacity = sd->hdr->disk_cap;
-    st->purged = __atomic_load_n(&sd->hdr->purged, __ATOMIC_RELAXED);
-    st->full = __atomic_load_n(&sd->hdr->full, __ATOMIC_RELAXED);
-    st->recovered = sd->hdr->recovered;
-    st->corrupt = __atomic_load_n(&sd->hdr->corrupt, __ATOMIC_RELAXED);
-    sd_unlock(sd);
-    return APR_SUCCESS;
-}
-
 /* In a new process: re-attach the mutex, open our own SDBM handles (before
  * any thread of the process runs). */
 static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
@@ -1069,7 +933,7 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
 
 const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
-    .remove = sd_remove, .remove_family = sd_remove_family, .purge = sd_purge,
-    .iterate = sd_iterate, .stats = sd_stats, .child_init = sd_child_init,
-    /* .count is oas_store_default_count.c's, set by sd_ops() in setup */
+    .remove = sd_remove, .child_init = sd_child_init,
+    /* .count (oas_store_default_count.c), .remove_family, .purge, .iterate and
+     * .stats (oas_store_default_walk.c) are set by sd_ops() in setup */
 };

@@ -113,13 +113,18 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
 }
 
 
-/* The operations of the default store: the table of oas_store_default.c
- * and the counters of oas_store_default_count.c (kept apart so that neither
- * file calls the other back). */
+/* The operations of the default store: the table of oas_store_default.c,
+ * the counters of oas_store_default_count.c and the operations on many keys
+ * of oas_store_default_walk.c (kept apart so that no file calls another
+ * back). */
 static void sd_ops(oas_store_t *s)
 {
     *s = sd_table;
     s->count = sd_count;
+    s->remove_family = sd_remove_family;
+    s->purge = sd_purge;
+    s->iterate = sd_iterate;
+    s->stats = sd_stats;
 }
 
 /* Map the named memory of a running store; refuse one of another layout.

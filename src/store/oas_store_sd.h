@@ -1,6 +1,7 @@
 /* oas_store_sd.h — internals of the default store (not an API: that is
  * include/oas_store.h), shared by its files:
- *   oas_store_default.c        the memory tier, locking, the operations
+ *   oas_store_default.c        the memory tier, locking, operations on one key
+ *   oas_store_default_walk.c   operations on many keys (purge, revocation, iterate)
  *   oas_store_sdbm.c           the disk tier: records in the SDBM files
  *   oas_store_shards.c         the disk tier's shards: their locks, walks, migration
  *   oas_store_default_setup.c  creation in httpd's parent, attach (oauth-as-client)
@@ -180,10 +181,17 @@ static inline long sd_atomic_add(long *x, long n)
 }
 
 /* oas_store_default.c: the operations table, the memory tier's lock (the
- * store mutex), a sweep of one shard */
+ * store mutex) */
 SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
+SD_HIDDEN apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key);
+SD_HIDDEN void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
+                            sd_sweep_t *res);
+enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD, SD_PUT };
+SD_HIDDEN apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
+                             const oas_entry_t *repl, apr_pool_t *p);
+/* ... a sweep of one shard (locked by the caller) */
 SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, int shard, const unsigned char *family,
                                      long long now, int max, int thorough, sd_sweep_t *res,
                                      apr_pool_t *p);
@@ -195,6 +203,16 @@ SD_HIDDEN apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now);
 SD_HIDDEN void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e);
 SD_HIDDEN long sd_mem_find(const sd_store_t *sd, const unsigned char *key);
 SD_HIDDEN void sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
+
+/* oas_store_default_walk.c: the operations on many keys (in the table) */
+SD_HIDDEN apr_status_t sd_remove_family(oas_store_t *s, const unsigned char *family,
+                                        int *pcount, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_purge(oas_store_t *s, int *pcount, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_iterate(oas_store_t *s,
+                                  int (*cb)(void *ctx, const unsigned char *key,
+                                            const oas_entry_t *e),
+                                  void *ctx, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st);
 
 /* oas_store_default_count.c: the failure counters (the table's count) */
 SD_HIDDEN apr_status_t sd_count(oas_store_t *s, const unsigned char *key, long delta,
