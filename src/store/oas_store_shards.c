@@ -4,13 +4,17 @@
  *
  * Each shard has its own lock: in a process, a thread mutex (the SDBM handle
  * and the page it caches belong to one thread at a time), and across
- * processes the SDBM file's lock (apr_sdbm_lock, exclusive: a POSIX record
- * lock, which is the process', hence the thread mutex before it). The
- * handle is opened with APR_FOPEN_SHARELOCK: the outermost apr_sdbm_lock
- * drops the pages the handle cached, so no process reads a page that
- * another has since rewritten. One handle per shard and process: POSIX
- * locks belong to the process, so a second handle on the same file (a
- * reader's, with a shared lock) would convert or release the first's lock.
+ * processes the SDBM file's lock (apr_sdbm_lock, exclusive: flock(2) on the
+ * .dir with Debian's APR, fcntl where APR has no flock; the lock of the
+ * handle's open file, which the process' threads share, hence the thread
+ * mutex before it). The handle is opened with APR_FOPEN_SHARELOCK: the
+ * outermost apr_sdbm_lock drops the pages the handle cached, so no process
+ * reads a page that another has since rewritten. Readers take the same
+ * exclusive lock: a shared one would let readers of one shard overlap across
+ * processes only, while their threads still queue on the handle, and it
+ * would not survive an fcntl build (locks of the process, not of a handle).
+ * An outside copy may hold a shard still with flock(1) on PATH.<i>.dir
+ * (docs/stores.md, backup).
  *
  * Lock order: a shard, then the memory tier's lock (the store mutex); never
  * a shard while holding the memory lock, and never two shards at once but

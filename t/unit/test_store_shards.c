@@ -2,9 +2,11 @@
  * each key's record in its own shard file, a store of one SDBM file (the
  * layout before the shards) moved into them on start, and single use exact
  * when forked children and their threads consume the same keys at once. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -172,6 +174,47 @@ START_TEST(keys_of_two_shards_in_their_own_files)
     ck_assert_int_eq(s->remove(s, kb, pool), APR_SUCCESS);
     ck_assert_int_eq(in_shard(shard_of(kb), kb), 0);
     ck_assert_int_eq(in_shard(shard_of(ka), ka), 1);
+}
+END_TEST
+
+/* The lock an outside copy takes (docs/stores.md, backup: flock(1) on the
+ * shard's .dir, the lock apr_sdbm_lock takes) holds back a write to that
+ * shard until it is let go, and a write to another shard not at all. */
+START_TEST(backup_lock_holds_writers_of_its_shard)
+{
+    oas_store_t *s = mk_store(4, 64, pool);
+    unsigned char ka[32], kb[32];
+    unsigned a = 0, b = 1;
+    apr_time_t t0;
+    oas_entry_t e;
+    int go[2], fd;
+    pid_t pid;
+    char c;
+
+    for (key_of(kb, b); (key_of(ka, a), shard_of(ka)) == shard_of(kb); a++) {
+    }
+    ck_assert_int_eq(pipe(go), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        fd = open(apr_psprintf(pool, "%s.%d.dir", base, shard_of(ka)), O_RDONLY);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(go[1], "x", 1) != 1) {
+            _exit(1);
+        }
+        usleep(400 * 1000);
+        _exit(0);                           /* the lock ends with the process */
+    }
+    close(go[1]);
+    ck_assert_int_eq(read(go[0], &c, 1), 1);
+    t0 = apr_time_now();
+    e = entry(OAS_KIND_ACCESS, now_sec() + 100, b, 40, pool);
+    ck_assert_int_eq(s->put(s, kb, &e, pool), APR_SUCCESS);
+    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_msec(300));
+    e = entry(OAS_KIND_ACCESS, now_sec() + 100, a, 40, pool);
+    ck_assert_int_eq(s->put(s, ka, &e, pool), APR_SUCCESS);
+    ck_assert_int_ge(apr_time_now() - t0, apr_time_from_msec(300));
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    close(go[0]);
 }
 END_TEST
 
@@ -474,6 +517,7 @@ static Suite *store_shards_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, keys_of_two_shards_in_their_own_files);
+    tcase_add_test(tc, backup_lock_holds_writers_of_its_shard);
     tcase_add_test(tc, migrates_a_store_of_one_file);
     tcase_add_test(tc, migration_again_after_a_crash);
     tcase_add_test(tc, one_winner_codes);
