@@ -149,8 +149,8 @@ static long mem_total(const oas_store_stats_t *st)
     return n;
 }
 
-/* the SDBM file (base path) of key's shard: 8 files, byte 8 of the key */
-#define SHARDS 8
+/* the SDBM file (base path) of key's shard: picked by byte 8 of the key */
+#define SHARDS OAS_STORE_SHARDS
 static const char *shard_path(const unsigned char *key, apr_pool_t *p)
 {
     return apr_psprintf(p, "%s.%d", base, key[8] % SHARDS);
