@@ -199,9 +199,14 @@ static inline long oas_count_decode(const void *data, apr_size_t len)
 /* The level at which a caller logs a failed store operation. */
 #define OAS_STORE_FAIL_LEVEL(s) ((s) && (s)->logs_outages ? OAS_LOG_DEBUG : OAS_LOG_ERR)
 
-/* Settings of the default store (APR shm + SDBM spill file). */
+/* The default store's disk tier: OAS_STORE_SHARDS SDBM files, PATH.0 ..
+ * PATH.7 (each a .dir and a .pag); PATH.dir / PATH.pag, the one file of
+ * earlier versions, is moved into them when the store is created. */
+#define OAS_STORE_SHARDS 8
+
+/* Settings of the default store (APR shm + SDBM spill files). */
 typedef struct oas_store_default_conf_t {
-    const char *path;            /* SDBM base path (".dir"/".pag" are appended) */
+    const char *path;            /* SDBM base path (".<i>.dir"/".<i>.pag" are appended) */
     int mem_entries;             /* OAuthASStoreMemory */
     int disk_entries;            /* OAuthASStoreDisk */
     apr_global_mutex_t *mutex;   /* created by the caller (ap_global_mutex_create in httpd) */
@@ -216,8 +221,9 @@ typedef struct oas_store_default_conf_t {
 } oas_store_default_conf_t;
 
 /* Create the default store in the parent process: allocate shared memory
- * from p, open (or create) the SDBM file, count its live entries and drop
- * expired ones. The shm lives as long as p. */
+ * from p, open (or create) the SDBM files (moving an earlier version's one
+ * file into them), count their live entries and drop expired ones. The shm
+ * lives as long as p. */
 apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_conf_t *conf,
                                       apr_pool_t *p);
 

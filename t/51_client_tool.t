@@ -369,7 +369,7 @@ ok !grep({ index($prom->{body}, $_) >= 0 } @all), 'no token in it';
 
 # the files alone (no httpd holds this copy): the same tokens, then a revocation
 my $at4 = token_at('tool-m2m', $m_secret, grant_type => 'client_credentials')->{json}{access_token};
-system('cp', "$STORE.dir", "$STORE.pag", "$TMP/") == 0 or diag("cp: $?");
+system('cp', glob("$STORE.[0-9]*.dir $STORE.[0-9]*.pag"), "$TMP/") == 0 or diag("cp: $?");
 my $off = tool('-s', "$TMP/store", 'tokens', '--client', 'tool-m2m');
 ok $off->{rc} == 0 && $off->{err} =~ /file alone/
    && $off->{out} =~ /^\Q${\ sha256_hex("at:$at4")}\E /m, 'tokens on the files alone'

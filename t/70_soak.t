@@ -87,7 +87,10 @@ sub snapshot {
     my %s = (time => time, procs => settled_procs(), store => store_status(),
              served => OAS::Soak::served_by_child(http_port()));
     $s{parent} = OAS::Soak::proc_figures(server_pid())->{ server_pid() };
-    $s{files}{$_} = -s "$STORE$_" // 0 for qw(.dir .pag);
+    for my $ext (qw(.dir .pag)) {             # the shards PATH.<i>.dir, .pag
+        $s{files}{$ext} = 0;
+        $s{files}{$ext} += -s $_ // 0 for glob "$STORE.[0-9]*$ext";
+    }
     my $shm = shm_file();
     $s{shm_name} = $shm // '?';
     $s{shm_size} = defined $shm && -e $shm ? -s $shm : -1;
@@ -287,7 +290,7 @@ push @fig, sprintf "store memory: %s -> %s (capacity %d); disk entries %d -> %d 
     $se->{memory_capacity} // 0, $ss->{disk_entries} // 0, $se->{disk_entries} // 0,
     $se->{disk_capacity} // 0, $ss->{purged} // 0, $se->{purged} // 0, $ss->{full} // 0,
     $se->{full} // 0;
-push @fig, sprintf "store files: shm %s %d -> %d bytes; %s.dir %d -> %d, .pag %d -> %d bytes",
+push @fig, sprintf "store files: shm %s %d -> %d bytes; %s.N.dir %d -> %d, .pag %d -> %d bytes",
     $end->{shm_name}, $start->{shm_size}, $end->{shm_size}, $STORE,
     $start->{files}{'.dir'}, $end->{files}{'.dir'}, $start->{files}{'.pag'},
     $end->{files}{'.pag'};

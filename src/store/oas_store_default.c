@@ -1,5 +1,5 @@
 /* oas_store_default.c — the default store (SPEC §8): APR shared memory in
- * front of an SDBM file.
+ * front of SDBM files (the disk tier, in shards).
  *
  * Memory tier: one APR shm segment, inherited by forked children:
  *   sd_header_t | sd_slot_t[nslots]
@@ -11,11 +11,13 @@
  * power of two >= 2 * mem_entries; at most mem_entries slots are in use.
  * Nothing inside the segment is a pointer: slots are found by index.
  *
- * Disk tier: an SDBM file. key = the 32-byte digest, value =
+ * Disk tier: SD_SHARDS SDBM files (PATH.0 .. PATH.7: oas_store_shards.c),
+ * a key's shard picked by its byte 8. key = the 32-byte digest, value =
  *   u8 kind | i64 exp (LE) | family[16] | u16 len (LE) | payload[len]
  * A value longer than SD_PART_MAX is cut in two: the rest goes under the
- * 33-byte key digest|'c', after an FNV-1a sum of the whole value (native byte
- * order, like SDBM's pages), so parts of two writes never pass for one record. SDBM splits a full page by hash bits, at most 10
+ * 33-byte key digest|'c' (the same shard), after an FNV-1a sum of the whole
+ * value (native byte order, like SDBM's pages), so parts of two writes never
+ * pass for one record. SDBM splits a full page by hash bits, at most 10
  * times; two pairs larger than half a page whose hashes agree that far can
  * never be parted (apr_sdbm_store fails with ENOSPC, about 1 in 1000 stores of
  * 900-byte records), while pairs of SD_PART_MAX always share a page.
@@ -27,23 +29,35 @@
  *
  * Lock-free reads: a get that finds a live entry in memory takes no lock. The
  * header's seq is odd while a slot changes (sd_slot_set, sd_mem_delete, under
- * the mutex) and moves on after; a reader copies the slot, and keeps the copy
- * only when seq was even and the same before and after (a seqlock). Anything
- * else (a miss, an expired entry, a writer in the way) takes the locked path,
- * which is what every get did before: bearer checks and introspections of
- * tokens in memory no longer queue behind token writes and their disk I/O.
+ * the memory lock) and moves on after; a reader copies the slot, and keeps the
+ * copy only when seq was even and the same before and after (a seqlock).
+ * Anything else (a miss, an expired entry, a writer in the way) takes the
+ * locked path: bearer checks and introspections of tokens in memory do not
+ * queue behind token writes and their disk I/O.
  *
- * Locking: conf->mutex is held around every operation; within an operation
- * the SDBM file is locked (apr_sdbm_lock, exclusive) on first use and unlocked
- * at the end. The file is opened with APR_FOPEN_SHARELOCK, so that outermost
- * apr_sdbm_lock takes the file lock and invalidates the page and directory
- * blocks cached in the handle (SDBM_INVALIDATE_CACHE in apr-util's
- * sdbm_lock.c): a process never reads pages another process has since
- * rewritten. Each process opens its own handle (remembering its pid), since a
- * handle inherited through fork shares file offsets with the parent.
+ * Locking: an operation on one key holds that key's shard (a thread mutex
+ * and the shard file's lock, oas_store_shards.c) from start to end: it is
+ * what makes the operation atomic (one winner of a consume across threads
+ * and processes), and the disk I/O is done under it alone. The memory lock
+ * (conf->mutex, the store mutex) is taken only around the slot changes and
+ * looks, never held across disk I/O; lock order: shard, then memory. Only
+ * holders of a key's shard write or remove that key's slot; the memory lock
+ * holders of other keys may only evict it (a cached durable entry, an
+ * expired or first-to-go one), so a holder of the shard re-finds its slot
+ * under the memory lock each time. Operations on many keys (purge, family
+ * revocation, iterate, the start-up scan, making room on a full disk) take
+ * the memory lock for the memory tier, then the shards one at a time. A
+ * durable entry's record on disk is dropped only under its shard: the
+ * evictor drops an expired durable copy from memory and leaves its record to
+ * the next look, purge or full-disk scan. Counters that other processes
+ * update while holding only a shard (disk_count, purged, corrupt, full) are
+ * changed atomically.
  *
- * Files: this one (memory tier, locking, operations), oas_store_sdbm.c (the
- * disk tier), oas_store_default_setup.c (creation, attach); their shared
+ * Files: this one (memory tier, locking, operations on one key),
+ * oas_store_default_walk.c (operations on many keys), oas_store_sdbm.c (the
+ * disk tier's records), oas_store_shards.c (its shards, their locks, the
+ * migration of a one-file store), oas_store_default_count.c (failure
+ * counters), oas_store_default_setup.c (creation, attach); their shared
  * types in oas_store_sd.h.
  */
 #include <stddef.h>
@@ -203,14 +217,49 @@ static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_en
     return APR_SUCCESS;
 }
 
-/* --------------------------------------------------------- disk records */
+/* Whether key is in the memory tier, read without the lock (the seqlock):
+ * 1 (its kind in *pkind), 0 (not there), or -1 (a writer was in the way). */
+static int sd_fast_kind(sd_store_t *sd, const unsigned char *key, int *pkind)
+{
+    apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
+    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
+    int found = 0;
+
+    for (n = 0; n <= mask && sd->slots[i].used; n++, i = (i + 1) & mask) {
+        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
+            *pkind = sd->slots[i].kind;
+            found = 1;
+            break;
+        }
+    }
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((seq & 1) != 0 || __atomic_load_n(&sd->hdr->seq, __ATOMIC_RELAXED) != seq) {
+        return -1;
+    }
+    return found;
+}
 
 /* ------------------------------------------------------------ disk tier */
 
-/* Remove key from both tiers: disk first, so a failed write leaves the
- * cache consistent with the file. */
-apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
-                          int on_disk)
+/* Drop key's memory copy, if there is one. */
+apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key)
+{
+    apr_status_t rv;
+    long i;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((i = sd_mem_find(sd, key)) >= 0) {
+        sd_mem_delete(sd, (apr_uint32_t)i);
+    }
+    sd_unlock(sd);
+    return APR_SUCCESS;
+}
+
+/* Remove key from both tiers (its shard locked): disk first, so a failed
+ * write leaves the cache consistent with the file. */
+static apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, int on_disk)
 {
     apr_status_t rv;
 
@@ -218,10 +267,7 @@ apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
         && rv != APR_NOTFOUND) {
         return rv;
     }
-    if (slot >= 0) {
-        sd_mem_delete(sd, (apr_uint32_t)slot);
-    }
-    return APR_SUCCESS;
+    return sd_mem_forget(sd, key);
 }
 
 enum { SD_KEEP, SD_LIVE, SD_EXPIRED, SD_CORRUPT };
@@ -234,7 +280,6 @@ static apr_status_t sd_sweep_one(sd_store_t *sd, apr_sdbm_datum_t k, const unsig
     unsigned char buf[SD_REC_MAX];
     const unsigned char *key = (const unsigned char *)k.dptr;
     int what = SD_KEEP;
-    long slot = -1;
     oas_entry_t e;
     apr_status_t rv;
 
@@ -258,26 +303,27 @@ static apr_status_t sd_sweep_one(sd_store_t *sd, apr_sdbm_datum_t k, const unsig
     if ((rv = sd_disk_del(sd, k.dptr, k.dsize)) != APR_SUCCESS) {
         return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
-    if (k.dsize == SD_KEY_LEN && (slot = sd_mem_find(sd, key)) >= 0) {
-        sd_mem_delete(sd, (apr_uint32_t)slot);
+    if (k.dsize == SD_KEY_LEN && (rv = sd_mem_forget(sd, key)) != APR_SUCCESS) {
+        return rv;
     }
     res->live += (what == SD_LIVE);
     res->expired += (what == SD_EXPIRED);
-    sd->hdr->purged += (what == SD_EXPIRED);
-    sd->hdr->corrupt += (what == SD_CORRUPT);
+    sd_atomic_add(&sd->hdr->purged, what == SD_EXPIRED);
+    sd_atomic_add(&sd->hdr->corrupt, what == SD_CORRUPT);
     return APR_SUCCESS;
 }
 
-/* Walk the whole disk tier, dropping corrupt and expired records and, when
- * family is set, that family's entries. Stops after max removals (0: no
- * limit). Removed records also leave the memory tier. thorough (start-up):
- * every record is read whole and counted in res->kept, orphaned second parts
- * go too, and memory grows with the file; else only the records to remove
- * are collected, in one walk that reads first parts (sd_disk_candidates), so
- * that a purge or a family revocation costs memory for what it removes, not
- * for the size of the file. */
-apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                           int max, int thorough, sd_sweep_t *res, apr_pool_t *p)
+/* Walk one shard (locked by the caller), dropping corrupt and expired
+ * records and, when family is set, that family's entries. Stops after max
+ * removals in res (0: no limit). Removed records also leave the memory
+ * tier. thorough (start-up): every record is read whole and counted in
+ * res->kept, orphaned second parts go too, and memory grows with the file;
+ * else only the records to remove are collected, in one walk that reads
+ * first parts (sd_disk_candidates), so that a purge or a family revocation
+ * costs memory for what it removes, not for the size of the file. */
+apr_status_t sd_disk_sweep(sd_store_t *sd, int shard, const unsigned char *family,
+                           long long now, int max, int thorough, sd_sweep_t *res,
+                           apr_pool_t *p)
 {
     apr_array_header_t *keys;
     apr_pool_t *tmp;
@@ -288,7 +334,8 @@ apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long lon
         return rv;
     }
     keys = apr_array_make(tmp, 16, sizeof(apr_sdbm_datum_t));
-    rv = thorough ? sd_disk_keys(sd, keys) : sd_disk_candidates(sd, family, now, max, keys);
+    rv = thorough ? sd_disk_keys(sd, shard, keys)
+                  : sd_disk_candidates(sd, shard, family, now, max, keys);
     for (i = 0; rv == APR_SUCCESS && i < keys->nelts; i++) {
         if (max > 0 && res->live + res->expired >= max) {
             break;
@@ -299,38 +346,45 @@ apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long lon
     return rv;
 }
 
-/* The disk tier is full: drop a bounded number of expired records. A scan
- * that found nothing is not repeated within the same second (nothing new
- * can expire before the clock moves on, nothing new is written while full). */
+/* The disk tier is full (no lock held): drop a bounded number of expired
+ * records, shard by shard. A scan that found nothing is not repeated within
+ * the same second (nothing new can expire before the clock moves on,
+ * nothing new is written while full). */
 static apr_status_t sd_disk_room(sd_store_t *sd, long long now, apr_pool_t *p)
 {
     sd_sweep_t res = { 0, 0, 0 };
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
 
-    if (sd->hdr->idle_scan_sec != now) {
-        if ((rv = sd_disk_sweep(sd, NULL, now, SD_PURGE_MAX, 0, &res, p)) != APR_SUCCESS) {
+    if (__atomic_load_n(&sd->hdr->idle_scan_sec, __ATOMIC_RELAXED) != now) {
+        for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS && res.expired < SD_PURGE_MAX; i++) {
+            if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
+                rv = sd_disk_sweep(sd, i, NULL, now, SD_PURGE_MAX, 0, &res, p);
+                sd_shard_unlock(&sd->shard[i]);
+            }
+        }
+        if (rv != APR_SUCCESS) {
             return rv;
         }
         if (res.expired == 0) {
-            sd->hdr->idle_scan_sec = now;
+            __atomic_store_n(&sd->hdr->idle_scan_sec, now, __ATOMIC_RELAXED);
         }
     }
-    return sd->hdr->disk_count < sd->hdr->disk_cap ? APR_SUCCESS : APR_ENOSPC;
+    return __atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED) < sd->hdr->disk_cap
+           ? APR_SUCCESS : APR_ENOSPC;
 }
 
 /* ------------------------------------------------- memory tier policies */
 
-/* Drop the expired entry in slot i from both tiers. */
-apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
+/* Drop the expired entry in slot i (memory lock held). A durable one's
+ * record stays on disk (its shard is not locked here): the next look at its
+ * key, a purge or the full disk's scan drops it, and counts it then. */
+void sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
 {
-    unsigned char key[SD_KEY_LEN];
-    apr_status_t rv;
-
-    memcpy(key, sd->slots[i].key, SD_KEY_LEN);
-    if ((rv = sd_remove_at(sd, key, (long)i, !SD_VOLATILE(sd->slots[i].kind))) == APR_SUCCESS) {
-        sd->hdr->purged++;
+    if (SD_VOLATILE(sd->slots[i].kind)) {
+        sd_atomic_add(&sd->hdr->purged, 1);
     }
-    return rv;
+    sd_mem_delete(sd, i);
 }
 
 /* Entries that anyone can make (SPEC section 8): posted forms' nonces,
@@ -355,7 +409,8 @@ static apr_status_t sd_mem_drop_first(sd_store_t *sd, long long now)
         h->hand = (i + 1) & mask;
         sl = &sd->slots[i];
         if (sl->used && sd_expired(sl->exp, now)) {
-            return sd_drop_expired_slot(sd, i);
+            sd_drop_expired_slot(sd, i);
+            return APR_SUCCESS;
         }
         if (sl->used && SD_FIRST_TO_GO(sl->kind)) {
             sd_mem_delete(sd, i);
@@ -383,7 +438,8 @@ static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
             continue;
         }
         if (sd_expired(sl->exp, now)) {
-            return sd_drop_expired_slot(sd, i);
+            sd_drop_expired_slot(sd, i);
+            return APR_SUCCESS;
         }
         if (SD_VOLATILE(sl->kind) && !(counters && sl->kind == OAS_KIND_AUTH_FAILURES)) {
             continue;
@@ -439,26 +495,12 @@ apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
     return rv == APR_ENOSPC && SD_VOLATILE(kind) ? sd_mem_clock(sd, 1, now) : rv;
 }
 
-/* Cache a durable entry in memory if room can be made; best effort. */
-static void sd_mem_cache(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
-                         long long now)
-{
-    long i = sd_mem_find(sd, key);
-
-    if (i >= 0) {
-        sd_slot_set(sd, &sd->slots[i], key, e);
-    }
-    else if (sd_mem_room(sd, e->kind, now) == APR_SUCCESS) {
-        sd_mem_insert(sd, key, e);
-    }
-}
-
 /* Drop expired entries from memory and, with family set, that family's
  * entries (but its revocation markers). Volatile ones are counted here;
  * durable ones leave only the cache: the disk sweep that follows counts
  * them and removes their records. */
-static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                         sd_sweep_t *res)
+void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
+                  sd_sweep_t *res)
 {
     apr_uint32_t i;
     sd_slot_t *sl;
@@ -474,7 +516,7 @@ static void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long 
             if (SD_VOLATILE(sl->kind)) {
                 res->expired += expired;
                 res->live += !expired;
-                sd->hdr->purged += expired;
+                sd_atomic_add(&sd->hdr->purged, expired);
             }
             sd_mem_delete(sd, i);    /* may shift another entry into slot i */
         }
@@ -538,10 +580,6 @@ apr_status_t oas_store_default_die_in_write(oas_store_t *s)
 
 void sd_unlock(sd_store_t *sd)
 {
-    if (sd->db_locked) {
-        (void)apr_sdbm_unlock(sd->db);
-        sd->db_locked = 0;
-    }
     if (sd->joined) {
         (void)apr_proc_mutex_unlock(sd->joined);
     }
@@ -550,86 +588,124 @@ void sd_unlock(sd_store_t *sd)
     }
 }
 
-/* Find key's live entry in either tier (lock held). Expired and corrupt
- * entries found on the way are dropped. A memory miss always asks the disk
- * (a child of an older generation may have written the record). */
-apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
-                     long long now)
+/* Copy key's live memory entry into f (memory lock taken here): APR_SUCCESS,
+ * APR_NOTFOUND (an expired volatile entry, dropped), or APR_EAGAIN (not in
+ * memory, or an expired durable copy, dropped: ask the disk). */
+static apr_status_t sd_mem_look(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
+                                long long now)
 {
-    long i = sd_mem_find(sd, key);
+    apr_status_t rv;
+    sd_slot_t *sl;
+    long i;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = APR_EAGAIN;
+    if ((i = sd_mem_find(sd, key)) >= 0) {
+        sl = &sd->slots[i];
+        if (sd_expired(sl->exp, now)) {
+            rv = SD_VOLATILE(sl->kind) ? APR_NOTFOUND : APR_EAGAIN;
+            sd_drop_expired_slot(sd, (apr_uint32_t)i);
+        }
+        else {
+            sd_slot_view(sl, &f->e);
+            memcpy(f->buf, f->e.data, f->e.len);
+            f->e.data = f->buf;
+            f->in_mem = 1;
+            f->on_disk = !SD_VOLATILE(f->e.kind);
+            sl->ref = 1;
+            rv = APR_SUCCESS;
+        }
+    }
+    sd_unlock(sd);
+    return rv;
+}
+
+/* Find key's live entry in either tier (its shard locked). Expired and
+ * corrupt entries found on the way are dropped. A memory miss always asks
+ * the disk (another process may have written the record). */
+static apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
+                            long long now)
+{
     apr_status_t rv;
 
-    f->slot = i;
+    f->in_mem = 0;
     f->on_disk = 0;
-    if (i >= 0) {
-        if (sd_expired(sd->slots[i].exp, now)) {
-            rv = sd_drop_expired_slot(sd, (apr_uint32_t)i);
-            return rv == APR_SUCCESS ? APR_NOTFOUND : rv;
-        }
-        sd_slot_view(&sd->slots[i], &f->e);
-        f->on_disk = !SD_VOLATILE(f->e.kind);
-        sd->slots[i].ref = 1;
-        return APR_SUCCESS;
+    if ((rv = sd_mem_look(sd, key, f, now)) != APR_EAGAIN) {
+        return rv;
     }
     rv = sd_disk_fetch(sd, key, f->buf, &f->e);
     if (rv == SD_ECORRUPT) {
-        sd->hdr->corrupt++;
+        sd_atomic_add(&sd->hdr->corrupt, 1);
     }
     else if (rv == APR_SUCCESS && sd_expired(f->e.exp, now)) {
-        sd->hdr->purged++;
+        sd_atomic_add(&sd->hdr->purged, 1);
     }
     else {
         f->on_disk = (rv == APR_SUCCESS);
         return rv;
     }
     rv = sd_disk_del(sd, key, SD_KEY_LEN);
-    return rv == APR_SUCCESS ? APR_NOTFOUND : rv;
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND ? APR_NOTFOUND : rv;
 }
 
 /* Before taking a cached durable entry, make sure the file (the truth,
- * locked now for the rest of the operation) still has it. */
+ * locked for the rest of the operation) still has it. */
 static apr_status_t sd_confirm(sd_store_t *sd, const unsigned char *key, sd_found_t *f)
 {
     unsigned char buf[SD_REC_MAX];
     oas_entry_t e;
     apr_status_t rv;
 
-    if (f->slot < 0 || !f->on_disk) {
+    if (!f->in_mem || !f->on_disk) {
         return APR_SUCCESS;
     }
     if ((rv = sd_disk_fetch(sd, key, buf, &e)) == APR_NOTFOUND || rv == SD_ECORRUPT) {
-        sd_mem_delete(sd, (apr_uint32_t)f->slot);
-        return APR_NOTFOUND;
+        return (rv = sd_mem_forget(sd, key)) == APR_SUCCESS ? APR_NOTFOUND : rv;
     }
     return rv;
 }
 
-/* Put a volatile entry: memory only; a durable record of the same key goes. */
+/* Write e into key's slot, or into room made (memory lock taken here). */
+static apr_status_t sd_mem_set(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
+                               long long now)
+{
+    apr_status_t rv;
+    long i;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((i = sd_mem_find(sd, key)) >= 0) {
+        sd_slot_set(sd, &sd->slots[i], key, e);
+    }
+    else if ((rv = sd_mem_room(sd, e->kind, now)) == APR_SUCCESS) {
+        sd_mem_insert(sd, key, e);
+    }
+    sd_unlock(sd);
+    return rv;
+}
+
+/* Put a volatile entry: memory only; a durable record of the same key goes
+ * (first: a key is never in both tiers). */
 static apr_status_t sd_put_volatile(sd_store_t *sd, const unsigned char *key,
                                     const oas_entry_t *e, long long now)
 {
-    long i = sd_mem_find(sd, key);
-    int on_disk = 0;
+    int on_disk = 0, kind = 0, in_mem = sd_fast_kind(sd, key, &kind);
     apr_status_t rv;
 
-    if (i >= 0) {
-        on_disk = !SD_VOLATILE(sd->slots[i].kind);
+    if (in_mem == 1 && !SD_VOLATILE(kind)) {
+        on_disk = 1;                       /* a cached durable entry is on disk */
     }
-    else if ((rv = sd_disk_has(sd, key, &on_disk)) != APR_SUCCESS
-             || (rv = sd_mem_room(sd, e->kind, now)) != APR_SUCCESS) {
+    else if (in_mem != 1 && (rv = sd_disk_has(sd, key, &on_disk)) != APR_SUCCESS) {
         return rv;
     }
     if (on_disk && (rv = sd_disk_del(sd, key, SD_KEY_LEN)) != APR_SUCCESS
         && rv != APR_NOTFOUND) {
         return rv;
     }
-    if (i >= 0) {
-        sd_slot_set(sd, &sd->slots[i], key, e);
-    }
-    else {
-        sd_mem_insert(sd, key, e);
-    }
-    return APR_SUCCESS;
+    return sd_mem_set(sd, key, e, now);
 }
 
 /* A one-part record for a key memory does not know, while the disk tier
@@ -642,99 +718,104 @@ static apr_status_t sd_disk_insert(sd_store_t *sd, const unsigned char *key,
                                    const oas_entry_t *e, int *pnew)
 {
     unsigned char buf[SD_REC_MAX];
+    sd_shard_t *sh = sd_shard(sd, key);
     apr_size_t n;
     apr_status_t rv;
 
     *pnew = 0;
-    if (SD_REC_HDR + e->len > SD_PART_MAX || sd->hdr->disk_count >= sd->hdr->disk_cap) {
+    if (SD_REC_HDR + e->len > SD_PART_MAX
+        || __atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED) >= sd->hdr->disk_cap) {
         return APR_SUCCESS;
     }
-    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
     }
     n = sd_rec_encode(buf, e);
-    rv = apr_sdbm_store(sd->db, sd_datum(key, SD_KEY_LEN), sd_datum(buf, n), APR_SDBM_INSERT);
+    rv = apr_sdbm_store(sh->db, sd_datum(key, SD_KEY_LEN), sd_datum(buf, n), APR_SDBM_INSERT);
     *pnew = rv == APR_SUCCESS;
     return rv == APR_EEXIST ? APR_SUCCESS : rv;
 }
 
 /* Write a durable entry's record over the one key may have (the general
- * way: look first, make room if it is new and the tier is full). */
+ * way: look first). A new record while the tier is full: SD_EROOM (the
+ * caller lets the shard go and makes room) when room_ok, else APR_ENOSPC. */
 static apr_status_t sd_disk_replace(sd_store_t *sd, const unsigned char *key,
-                                    const oas_entry_t *e, int on_disk, long long now,
-                                    apr_pool_t *p)
+                                    const oas_entry_t *e, int on_disk, int room_ok)
 {
     apr_status_t rv;
 
     if (!on_disk && (rv = sd_disk_has(sd, key, &on_disk)) != APR_SUCCESS) {
         return rv;
     }
-    if (!on_disk && sd->hdr->disk_count >= sd->hdr->disk_cap
-        && (rv = sd_disk_room(sd, now, p)) != APR_SUCCESS) {
-        return rv;
+    if (!on_disk && __atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED) >= sd->hdr->disk_cap) {
+        return room_ok ? SD_EROOM : APR_ENOSPC;
     }
     if ((rv = sd_disk_put(sd, key, e, on_disk)) == APR_SUCCESS && !on_disk) {
-        sd->hdr->disk_count++;
+        sd_atomic_add(&sd->hdr->disk_count, 1);
     }
     return rv;
 }
 
-/* Put a durable entry: write through to disk, then cache it. */
+/* Put a durable entry: write through to disk, then cache it. Whether key
+ * has a cached durable copy is read without the memory lock: only holders
+ * of the key's shard (we are one) write it, so a clean read is exact. */
 static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
-                                   const oas_entry_t *e, long long now, apr_pool_t *p)
+                                   const oas_entry_t *e, long long now, int room_ok)
 {
-    long i = sd_mem_find(sd, key);
-    int on_disk = (i >= 0 && !SD_VOLATILE(sd->slots[i].kind)), added = 0;
+    int kind = 0, in_mem = sd_fast_kind(sd, key, &kind), added = 0, on_disk;
     apr_status_t rv;
+    long i;
 
+    if (in_mem < 0 && (rv = sd_lock(sd)) == APR_SUCCESS) {
+        if ((i = sd_mem_find(sd, key)) >= 0) {
+            kind = sd->slots[i].kind;
+        }
+        in_mem = i >= 0;
+        sd_unlock(sd);
+    }
+    on_disk = in_mem == 1 && !SD_VOLATILE(kind);
     if (!on_disk && (rv = sd_disk_insert(sd, key, e, &added)) != APR_SUCCESS) {
         return rv;
     }
     if (added) {
-        sd->hdr->disk_count++;
+        sd_atomic_add(&sd->hdr->disk_count, 1);
     }
-    else if ((rv = sd_disk_replace(sd, key, e, on_disk, now, p)) != APR_SUCCESS) {
+    else if ((rv = sd_disk_replace(sd, key, e, on_disk, room_ok)) != APR_SUCCESS) {
         return rv;
     }
-    if (sd_expired(e->exp, now)) {
-        sd->hdr->idle_scan_sec = 0;   /* the next full-disk scan may find this one */
+    if (sd_expired(e->exp, now)) {        /* the next full-disk scan may find this one */
+        __atomic_store_n(&sd->hdr->idle_scan_sec, 0, __ATOMIC_RELAXED);
     }
-    sd_mem_cache(sd, key, e, now);
+    (void)sd_mem_set(sd, key, e, now);   /* caching is best effort (no old copy stays) */
     return APR_SUCCESS;
 }
 
-apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
-                           const oas_entry_t *e, long long now, apr_pool_t *p)
+static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
+                                  const oas_entry_t *e, long long now, int room_ok)
 {
-    apr_status_t rv;
-
-    rv = SD_VOLATILE(e->kind) ? sd_put_volatile(sd, key, e, now)
-                              : sd_put_durable(sd, key, e, now, p);
-    if (rv == APR_ENOSPC) {
-        sd->hdr->full++;
-    }
-    return rv;
+    return SD_VOLATILE(e->kind) ? sd_put_volatile(sd, key, e, now)
+                                : sd_put_durable(sd, key, e, now, room_ok);
 }
 
-enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD };
-
-/* get (SD_GET: and cache what the disk had), consume/remove (SD_TAKE: and
- * remove it, or put repl in its place), add (SD_ADD: put repl where there is
- * nothing, else APR_EEXIST), or a plain look (SD_PEEK). The entry
- * is copied to *e (unless e is NULL) with its payload from p. */
-static apr_status_t sd_lookup(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
-                              const oas_entry_t *repl, apr_pool_t *p)
+/* One operation on key, its shard locked: put (SD_PUT: repl), get (SD_GET:
+ * and cache what the disk had), consume/remove (SD_TAKE: and remove it, or
+ * put repl in its place), add (SD_ADD: put repl where there is nothing,
+ * else APR_EEXIST), or a plain look (SD_PEEK). The entry is copied to *e
+ * (unless e is NULL) with its payload from p. */
+static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *key,
+                                 oas_entry_t *e, const oas_entry_t *repl, int room_ok,
+                                 apr_pool_t *p)
 {
     long long now = sd_now();
     sd_found_t f;
     apr_status_t rv;
 
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
+    if (mode == SD_PUT) {
+        return sd_put_locked(sd, key, repl, now, room_ok);
     }
     rv = sd_find(sd, key, &f, now);
     if (mode == SD_ADD) {
-        rv = rv == APR_NOTFOUND ? sd_put_locked(sd, key, repl, now, p)
+        rv = rv == APR_NOTFOUND ? sd_put_locked(sd, key, repl, now, room_ok)
                                 : rv == APR_SUCCESS ? APR_EEXIST : rv;
         e = NULL;
     }
@@ -742,16 +823,45 @@ static apr_status_t sd_lookup(sd_store_t *sd, int mode, const unsigned char *key
         rv = sd_confirm(sd, key, &f);
     }
     if (rv == APR_SUCCESS && e) {
-        sd_entry_copy(e, &f.e, p);           /* before any slot moves */
+        sd_entry_copy(e, &f.e, p);
     }
-    if (rv == APR_SUCCESS && mode == SD_GET && f.slot < 0) {
-        sd_mem_cache(sd, key, &f.e, now);    /* f.e views f.buf, not a slot */
+    if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem) {
+        (void)sd_mem_set(sd, key, &f.e, now);    /* best effort */
     }
     else if (rv == APR_SUCCESS && mode == SD_TAKE) {
-        rv = repl ? sd_put_locked(sd, key, repl, now, p)
-                  : sd_remove_at(sd, key, f.slot, f.on_disk);
+        rv = repl ? sd_put_locked(sd, key, repl, now, room_ok)
+                  : sd_remove_at(sd, key, f.on_disk);
     }
-    sd_unlock(sd);
+    return rv;
+}
+
+/* The operation under key's shard lock. A full disk tier: the shard goes,
+ * room is made shard by shard, and the operation runs once more from the
+ * start (nothing was changed before the room was missed). */
+apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
+                   const oas_entry_t *repl, apr_pool_t *p)
+{
+    sd_shard_t *sh = sd_shard(sd, key);
+    apr_status_t rv;
+    int room_ok = 1;
+
+    for (;;) {
+        if ((rv = sd_shard_lock(sd, sh)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = sd_op_locked(sd, mode, key, e, repl, room_ok, p);
+        sd_shard_unlock(sh);
+        if (rv != SD_EROOM) {
+            break;
+        }
+        room_ok = 0;
+        if ((rv = sd_disk_room(sd, sd_now(), p)) != APR_SUCCESS) {
+            break;
+        }
+    }
+    if (rv == APR_ENOSPC) {
+        sd_atomic_add(&sd->hdr->full, 1);
+    }
     return rv;
 }
 
@@ -764,24 +874,16 @@ static apr_status_t sd_get(oas_store_t *s, const unsigned char *key, oas_entry_t
     if (sd_fast_get(s->baton, key, e, p) == APR_SUCCESS) {
         return APR_SUCCESS;
     }
-    return sd_lookup(s->baton, SD_GET, key, e, NULL, p);
+    return sd_op(s->baton, SD_GET, key, e, NULL, p);
 }
 
 static apr_status_t sd_put(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
                            apr_pool_t *p)
 {
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
     if (key == NULL || sd_entry_check(e) != APR_SUCCESS) {
         return APR_EINVAL;
     }
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = sd_put_locked(sd, key, e, sd_now(), p);
-    sd_unlock(sd);
-    return rv;
+    return sd_op(s->baton, SD_PUT, key, NULL, e, p);
 }
 
 static apr_status_t sd_add(oas_store_t *s, const unsigned char *key, const oas_entry_t *e,
@@ -790,7 +892,7 @@ static apr_status_t sd_add(oas_store_t *s, const unsigned char *key, const oas_e
     if (key == NULL || sd_entry_check(e) != APR_SUCCESS) {
         return APR_EINVAL;
     }
-    return sd_lookup(s->baton, SD_ADD, key, NULL, e, p);
+    return sd_op(s->baton, SD_ADD, key, NULL, e, p);
 }
 
 static apr_status_t sd_consume(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
@@ -800,146 +902,16 @@ static apr_status_t sd_consume(oas_store_t *s, const unsigned char *key, oas_ent
         || (replacement && sd_entry_check(replacement) != APR_SUCCESS)) {
         return APR_EINVAL;
     }
-    return sd_lookup(s->baton, SD_TAKE, key, e, replacement, p);
+    return sd_op(s->baton, SD_TAKE, key, e, replacement, p);
 }
 
 static apr_status_t sd_remove(oas_store_t *s, const unsigned char *key, apr_pool_t *p)
 {
-    return key ? sd_lookup(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
+    return key ? sd_op(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
 }
 
-/* Sweep both tiers for expired entries and, with family set, that family's. */
-static apr_status_t sd_sweep(sd_store_t *sd, const unsigned char *family, sd_sweep_t *res,
-                             apr_pool_t *p)
-{
-    long long now = sd_now();
-    apr_status_t rv;
-
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    sd_mem_sweep(sd, family, now, res);
-    if ((rv = sd_disk_sweep(sd, family, now, 0, 0, res, p)) == APR_SUCCESS) {
-        sd->hdr->idle_scan_sec = 0;
-    }
-    sd_unlock(sd);
-    return rv;
-}
-
-/* An all-zero family means "no family": refusing it keeps a caller's slip
- * from wiping every family-less token. */
-static apr_status_t sd_remove_family(oas_store_t *s, const unsigned char *family, int *pcount,
-                                     apr_pool_t *p)
-{
-    static const unsigned char none[OAS_FAMILY_LEN];
-    sd_sweep_t res = { 0, 0, 0 };
-    apr_status_t rv = APR_EINVAL;
-
-    if (family != NULL && memcmp(family, none, OAS_FAMILY_LEN) != 0) {
-        rv = sd_sweep(s->baton, family, &res, p);
-    }
-    if (pcount) {
-        *pcount = res.live;
-    }
-    return rv;
-}
-
-static apr_status_t sd_purge(oas_store_t *s, int *pcount, apr_pool_t *p)
-{
-    sd_sweep_t res = { 0, 0, 0 };
-    apr_status_t rv = sd_sweep(s->baton, NULL, &res, p);
-
-    if (pcount) {
-        *pcount = res.expired;
-    }
-    return rv;
-}
-
-/* The keys to visit: every disk key, and the volatile memory keys (a
- * durable entry in memory is on disk too, so it is listed once). */
-static apr_status_t sd_iter_keys(sd_store_t *sd, apr_array_header_t *keys)
-{
-    apr_sdbm_datum_t *d;
-    apr_status_t rv;
-    apr_uint32_t i;
-
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    rv = sd_disk_keys(sd, keys);
-    for (i = 0; rv == APR_SUCCESS && i < sd->nslots; i++) {
-        if (sd->slots[i].used && SD_VOLATILE(sd->slots[i].kind)) {
-            d = apr_array_push(keys);
-            d->dsize = SD_KEY_LEN;
-            d->dptr = apr_pmemdup(keys->pool, sd->slots[i].key, SD_KEY_LEN);
-        }
-    }
-    sd_unlock(sd);
-    return rv;
-}
-
-/* Each key is looked up under the lock, the callback runs without it (so it
- * may use the store); keys that went away meanwhile are skipped. */
-static apr_status_t sd_iterate(oas_store_t *s,
-                               int (*cb)(void *ctx, const unsigned char *key, const oas_entry_t *e),
-                               void *ctx, apr_pool_t *p)
-{
-    apr_array_header_t *keys;
-    apr_sdbm_datum_t *k;
-    apr_pool_t *tmp, *one;
-    oas_entry_t e;
-    apr_status_t rv;
-    int i;
-
-    if (cb == NULL) {
-        return APR_EINVAL;
-    }
-    if ((rv = apr_pool_create(&tmp, p)) != APR_SUCCESS) {
-        return rv;
-    }
-    keys = apr_array_make(tmp, 64, sizeof(apr_sdbm_datum_t));
-    if ((rv = sd_iter_keys(s->baton, keys)) == APR_SUCCESS) {
-        rv = apr_pool_create(&one, tmp);
-    }
-    for (i = 0; rv == APR_SUCCESS && i < keys->nelts; i++) {
-        k = &APR_ARRAY_IDX(keys, i, apr_sdbm_datum_t);
-        apr_pool_clear(one);
-        rv = k->dsize != SD_KEY_LEN ? APR_NOTFOUND
-             : sd_lookup(s->baton, SD_PEEK, (const unsigned char *)k->dptr, &e, NULL, one);
-        if (rv == APR_SUCCESS && cb(ctx, (const unsigned char *)k->dptr, &e) != 0) {
-            break;
-        }
-        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
-    }
-    apr_pool_destroy(tmp);
-    return rv;
-}
-
-static apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if (st == NULL) {
-        return APR_EINVAL;
-    }
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    memset(st, 0, sizeof(*st));
-    memcpy(st->mem_entries, sd->hdr->mem_count, sizeof(st->mem_entries));
-    st->mem_capacity = sd->hdr->mem_cap;
-    st->disk_entries = sd->hdr->disk_count;
-    st->disk_capacity = sd->hdr->disk_cap;
-    st->purged = sd->hdr->purged;
-    st->full = sd->hdr->full;
-    st->recovered = sd->hdr->recovered;
-    st->corrupt = sd->hdr->corrupt;
-    sd_unlock(sd);
-    return APR_SUCCESS;
-}
-
-/* In a new process: re-attach the mutex, open our own SDBM handle. */
+/* In a new process: re-attach the mutex, open our own SDBM handles (before
+ * any thread of the process runs). */
 static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
 {
     sd_store_t *sd = s->baton;
@@ -951,22 +923,17 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
                 "token store: cannot re-attach the store mutex in a child process");
         return rv;
     }
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
+    if (sd->shard[0].db_pid != getpid()) {
+        sd->pool = p;                      /* this process' handles live in p */
     }
-    if (sd->db_pid != getpid()) {
-        sd->pool = p;                      /* this process' handle lives in p */
-    }
-    rv = sd_disk_open(sd);
-    sd_unlock(sd);
-    return rv;
+    return sd_disk_open_all(sd);
 }
 
 /* ------------------------------------------------------------- creation */
 
 const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
-    .remove = sd_remove, .remove_family = sd_remove_family, .purge = sd_purge,
-    .iterate = sd_iterate, .stats = sd_stats, .child_init = sd_child_init,
-    /* .count is oas_store_default_count.c's, set by sd_ops() in setup */
+    .remove = sd_remove, .child_init = sd_child_init,
+    /* .count (oas_store_default_count.c), .remove_family, .purge, .iterate and
+     * .stats (oas_store_default_walk.c) are set by sd_ops() in setup */
 };

@@ -64,7 +64,7 @@ static apr_status_t sd_count_write(sd_store_t *sd, const unsigned char *key, lon
         return APR_SUCCESS;
     }
     if ((rv = sd_mem_room(sd, OAS_KIND_AUTH_FAILURES, now)) != APR_SUCCESS) {
-        sd->hdr->full++;
+        sd_atomic_add(&sd->hdr->full, 1);
         return rv;
     }
     sd_mem_insert(sd, key, &e);
@@ -76,15 +76,12 @@ static apr_status_t sd_count_locked(sd_store_t *sd, const unsigned char *key, lo
 {
     long long now = sd_now(), had_exp = 0;
     long i = sd_mem_find(sd, key), n = 0;
-    apr_status_t rv;
 
     if (i >= 0 && sd->slots[i].kind != OAS_KIND_AUTH_FAILURES) {
         return APR_EINVAL;
     }
     if (i >= 0 && sd_expired(sd->slots[i].exp, now)) {
-        if ((rv = sd_drop_expired_slot(sd, (apr_uint32_t)i)) != APR_SUCCESS) {
-            return rv;
-        }
+        sd_drop_expired_slot(sd, (apr_uint32_t)i);
         i = -1;
     }
     if (i >= 0) {

@@ -1,5 +1,6 @@
 /* oas_store_default_setup.c — making the default store: in httpd's parent
- * (shared memory, the SDBM file scanned, PATH.info for oauth-as-client), and
+ * (shared memory, an SDBM file of before the shards migrated, the shards
+ * scanned, PATH.info for oauth-as-client), and
  * in oauth-as-client (attach to a running httpd's store through PATH.info).
  * Also the graceful-restart helpers (rebind, same). */
 #include <string.h>
@@ -45,24 +46,27 @@ static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool
     return APR_SUCCESS;
 }
 
-/* Count the file's live records; drop expired and corrupt ones. */
+/* Count the shards' live records; drop expired and corrupt ones. */
 static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
 {
     sd_sweep_t res = { 0, 0, 0 };
+    long long now = sd_now();
+    apr_status_t rv = APR_SUCCESS;
     long corrupt;
-    apr_status_t rv;
+    int i;
 
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
     sd->hdr->disk_count = 0;
-    rv = sd_disk_sweep(sd, NULL, sd_now(), 0, 1, &res, p);
+    for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS; i++) {
+        if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
+            rv = sd_disk_sweep(sd, i, NULL, now, 0, 1, &res, p);
+            sd_shard_unlock(&sd->shard[i]);
+        }
+    }
     sd->hdr->disk_count = res.kept;
     corrupt = sd->hdr->corrupt;
-    sd_unlock(sd);
     if (rv != APR_SUCCESS) {
         OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00304)
-                "token store: cannot read the SDBM file %s", sd->path);
+                "token store: cannot read the SDBM file %s.%d", sd->path, i - 1);
         return rv;
     }
     OAS_LOG(&sd->log, corrupt ? OAS_LOG_WARNING : OAS_LOG_DEBUG, 0, OASLOGNO(00305)
@@ -109,13 +113,18 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
 }
 
 
-/* The operations of the default store: the table of oas_store_default.c
- * and the counters of oas_store_default_count.c (kept apart so that neither
- * file calls the other back). */
+/* The operations of the default store: the table of oas_store_default.c,
+ * the counters of oas_store_default_count.c and the operations on many keys
+ * of oas_store_default_walk.c (kept apart so that no file calls another
+ * back). */
 static void sd_ops(oas_store_t *s)
 {
     *s = sd_table;
     s->count = sd_count;
+    s->remove_family = sd_remove_family;
+    s->purge = sd_purge;
+    s->iterate = sd_iterate;
+    s->stats = sd_stats;
     s->put_many = sd_put_many;
 }
 
@@ -176,11 +185,10 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
     if ((rv = sd_shm_create(sd, conf->shm_file, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = sd_disk_open(sd)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS
+    if ((rv = sd_shards_init(sd, p)) != APR_SUCCESS || (rv = sd_disk_open_all(sd)) != APR_SUCCESS
+        || (rv = sd_migrate(sd, p)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS
         || (rv = sd_info_write(sd, conf, p)) != APR_SUCCESS) {
-        if (sd->dbpool) {
-            apr_pool_destroy(sd->dbpool);
-        }
+        sd_disk_close_all(sd);
         apr_shm_destroy(sd->shm);
         return rv;
     }
@@ -222,12 +230,12 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
                              info.shm_file, info.pid);
         return APR_ENOENT;             /* httpd removes it at exit */
     }
-    if (rv == APR_SUCCESS) {
-        rv = sd_disk_open(sd);
+    if (rv == APR_SUCCESS && (rv = sd_shards_init(sd, p)) == APR_SUCCESS) {
+        rv = sd_disk_open_all(sd);
     }
     if (rv != APR_SUCCESS) {
-        *perr = apr_psprintf(p, "cannot attach to the store of process %ld (%s, %s%s): %s",
-                             info.pid, info.shm_file, path, APR_SDBM_PAGFEXT,
+        *perr = apr_psprintf(p, "cannot attach to the store of process %ld (%s, %s.0..%d%s): %s",
+                             info.pid, info.shm_file, path, SD_SHARDS - 1, APR_SDBM_PAGFEXT,
                              rv == APR_EINVAL ? "another version's memory layout"
                                               : apr_strerror(rv, buf, sizeof(buf)));
         return APR_STATUS_IS_ENOENT(rv) ? APR_EGENERAL : rv;

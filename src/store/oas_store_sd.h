@@ -1,9 +1,11 @@
 /* oas_store_sd.h — internals of the default store (not an API: that is
  * include/oas_store.h), shared by its files:
- *   oas_store_default.c        the memory tier, locking, the operations
- *   oas_store_sdbm.c           the disk tier: records in the SDBM file
+ *   oas_store_default.c        the memory tier, locking, operations on one key
+ *   oas_store_default_walk.c   operations on many keys (purge, revocation, iterate)
+ *   oas_store_sdbm.c           the disk tier: records in the SDBM files
+ *   oas_store_shards.c         the disk tier's shards: their locks, walks, migration
  *   oas_store_default_setup.c  creation in httpd's parent, attach (oauth-as-client)
- *   oas_store_default_batch.c  put_many: several puts and a look under one hold of the lock
+ *   oas_store_default_batch.c  put_many: several puts, then a look at a marker
  * How the tiers work together: the comment at the top of oas_store_default.c. */
 #ifndef OAS_STORE_SD_H
 #define OAS_STORE_SD_H
@@ -17,6 +19,7 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include <apr_thread_mutex.h>
 #include <apr_time.h>
 
 #include "oas_log.h"
@@ -35,6 +38,11 @@
 #define SD_MEM_MAX    (1 << 22)            /* sanity bound of mem_entries */
 #define SD_PURGE_MAX  256                  /* most expired records an inline purge drops */
 #define SD_ECORRUPT   APR_EINVAL           /* internal: malformed disk record */
+#define SD_EROOM      APR_OS_START_USERERR /* internal: the disk tier is full, make room */
+#define SD_SHARDS     OAS_STORE_SHARDS     /* SDBM files of the disk tier (PATH.0 ...) */
+#define SD_SHARD_BYTE 8                    /* the key byte that picks one (the memory
+                                            * tier hashes bytes 0..7) */
+#define SD_SHARD_OF(key) (((const unsigned char *)(key))[SD_SHARD_BYTE] % SD_SHARDS)
 #define SD_VOLATILE(k) OAS_KIND_IS_VOLATILE(k)
 #define SD_KIND_IDX(k) ((k) < OAS_KIND_MAX ? (k) : 0)   /* a kind from shared memory */
 
@@ -67,13 +75,26 @@ typedef struct sd_header_t {
     long disk_cap;
     long mem_count[OAS_KIND_MAX];          /* slots in use, per kind */
     long mem_live;                         /* slots in use */
-    long disk_count;                       /* records in the SDBM file */
+    long disk_count;                       /* records in the SDBM files (atomic) */
     long purged;
     long full;
     long corrupt;                          /* malformed disk records dropped */
     long recovered;                        /* tables emptied after a writer died */
     long long idle_scan_sec;               /* a full-disk scan at this second found nothing */
 } sd_header_t;
+
+/* one shard of the disk tier in this process: its SDBM handle (PATH.<i>),
+ * whose file lock (apr_sdbm_lock) excludes other processes, and a thread
+ * mutex that excludes this process' other threads (the handle and its
+ * cached page are not theirs to share, and the file lock is the process') */
+typedef struct sd_shard_t {
+    const char *path;                      /* PATH.<i> (".dir"/".pag" appended) */
+    apr_thread_mutex_t *tmutex;            /* NULL without threads */
+    apr_pool_t *dbpool;                    /* owns db */
+    apr_sdbm_t *db;
+    pid_t db_pid;                          /* the process that opened db */
+    int locked;                            /* held (by the tmutex holder) */
+} sd_shard_t;
 
 /* process-local state (the baton) */
 typedef struct sd_store_t {
@@ -90,19 +111,17 @@ typedef struct sd_store_t {
     apr_uint32_t nslots;                   /* hdr->nslots as checked when made or attached:
                                             * the memory is writable by httpd's User, and
                                             * oauth-as-client (root) must not index by it */
-    apr_pool_t *pool;                      /* parent of dbpool in this process */
-    apr_pool_t *dbpool;                    /* owns db */
-    apr_sdbm_t *db;
-    pid_t db_pid;                          /* the process that opened db */
+    apr_pool_t *pool;                      /* parent of the dbpools in this process */
     uid_t db_uid;                          /* a root process opens the files as this */
     gid_t db_gid;                          /* user and group (0: as root) */
-    int db_locked;                         /* db is locked by the current operation */
+    sd_shard_t shard[SD_SHARDS];
 } sd_store_t;
 
-/* an entry found by sd_find: e views the slot or buf */
+/* an entry found by sd_find: e views buf (a copy: slots move when the
+ * memory lock is let go) */
 typedef struct sd_found_t {
     oas_entry_t e;
-    long slot;                             /* -1: not in memory */
+    int in_mem;                            /* it was in the memory tier */
     int on_disk;
     unsigned char buf[SD_REC_MAX];
 } sd_found_t;
@@ -152,12 +171,31 @@ static inline int sd_family_match(const unsigned char *fam, int kind, const unsi
     return kind != OAS_KIND_FAMILY_REVOKED && memcmp(fam, want, OAS_FAMILY_LEN) == 0;
 }
 
-/* oas_store_default.c: the operations table, the lock, a sweep of the file */
+static inline sd_shard_t *sd_shard(sd_store_t *sd, const void *key)
+{
+    return &sd->shard[SD_SHARD_OF(key)];
+}
+
+static inline long sd_atomic_add(long *x, long n)
+{
+    return __atomic_add_fetch(x, n, __ATOMIC_RELAXED);
+}
+
+/* oas_store_default.c: the operations table, the memory tier's lock (the
+ * store mutex) */
 SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
-SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                                     int max, int thorough, sd_sweep_t *res, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key);
+SD_HIDDEN void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
+                            sd_sweep_t *res);
+enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD, SD_PUT };
+SD_HIDDEN apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
+                             const oas_entry_t *repl, apr_pool_t *p);
+/* ... a sweep of one shard (locked by the caller) */
+SD_HIDDEN apr_status_t sd_disk_sweep(sd_store_t *sd, int shard, const unsigned char *family,
+                                     long long now, int max, int thorough, sd_sweep_t *res,
+                                     apr_pool_t *p);
 /* ... and the memory tier's pieces the counters use (lock held to write) */
 SD_HIDDEN apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key);
 SD_HIDDEN void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
@@ -165,17 +203,19 @@ SD_HIDDEN void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *k
 SD_HIDDEN apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now);
 SD_HIDDEN void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e);
 SD_HIDDEN long sd_mem_find(const sd_store_t *sd, const unsigned char *key);
-SD_HIDDEN apr_status_t sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
+SD_HIDDEN void sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
 
-/* ... and the operations' pieces the batch put uses (lock held) */
-SD_HIDDEN apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
-                                     const oas_entry_t *e, long long now, apr_pool_t *p);
-SD_HIDDEN apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t *f,
-                               long long now);
-SD_HIDDEN apr_status_t sd_remove_at(sd_store_t *sd, const unsigned char *key, long slot,
-                                    int on_disk);
+/* oas_store_default_walk.c: the operations on many keys (in the table) */
+SD_HIDDEN apr_status_t sd_remove_family(oas_store_t *s, const unsigned char *family,
+                                        int *pcount, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_purge(oas_store_t *s, int *pcount, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_iterate(oas_store_t *s,
+                                  int (*cb)(void *ctx, const unsigned char *key,
+                                            const oas_entry_t *e),
+                                  void *ctx, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st);
 
-/* oas_store_default_batch.c: several puts under one hold of the lock (put_many) */
+/* oas_store_default_batch.c: several puts, then a look at a marker (put_many) */
 SD_HIDDEN apr_status_t sd_put_many(oas_store_t *s, const oas_store_write_t *w, int n,
                                    const unsigned char *unless, apr_pool_t *p);
 
@@ -183,10 +223,20 @@ SD_HIDDEN apr_status_t sd_put_many(oas_store_t *s, const oas_store_write_t *w, i
 SD_HIDDEN apr_status_t sd_count(oas_store_t *s, const unsigned char *key, long delta,
                                 long long exp, long *pn, long long *pexp, apr_pool_t *p);
 
-/* the disk tier (oas_store_sdbm.c); the lock is held around every call */
+/* the shards (oas_store_shards.c): lock order is a shard, then the memory
+ * lock (sd_lock); never two shards at once, never a shard under sd_lock */
+SD_HIDDEN apr_status_t sd_shards_init(sd_store_t *sd, apr_pool_t *p);
+SD_HIDDEN apr_status_t sd_disk_open(sd_store_t *sd, sd_shard_t *sh);
+SD_HIDDEN apr_status_t sd_disk_open_all(sd_store_t *sd);
+SD_HIDDEN void sd_disk_close_all(sd_store_t *sd);
+SD_HIDDEN apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh);
+SD_HIDDEN void sd_shard_unlock(sd_shard_t *sh);
+SD_HIDDEN apr_status_t sd_migrate(sd_store_t *sd, apr_pool_t *p);
+
+/* the disk tier (oas_store_sdbm.c); the key's shard is locked around every
+ * call (a walk: the shard named) */
 SD_HIDDEN apr_size_t sd_rec_encode(unsigned char *buf, const oas_entry_t *e);
-SD_HIDDEN apr_status_t sd_disk_open(sd_store_t *sd);
-SD_HIDDEN apr_status_t sd_disk(sd_store_t *sd);
+SD_HIDDEN apr_status_t sd_disk(sd_shard_t *sh);
 SD_HIDDEN apr_sdbm_datum_t sd_datum(const void *p, apr_size_t n);
 SD_HIDDEN apr_status_t sd_disk_fetch(sd_store_t *sd, const unsigned char *key,
                                   unsigned char *buf, oas_entry_t *e);
@@ -194,8 +244,8 @@ SD_HIDDEN apr_status_t sd_disk_has(sd_store_t *sd, const unsigned char *key, int
 SD_HIDDEN apr_status_t sd_disk_put(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
                                 int replacing);
 SD_HIDDEN apr_status_t sd_disk_del(sd_store_t *sd, const void *key, int klen);
-SD_HIDDEN apr_status_t sd_disk_keys(sd_store_t *sd, apr_array_header_t *keys);
-SD_HIDDEN apr_status_t sd_disk_candidates(sd_store_t *sd, const unsigned char *family,
+SD_HIDDEN apr_status_t sd_disk_keys(sd_store_t *sd, int shard, apr_array_header_t *keys);
+SD_HIDDEN apr_status_t sd_disk_candidates(sd_store_t *sd, int shard, const unsigned char *family,
                                           long long now, int max, apr_array_header_t *keys);
 SD_HIDDEN apr_status_t sd_sweep_part(sd_store_t *sd, apr_sdbm_datum_t k);
 

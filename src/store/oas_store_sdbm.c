@@ -1,5 +1,6 @@
 /* oas_store_sdbm.c — the default store's disk tier: one record per durable
- * entry in an SDBM file (apr_sdbm), written through on every put. A record
+ * entry in an SDBM file (apr_sdbm; the key's shard: oas_store_shards.c),
+ * written through on every put. A record
  * longer than one SDBM pair may hold is split in two pairs (the second under
  * key + 'c', with a checksum), written second part first. See the comment at
  * the top of oas_store_default.c for how the two tiers work together. */
@@ -53,57 +54,10 @@ static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
     return n >= SD_REC_HDR && sd_rec_decode_head(e, buf) && n == SD_REC_HDR + e->len;
 }
 
-/* Make sure this process has its own SDBM handle. A root process opens the
- * files with their owner's rights only (db_uid): the directory is that
- * user's, who could have put a link to any file there. */
-apr_status_t sd_disk_open(sd_store_t *sd)
+/* The shard's handle, locked by the caller for the current operation. */
+apr_status_t sd_disk(sd_shard_t *sh)
 {
-    oas_as_user_t as;
-    apr_status_t rv;
-
-    if (sd->db != NULL && sd->db_pid == getpid()) {
-        return APR_SUCCESS;
-    }
-    if (sd->dbpool != NULL) {
-        apr_pool_destroy(sd->dbpool);      /* closes only this process' copy */
-    }
-    sd->dbpool = NULL;
-    sd->db = NULL;
-    sd->db_locked = 0;
-    if ((rv = apr_pool_create(&sd->dbpool, sd->pool)) == APR_SUCCESS
-        && (rv = oas_as_user_begin(&as, sd->db_uid, sd->db_gid, sd->dbpool)) == APR_SUCCESS) {
-        rv = apr_sdbm_open(&sd->db, sd->path, APR_FOPEN_READ | APR_FOPEN_WRITE
-                           | APR_FOPEN_CREATE | APR_FOPEN_SHARELOCK,
-                           APR_FPROT_UREAD | APR_FPROT_UWRITE, sd->dbpool);
-        oas_as_user_end(&as);          /* the files stay open: no name is used again */
-    }
-    if (rv != APR_SUCCESS) {
-        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00301)
-                "token store: cannot open the SDBM file %s%s / %s%s",
-                sd->path, APR_SDBM_DIRFEXT, sd->path, APR_SDBM_PAGFEXT);
-        sd->db = NULL;                     /* dbpool goes on the next attempt */
-        return rv;
-    }
-    sd->db_pid = getpid();
-    return APR_SUCCESS;
-}
-
-/* Lock the SDBM file for the rest of the current operation (once). */
-apr_status_t sd_disk(sd_store_t *sd)
-{
-    apr_status_t rv;
-
-    if (sd->db_locked && sd->db_pid == getpid()) {
-        return APR_SUCCESS;
-    }
-    if ((rv = sd_disk_open(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = apr_sdbm_lock(sd->db, APR_FLOCK_EXCLUSIVE)) != APR_SUCCESS) {
-        return rv;
-    }
-    sd->db_locked = 1;
-    return APR_SUCCESS;
+    return sh->locked && sh->db != NULL && sh->db_pid == getpid() ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_sdbm_datum_t sd_datum(const void *p, apr_size_t n)
@@ -133,13 +87,13 @@ static apr_sdbm_datum_t sd_cont_key(unsigned char *ck, const unsigned char *key)
 }
 
 /* Copy the value of k (at most max bytes, else corrupt) to dst. */
-static apr_status_t sd_disk_get(sd_store_t *sd, apr_sdbm_datum_t k, unsigned char *dst,
+static apr_status_t sd_disk_get(sd_shard_t *sh, apr_sdbm_datum_t k, unsigned char *dst,
                                 apr_size_t max, apr_size_t *pn)
 {
     apr_sdbm_datum_t val = { NULL, 0 };
     apr_status_t rv;
 
-    if ((rv = apr_sdbm_fetch(sd->db, &val, k)) != APR_SUCCESS) {
+    if ((rv = apr_sdbm_fetch(sh->db, &val, k)) != APR_SUCCESS) {
         return rv;
     }
     if (val.dptr == NULL) {
@@ -160,17 +114,18 @@ apr_status_t sd_disk_fetch(sd_store_t *sd, const unsigned char *key,
 {
     unsigned char ck[SD_KEY_LEN + 1], part[SD_SUM_LEN + SD_PART_MAX];
     apr_size_t n, n2 = SD_SUM_LEN, total;
+    sd_shard_t *sh = sd_shard(sd, key);
     apr_uint32_t sum;
     apr_status_t rv;
 
-    if ((rv = sd_disk(sd)) != APR_SUCCESS
-        || (rv = sd_disk_get(sd, sd_datum(key, SD_KEY_LEN), buf, SD_REC_MAX, &n))
+    if ((rv = sd_disk(sh)) != APR_SUCCESS
+        || (rv = sd_disk_get(sh, sd_datum(key, SD_KEY_LEN), buf, SD_REC_MAX, &n))
            != APR_SUCCESS) {
         return rv;
     }
     total = n < SD_REC_HDR ? n : SD_REC_HDR + (buf[25] | ((apr_size_t)buf[26] << 8));
     if (total > n && total <= SD_REC_MAX) {
-        rv = sd_disk_get(sd, sd_cont_key(ck, key), part, SD_SUM_LEN + total - n, &n2);
+        rv = sd_disk_get(sh, sd_cont_key(ck, key), part, SD_SUM_LEN + total - n, &n2);
         if (rv != APR_SUCCESS || n2 != SD_SUM_LEN + total - n) {
             return rv == APR_SUCCESS || rv == APR_NOTFOUND ? SD_ECORRUPT : rv;
         }
@@ -193,7 +148,7 @@ apr_status_t sd_disk_has(sd_store_t *sd, const unsigned char *key, int *phas)
     apr_status_t rv;
 
     *phas = 0;
-    if (sd->hdr->disk_count <= 0) {
+    if (__atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED) <= 0) {
         return APR_SUCCESS;
     }
     rv = sd_disk_fetch(sd, key, buf, &e);
@@ -213,24 +168,25 @@ apr_status_t sd_disk_put(sd_store_t *sd, const unsigned char *key, const oas_ent
     unsigned char buf[SD_REC_MAX + SD_SUM_LEN], ck[SD_KEY_LEN + 1];
     apr_size_t n = sd_rec_encode(buf, e), first = n > SD_PART_MAX ? SD_PART_MAX : n;
     apr_uint32_t sum = sd_sum(buf, n);
+    sd_shard_t *sh = sd_shard(sd, key);
     apr_status_t rv;
 
-    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
     }
     if (n > first) {                        /* sum | rest, in place before the rest */
         memmove(buf + first + SD_SUM_LEN, buf + first, n - first);
         memcpy(buf + first, &sum, SD_SUM_LEN);
-        rv = apr_sdbm_store(sd->db, sd_cont_key(ck, key),
+        rv = apr_sdbm_store(sh->db, sd_cont_key(ck, key),
                             sd_datum(buf + first, SD_SUM_LEN + n - first), APR_SDBM_REPLACE);
     }
-    else if (replacing && (rv = apr_sdbm_delete(sd->db, sd_cont_key(ck, key))) == APR_EGENERAL) {
+    else if (replacing && (rv = apr_sdbm_delete(sh->db, sd_cont_key(ck, key))) == APR_EGENERAL) {
         rv = APR_SUCCESS;                   /* sdbm: EGENERAL = there was none */
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return apr_sdbm_store(sd->db, sd_datum(key, SD_KEY_LEN), sd_datum(buf, first),
+    return apr_sdbm_store(sh->db, sd_datum(key, SD_KEY_LEN), sd_datum(buf, first),
                           APR_SDBM_REPLACE);
 }
 
@@ -239,17 +195,18 @@ apr_status_t sd_disk_put(sd_store_t *sd, const unsigned char *key, const oas_ent
 apr_status_t sd_disk_del(sd_store_t *sd, const void *key, int klen)
 {
     unsigned char ck[SD_KEY_LEN + 1];
+    sd_shard_t *sh = &sd->shard[klen > SD_SHARD_BYTE ? SD_SHARD_OF(key) : 0];
     apr_status_t rv;
 
-    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = apr_sdbm_delete(sd->db, sd_datum(key, (apr_size_t)klen))) == APR_EGENERAL) {
+    if ((rv = apr_sdbm_delete(sh->db, sd_datum(key, (apr_size_t)klen))) == APR_EGENERAL) {
         return APR_NOTFOUND;                /* sdbm: EGENERAL = no such key */
     }
     if (rv == APR_SUCCESS && klen == SD_KEY_LEN) {
-        sd->hdr->disk_count--;
-        rv = apr_sdbm_delete(sd->db, sd_cont_key(ck, key));
+        sd_atomic_add(&sd->hdr->disk_count, -1);
+        rv = apr_sdbm_delete(sh->db, sd_cont_key(ck, key));
     }
     return rv == APR_EGENERAL ? APR_SUCCESS : rv;
 }
@@ -274,25 +231,26 @@ static int sd_rec_peek(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
  * undisturbed (second parts are elsewhere and are not read: an orphaned one
  * is left to the start-up scan). Memory grows with what is to be removed,
  * not with the file. The file is not modified. */
-apr_status_t sd_disk_candidates(sd_store_t *sd, const unsigned char *family, long long now,
-                                int max, apr_array_header_t *keys)
+apr_status_t sd_disk_candidates(sd_store_t *sd, int shard, const unsigned char *family,
+                                long long now, int max, apr_array_header_t *keys)
 {
+    sd_shard_t *sh = &sd->shard[shard];
     apr_sdbm_datum_t k, val, *d;
     oas_entry_t e;
     apr_status_t rv;
 
-    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
     }
-    for (rv = apr_sdbm_firstkey(sd->db, &k); rv == APR_SUCCESS && k.dptr != NULL
-         && (max <= 0 || keys->nelts < max); rv = apr_sdbm_nextkey(sd->db, &k)) {
+    for (rv = apr_sdbm_firstkey(sh->db, &k); rv == APR_SUCCESS && k.dptr != NULL
+         && (max <= 0 || keys->nelts < max); rv = apr_sdbm_nextkey(sh->db, &k)) {
         if (k.dsize == SD_KEY_LEN + 1 && k.dptr[SD_KEY_LEN] == SD_CONT_TAG) {
             continue;
         }
         if (k.dsize == SD_KEY_LEN) {
             val.dptr = NULL;
             val.dsize = 0;
-            if ((rv = apr_sdbm_fetch(sd->db, &val, k)) != APR_SUCCESS) {
+            if ((rv = apr_sdbm_fetch(sh->db, &val, k)) != APR_SUCCESS) {
                 break;
             }
             if (val.dptr != NULL && val.dsize > 0
@@ -309,18 +267,19 @@ apr_status_t sd_disk_candidates(sd_store_t *sd, const unsigned char *family, lon
     return rv == APR_EOF ? APR_SUCCESS : rv;   /* sdbm reports the end as EOF */
 }
 
-/* Every key of the SDBM file, as copied apr_sdbm_datum_t, appended to keys.
- * The file is not modified while it is walked. */
-apr_status_t sd_disk_keys(sd_store_t *sd, apr_array_header_t *keys)
+/* Every key of a shard's SDBM file, as copied apr_sdbm_datum_t, appended to
+ * keys. The file is not modified while it is walked. */
+apr_status_t sd_disk_keys(sd_store_t *sd, int shard, apr_array_header_t *keys)
 {
+    sd_shard_t *sh = &sd->shard[shard];
     apr_sdbm_datum_t k, *d;
     apr_status_t rv;
 
-    if ((rv = sd_disk(sd)) != APR_SUCCESS) {
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
     }
-    for (rv = apr_sdbm_firstkey(sd->db, &k); rv == APR_SUCCESS && k.dptr != NULL;
-         rv = apr_sdbm_nextkey(sd->db, &k)) {
+    for (rv = apr_sdbm_firstkey(sh->db, &k); rv == APR_SUCCESS && k.dptr != NULL;
+         rv = apr_sdbm_nextkey(sh->db, &k)) {
         d = apr_array_push(keys);
         d->dsize = k.dsize;
         d->dptr = apr_pmemdup(keys->pool, k.dptr, k.dsize > 0 ? (apr_size_t)k.dsize : 1);
@@ -333,14 +292,18 @@ apr_status_t sd_disk_keys(sd_store_t *sd, apr_array_header_t *keys)
 apr_status_t sd_sweep_part(sd_store_t *sd, apr_sdbm_datum_t k)
 {
     apr_sdbm_datum_t val = { NULL, 0 };
+    sd_shard_t *sh = sd_shard(sd, k.dptr);
     apr_status_t rv;
 
-    rv = apr_sdbm_fetch(sd->db, &val, sd_datum(k.dptr, SD_KEY_LEN));
+    if ((rv = sd_disk(sh)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_sdbm_fetch(sh->db, &val, sd_datum(k.dptr, SD_KEY_LEN));
     if (rv != APR_SUCCESS || val.dptr != NULL) {
         return rv;
     }
-    if ((rv = apr_sdbm_delete(sd->db, k)) == APR_SUCCESS) {
-        sd->hdr->corrupt++;
+    if ((rv = apr_sdbm_delete(sh->db, k)) == APR_SUCCESS) {
+        sd_atomic_add(&sd->hdr->corrupt, 1);
     }
     return rv == APR_EGENERAL ? APR_SUCCESS : rv;
 }

@@ -1,8 +1,10 @@
 /* oac_tokens.c — token administration on the default store: list, revoke,
  * purge. While httpd runs, the tool joins its store (named shared memory,
- * the flock mutex: oas_store_default_attach), so every change is seen by all
- * children at once and made under the same lock as theirs. Without a running
- * httpd it opens the SDBM file alone (a private memory tier and mutex). */
+ * the flock mutex, the shards' file locks: oas_store_default_attach), so
+ * every change is seen by all children at once and made under the same
+ * locks as theirs. Without a running httpd it opens the SDBM files alone (a
+ * private memory tier and mutex; an earlier version's single file is moved
+ * into shards then, as httpd would at start). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,14 +26,16 @@
 static int need_store(oac_opts_t *o)
 {
     apr_finfo_t fi;
-    const char *pag;
+    const char *pag, *old;
 
     if (o->store == NULL || *o->store == '\0') {
         return oac_fail("which store? give -s PATH (the OAuthASStoreFile), or -f CONF with "
                         "an OAuthASStoreFile line");
     }
-    pag = apr_pstrcat(o->p, o->store, APR_SDBM_PAGFEXT, NULL);
-    if (apr_stat(&fi, pag, APR_FINFO_TYPE, o->p) != APR_SUCCESS) {
+    pag = apr_pstrcat(o->p, o->store, ".0", APR_SDBM_PAGFEXT, NULL);   /* the first shard */
+    old = apr_pstrcat(o->p, o->store, APR_SDBM_PAGFEXT, NULL);         /* before shards */
+    if (apr_stat(&fi, pag, APR_FINFO_TYPE, o->p) != APR_SUCCESS
+        && apr_stat(&fi, old, APR_FINFO_TYPE, o->p) != APR_SUCCESS) {
         return oac_fail("no store at %s (%s is missing)", o->store, pag);
     }
     return OAC_OK;

@@ -40,10 +40,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-    static const char *const files[] = { "store.dir", "store.pag", "store.info", "lock",
-                                         "other", NULL };
-    int i;
-
     apr_pool_t *tp;
 
     unlink(lock_file);
@@ -51,12 +47,7 @@ static void teardown(void)
     apr_pool_create(&tp, NULL);
     (void)apr_shm_remove(apr_pstrcat(tp, tmpdir, "/store.shm", NULL), tp);  /* a failed test's */
     apr_pool_destroy(tp);
-    for (i = 0; files[i]; i++) {
-        char buf[128];
-        snprintf(buf, sizeof(buf), "%s/%s", tmpdir, files[i]);
-        unlink(buf);
-    }
-    rmdir(tmpdir);
+    unit_rm_dir(tmpdir);
 }
 
 /* A store as httpd makes it: named memory, a flock mutex on lock_file. */

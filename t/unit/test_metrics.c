@@ -65,14 +65,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char buf[128];
-
     apr_pool_destroy(pool);
-    snprintf(buf, sizeof(buf), "%s/store.dir", tmpdir);
-    unlink(buf);
-    snprintf(buf, sizeof(buf), "%s/store.pag", tmpdir);
-    unlink(buf);
-    rmdir(tmpdir);
+    unit_rm_dir(tmpdir);
 }
 
 static oas_response_t *status(const char *method, const char *query)

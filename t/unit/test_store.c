@@ -38,15 +38,7 @@ static void setup(void)
 /* remove the temp dir, files first */
 static void rm_tmp(void)
 {
-    char buf[128];
-
-    snprintf(buf, sizeof(buf), "%s/tokens.dir", tmpdir);
-    unlink(buf);
-    snprintf(buf, sizeof(buf), "%s/tokens.pag", tmpdir);
-    unlink(buf);
-    snprintf(buf, sizeof(buf), "%s/lock", tmpdir);
-    unlink(buf);
-    rmdir(tmpdir);
+    unit_rm_dir(tmpdir);
 }
 
 static void teardown(void)
@@ -78,18 +70,7 @@ static oas_store_t *mk_store(int mem, int disk)
 /* a well-spread 32-byte key from n (splitmix64) */
 static void key_of(unsigned char *key, unsigned n)
 {
-    unsigned long long x = 0x9e3779b97f4a7c15ULL * (n + 1);
-    int i, j;
-
-    for (i = 0; i < 4; i++) {
-        unsigned long long z = (x += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        for (j = 0; j < 8; j++) {
-            key[i * 8 + j] = (unsigned char)(z >> (8 * j));
-        }
-    }
+    unit_key_of(key, n);
 }
 
 static long long now_sec(void)
@@ -168,7 +149,14 @@ static long mem_total(const oas_store_stats_t *st)
     return n;
 }
 
-/* 1 if key n has a record in the SDBM file (read with a separate handle) */
+/* the SDBM file (base path) of key's shard: picked by byte 8 of the key */
+#define SHARDS OAS_STORE_SHARDS
+static const char *shard_path(const unsigned char *key, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%s.%d", base, key[8] % SHARDS);
+}
+
+/* 1 if key n has a record in its SDBM file (read with a separate handle) */
 static int on_disk(unsigned n)
 {
     apr_sdbm_t *db;
@@ -178,9 +166,9 @@ static int on_disk(unsigned n)
     int found;
 
     apr_pool_create(&p, pool);
-    ck_assert_int_eq(apr_sdbm_open(&db, base, APR_FOPEN_READ | APR_FOPEN_SHARELOCK,
-                                   APR_OS_DEFAULT, p), APR_SUCCESS);
     key_of(key, n);
+    ck_assert_int_eq(apr_sdbm_open(&db, shard_path(key, p), APR_FOPEN_READ
+                                   | APR_FOPEN_SHARELOCK, APR_OS_DEFAULT, p), APR_SUCCESS);
     k.dptr = (char *)key;
     k.dsize = 32;
     v.dptr = NULL;
@@ -191,50 +179,42 @@ static int on_disk(unsigned n)
     return found;
 }
 
-/* number of records in the SDBM file (second parts of long ones not counted) */
-static int disk_records(void)
+/* number of SDBM keys in every shard: records (only) or all (second parts
+ * of long records too) */
+static int count_keys(int records_only)
 {
     apr_sdbm_t *db;
     apr_sdbm_datum_t k;
     apr_pool_t *p;
     apr_status_t rv;
-    int n = 0;
+    int n = 0, i;
 
     apr_pool_create(&p, pool);
-    ck_assert_int_eq(apr_sdbm_open(&db, base, APR_FOPEN_READ | APR_FOPEN_SHARELOCK,
-                                   APR_OS_DEFAULT, p), APR_SUCCESS);
-    apr_sdbm_lock(db, APR_FLOCK_SHARED);
-    for (rv = apr_sdbm_firstkey(db, &k); rv == APR_SUCCESS && k.dptr;
-         rv = apr_sdbm_nextkey(db, &k)) {
-        n += k.dsize == 32;
+    for (i = 0; i < SHARDS; i++) {
+        ck_assert_int_eq(apr_sdbm_open(&db, apr_psprintf(p, "%s.%d", base, i), APR_FOPEN_READ
+                                       | APR_FOPEN_SHARELOCK, APR_OS_DEFAULT, p), APR_SUCCESS);
+        apr_sdbm_lock(db, APR_FLOCK_SHARED);
+        for (rv = apr_sdbm_firstkey(db, &k); rv == APR_SUCCESS && k.dptr;
+             rv = apr_sdbm_nextkey(db, &k)) {
+            n += !records_only || k.dsize == 32;
+        }
+        apr_sdbm_unlock(db);
+        apr_sdbm_close(db);
     }
-    apr_sdbm_unlock(db);
-    apr_sdbm_close(db);
     apr_pool_destroy(p);
     return n;
+}
+
+/* number of records in the SDBM files (second parts of long ones not counted) */
+static int disk_records(void)
+{
+    return count_keys(1);
 }
 
 /* number of SDBM keys, second parts included */
 static int disk_keys(void)
 {
-    apr_sdbm_t *db;
-    apr_sdbm_datum_t k;
-    apr_pool_t *p;
-    apr_status_t rv;
-    int n = 0;
-
-    apr_pool_create(&p, pool);
-    ck_assert_int_eq(apr_sdbm_open(&db, base, APR_FOPEN_READ | APR_FOPEN_SHARELOCK,
-                                   APR_OS_DEFAULT, p), APR_SUCCESS);
-    apr_sdbm_lock(db, APR_FLOCK_SHARED);
-    for (rv = apr_sdbm_firstkey(db, &k); rv == APR_SUCCESS && k.dptr;
-         rv = apr_sdbm_nextkey(db, &k)) {
-        n++;
-    }
-    apr_sdbm_unlock(db);
-    apr_sdbm_close(db);
-    apr_pool_destroy(p);
-    return n;
+    return count_keys(0);
 }
 
 static int wait_child(pid_t pid)
@@ -618,6 +598,15 @@ static int get_big(oas_store_t *s, unsigned n)
     return 1;
 }
 
+/* key's shard file, opened for writing with a separate handle */
+static void open_rw(apr_sdbm_t **db, const unsigned char *key, apr_pool_t *p)
+{
+    ck_assert_int_eq(apr_sdbm_open(db, shard_path(key, p), APR_FOPEN_READ | APR_FOPEN_WRITE
+                                   | APR_FOPEN_SHARELOCK, APR_OS_DEFAULT, p), APR_SUCCESS);
+}
+
+/* a store of before the shards (one SDBM file at base) with garbage: it is
+ * migrated, and the start-up scan drops what is malformed */
 START_TEST(test_corrupt_record)
 {
     apr_sdbm_t *db;
@@ -647,17 +636,18 @@ START_TEST(test_corrupt_record)
     ck_assert_int_eq(put_big(s, 3), APR_SUCCESS);
     ck_assert_int_eq(put_big(s, 4), APR_SUCCESS);
     apr_pool_create(&p, pool);
-    ck_assert_int_eq(apr_sdbm_open(&db, base, APR_FOPEN_READ | APR_FOPEN_WRITE
-                                   | APR_FOPEN_SHARELOCK, APR_OS_DEFAULT, p), APR_SUCCESS);
     {
         unsigned char ck[33];
         key_of(ck, 2);
         ck[32] = 'c';
         k.dptr = (char *)ck;
         k.dsize = 33;
+        open_rw(&db, ck, p);
         ck_assert_int_eq(apr_sdbm_delete(db, k), APR_SUCCESS);
+        apr_sdbm_close(db);
         key_of(ck, 4);                      /* same length, other bytes: the sum says no */
         ck[32] = 'c';
+        open_rw(&db, ck, p);
         v.dptr = NULL;
         ck_assert_int_eq(apr_sdbm_fetch(db, &v, k), APR_SUCCESS);
         ck_assert_ptr_nonnull(v.dptr);
@@ -668,12 +658,14 @@ START_TEST(test_corrupt_record)
             v.dptr = copy;
             ck_assert_int_eq(apr_sdbm_store(db, k, v, APR_SDBM_REPLACE), APR_SUCCESS);
         }
+        apr_sdbm_close(db);
         key_of(key, 3);
         k.dptr = (char *)key;
         k.dsize = 32;
+        open_rw(&db, key, p);
         ck_assert_int_eq(apr_sdbm_delete(db, k), APR_SUCCESS);
+        apr_sdbm_close(db);
     }
-    apr_sdbm_close(db);
     apr_pool_destroy(p);
     apr_pool_create(&p, pool);
     s = mk_store_on(base, 4, 8, p);
@@ -712,7 +704,7 @@ START_TEST(test_create_errors)
     logged[0] = '\0';
     ck_assert_int_ne(oas_store_default_create(&s, &c, pool), APR_SUCCESS);
     ck_assert_ptr_null(s);
-    ck_assert_ptr_nonnull(strstr(logged, "/nonexistent-dir-oas/tokens.dir"));
+    ck_assert_ptr_nonnull(strstr(logged, "/nonexistent-dir-oas/tokens.0.dir"));
     c.path = base;
     c.mem_entries = 0;
     ck_assert_int_eq(oas_store_default_create(&s, &c, pool), APR_EINVAL);

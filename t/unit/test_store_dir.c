@@ -162,8 +162,10 @@ START_TEST(store_create_follows_no_planted_link)
     chmod(tmpdir, 0755);
     touch(victim, "root:secret:1:0:99999:7:::\n");
     chmod(victim, 0600);
-    ck_assert_int_eq(symlink(victim, in_tmp("store/tokens.pag")), 0);
+    ck_assert_int_eq(symlink(victim, in_tmp("store/tokens.pag")), 0);   /* to migrate */
     ck_assert_int_eq(symlink(victim, in_tmp("store/tokens.dir")), 0);
+    ck_assert_int_eq(symlink(victim, in_tmp("store/tokens.0.pag")), 0); /* a shard */
+    ck_assert_int_eq(symlink(victim, in_tmp("store/tokens.0.dir")), 0);
     before = stat_of(victim);
     memset(&c, 0, sizeof(c));
     c.path = in_tmp("store/tokens");
@@ -179,12 +181,19 @@ START_TEST(store_create_follows_no_planted_link)
     ck_assert_int_eq(after.st_size, before.st_size);
     ck_assert_int_eq(after.st_mtime, before.st_mtime);
     ck_assert_int_eq(geteuid(), 0);                        /* root again afterwards */
+    /* links of the old single file's names alone: not followed, left */
+    unlink(in_tmp("store/tokens.0.pag"));
+    unlink(in_tmp("store/tokens.0.dir"));
+    ck_assert_int_eq(oas_store_default_create(&s, &c, pool), APR_SUCCESS);
+    after = stat_of(victim);
+    ck_assert_int_eq(after.st_size, before.st_size);
+    ck_assert_int_eq(after.st_mtime, before.st_mtime);
     /* without the links: the files are made, and are User's */
     unlink(in_tmp("store/tokens.pag"));
     unlink(in_tmp("store/tokens.dir"));
     ck_assert_int_eq(oas_store_default_create(&s, &c, pool), APR_SUCCESS);
-    ck_assert_int_eq(stat_of(in_tmp("store/tokens.pag")).st_uid, NOBODY);
-    ck_assert_int_eq(stat_of(in_tmp("store/tokens.dir")).st_uid, NOBODY);
+    ck_assert_int_eq(stat_of(in_tmp("store/tokens.0.pag")).st_uid, NOBODY);
+    ck_assert_int_eq(stat_of(in_tmp("store/tokens.7.dir")).st_uid, NOBODY);
 }
 END_TEST
 

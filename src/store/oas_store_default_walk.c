@@ -1,0 +1,156 @@
+/* oas_store_default_walk.c — the default store's operations on many keys:
+ * purge and family revocation (a sweep of the memory tier under its lock,
+ * then of each shard under that shard's lock alone), iterate (keys shard by
+ * shard, each looked up on its own) and the figures. Set into the table by
+ * sd_ops() (setup); this file calls the others, none calls it. */
+#include <string.h>
+
+#include "oas_store_sd.h"
+
+/* Sweep both tiers for expired entries and, with family set, that family's:
+ * the memory tier at once, then each shard under its lock alone. A token
+ * put meanwhile into a shard already swept stays: the family's marker,
+ * written before (oas_family_revoke), stops its issue. */
+static apr_status_t sd_sweep(sd_store_t *sd, const unsigned char *family, sd_sweep_t *res,
+                             apr_pool_t *p)
+{
+    long long now = sd_now();
+    apr_status_t rv;
+    int i;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd_mem_sweep(sd, family, now, res);
+    sd_unlock(sd);
+    for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS; i++) {
+        if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
+            rv = sd_disk_sweep(sd, i, family, now, 0, 0, res, p);
+            sd_shard_unlock(&sd->shard[i]);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        __atomic_store_n(&sd->hdr->idle_scan_sec, 0, __ATOMIC_RELAXED);
+    }
+    return rv;
+}
+
+/* An all-zero family means "no family": refusing it keeps a caller's slip
+ * from wiping every family-less token. */
+apr_status_t sd_remove_family(oas_store_t *s, const unsigned char *family, int *pcount,
+                                     apr_pool_t *p)
+{
+    static const unsigned char none[OAS_FAMILY_LEN];
+    sd_sweep_t res = { 0, 0, 0 };
+    apr_status_t rv = APR_EINVAL;
+
+    if (family != NULL && memcmp(family, none, OAS_FAMILY_LEN) != 0) {
+        rv = sd_sweep(s->baton, family, &res, p);
+    }
+    if (pcount) {
+        *pcount = res.live;
+    }
+    return rv;
+}
+
+apr_status_t sd_purge(oas_store_t *s, int *pcount, apr_pool_t *p)
+{
+    sd_sweep_t res = { 0, 0, 0 };
+    apr_status_t rv = sd_sweep(s->baton, NULL, &res, p);
+
+    if (pcount) {
+        *pcount = res.expired;
+    }
+    return rv;
+}
+
+/* The keys to visit: every disk key (shard by shard), and the volatile
+ * memory keys (a durable entry in memory is on disk too, so it is listed
+ * once). */
+static apr_status_t sd_iter_keys(sd_store_t *sd, apr_array_header_t *keys)
+{
+    apr_sdbm_datum_t *d;
+    apr_status_t rv = APR_SUCCESS;
+    apr_uint32_t i;
+    int j;
+
+    for (j = 0; rv == APR_SUCCESS && j < SD_SHARDS; j++) {
+        if ((rv = sd_shard_lock(sd, &sd->shard[j])) == APR_SUCCESS) {
+            rv = sd_disk_keys(sd, j, keys);
+            sd_shard_unlock(&sd->shard[j]);
+        }
+    }
+    if (rv != APR_SUCCESS || (rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < sd->nslots; i++) {
+        if (sd->slots[i].used && SD_VOLATILE(sd->slots[i].kind)) {
+            d = apr_array_push(keys);
+            d->dsize = SD_KEY_LEN;
+            d->dptr = apr_pmemdup(keys->pool, sd->slots[i].key, SD_KEY_LEN);
+        }
+    }
+    sd_unlock(sd);
+    return rv;
+}
+
+/* Each key is looked up under its shard's lock, the callback runs without
+ * it (so it may use the store); keys that went away meanwhile are skipped. */
+apr_status_t sd_iterate(oas_store_t *s,
+                               int (*cb)(void *ctx, const unsigned char *key, const oas_entry_t *e),
+                               void *ctx, apr_pool_t *p)
+{
+    apr_array_header_t *keys;
+    apr_sdbm_datum_t *k;
+    apr_pool_t *tmp, *one;
+    oas_entry_t e;
+    apr_status_t rv;
+    int i;
+
+    if (cb == NULL) {
+        return APR_EINVAL;
+    }
+    if ((rv = apr_pool_create(&tmp, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    keys = apr_array_make(tmp, 64, sizeof(apr_sdbm_datum_t));
+    if ((rv = sd_iter_keys(s->baton, keys)) == APR_SUCCESS) {
+        rv = apr_pool_create(&one, tmp);
+    }
+    for (i = 0; rv == APR_SUCCESS && i < keys->nelts; i++) {
+        k = &APR_ARRAY_IDX(keys, i, apr_sdbm_datum_t);
+        apr_pool_clear(one);
+        rv = k->dsize != SD_KEY_LEN ? APR_NOTFOUND
+             : sd_op(s->baton, SD_PEEK, (const unsigned char *)k->dptr, &e, NULL, one);
+        if (rv == APR_SUCCESS && cb(ctx, (const unsigned char *)k->dptr, &e) != 0) {
+            break;
+        }
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+    }
+    apr_pool_destroy(tmp);
+    return rv;
+}
+
+apr_status_t sd_stats(oas_store_t *s, oas_store_stats_t *st)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if (st == NULL) {
+        return APR_EINVAL;
+    }
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    memset(st, 0, sizeof(*st));
+    memcpy(st->mem_entries, sd->hdr->mem_count, sizeof(st->mem_entries));
+    st->mem_capacity = sd->hdr->mem_cap;
+    st->disk_entries = __atomic_load_n(&sd->hdr->disk_count, __ATOMIC_RELAXED);
+    st->disk_capacity = sd->hdr->disk_cap;
+    st->purged = __atomic_load_n(&sd->hdr->purged, __ATOMIC_RELAXED);
+    st->full = __atomic_load_n(&sd->hdr->full, __ATOMIC_RELAXED);
+    st->recovered = sd->hdr->recovered;
+    st->corrupt = __atomic_load_n(&sd->hdr->corrupt, __ATOMIC_RELAXED);
+    sd_unlock(sd);
+    return APR_SUCCESS;
+}
