@@ -147,8 +147,8 @@ struct oas_store_t {
      * the writes, so a revocation that wrote its marker before it is seen,
      * and one that writes it after finds the entries to remove (or, on a
      * store with families_by_marker, revokes them by its marker). On any
-     * error none of the n entries stays. The default store does it all
-     * under one hold of its mutex; the shared stores as one operation
+     * error none of the n entries stays. The default store writes each
+     * entry under its own shard's lock, then looks; the shared stores as one operation
      * (one outage check, one lock of a provider that needs it). NULL:
      * oas_store_put_many() does it with put, get and remove. */
     apr_status_t (*put_many)(oas_store_t *s, const oas_store_write_t *w, int n,
