@@ -24,7 +24,7 @@ use POSIX ();
 use File::Temp ();
 use Time::HiRes qw(time sleep);
 
-plan tests => 569, need_module('ssl'), need_module('oauth_as');
+plan tests => 570, need_module('ssl'), need_module('oauth_as');
 
 my $T0      = time;
 my $ALICE   = [alice => 'wonderland'];
@@ -828,7 +828,12 @@ sub refused_403 {
     check($res->{status}, 303, 'implicit-only client: approved');
     ok($l && $l->{fragment}{access_token}, 'token in the fragment');
     check($l && $l->{fragment}{scope}, 'read write', 'all its scopes');
-    check($mem->(), $before, 'the implicit grant stored no refresh token either');
+    ok($l && !exists $l->{fragment}{refresh_token}, 'no refresh token in the fragment');
+    # the memory tier is a cache: an expired or cached entry may leave it meanwhile (so
+    # not an exact count), but a refresh token stored would make it one more
+    my $after = $mem->();
+    ok(defined $after && $after <= $before,
+       "the implicit grant stored no refresh token either ($before before, $after after)");
 }
 
 # ---- 9b. OAuthASApprovalPage (vhost oas_browser): title, heading, logo, footer, escaped --
