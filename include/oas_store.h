@@ -404,4 +404,9 @@ apr_status_t oas_store_redis_create(oas_store_t **ps, const oas_store_redis_conf
 apr_status_t oas_store_redis_check(const oas_store_redis_conf_t *conf, apr_pool_t *p,
                                    const char **pnote);
 
+/* The number of a Redis reply's first line (what follows its type byte):
+ * s up to nl (the line's '\n') must be [-]digits and "\r", nothing else;
+ * APR_EGENERAL otherwise. The store's own pipeline reads replies with it. */
+apr_status_t oas_store_redis_number(const char *s, const char *nl, long *pn);
+
 #endif

@@ -18,6 +18,7 @@
  * Redis restart every idle connection of the pool is such a one), twice the
  * pool's size at most; timeouts and refusals are not. */
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_redis.h>
@@ -266,10 +267,30 @@ static apr_status_t rp_fill(rp_conn_t *c)
     return len > 0 ? APR_SUCCESS : rv != APR_SUCCESS ? rv : APR_EOF;
 }
 
+/* No strtol: it skips white space, past nl if it must (oas_store.h). */
+apr_status_t oas_store_redis_number(const char *s, const char *nl, long *pn)
+{
+    int neg = s < nl && *s == '-';
+    long n = 0;
+
+    s += neg;
+    if (s + 1 >= nl || nl[-1] != '\r') {
+        return APR_EGENERAL;
+    }
+    for (; s < nl - 1; s++) {
+        if (*s < '0' || *s > '9' || n > (LONG_MAX - 9) / 10) {
+            return APR_EGENERAL;
+        }
+        n = n * 10 + (*s - '0');
+    }
+    *pn = neg ? -n : n;
+    return APR_SUCCESS;
+}
+
 /* The next reply's first line, as a number after its type byte. */
 static apr_status_t rp_head(rp_conn_t *c, char *type, long *pn)
 {
-    char *end, *nl;
+    char *nl;
     apr_status_t rv;
 
     while (!(nl = memchr(c->buf + c->pos, '\n', c->have - c->pos))) {
@@ -278,9 +299,9 @@ static apr_status_t rp_head(rp_conn_t *c, char *type, long *pn)
         }
     }
     *type = c->buf[c->pos];
-    *pn = strtol(c->buf + c->pos + 1, &end, 10);
+    rv = oas_store_redis_number(c->buf + c->pos + 1, nl, pn);
     c->pos = (apr_size_t)(nl - c->buf) + 1;
-    return end > nl ? APR_EGENERAL : APR_SUCCESS;
+    return rv;
 }
 
 /* One reply to GET: a bulk string, or nil (APR_NOTFOUND). */

@@ -794,6 +794,38 @@ START_TEST(test_hang)
 }
 END_TEST
 
+/* A reply's first line is read by the store's own parser: a hostile or
+ * broken Redis gets an error, never a read past the line (strtol, which
+ * the pipeline used before, skips white space and new lines). */
+START_TEST(test_reply_number)
+{
+    static const struct { const char *line; apr_status_t rv; long n; } cases[] = {
+        { "5\r\n", APR_SUCCESS, 5 }, { "-1\r\n", APR_SUCCESS, -1 },
+        { "0\r\n", APR_SUCCESS, 0 }, { "1048576\r\n", APR_SUCCESS, 1048576 },
+        { "\r\n", APR_EGENERAL, 0 }, { "-\r\n", APR_EGENERAL, 0 },
+        { "5\n", APR_EGENERAL, 0 }, { " 5\r\n", APR_EGENERAL, 0 },
+        { "5 \r\n", APR_EGENERAL, 0 }, { "+5\r\n", APR_EGENERAL, 0 },
+        { "5x\r\n", APR_EGENERAL, 0 }, { "--5\r\n", APR_EGENERAL, 0 },
+        { "99999999999999999999999\r\n", APR_EGENERAL, 0 },
+    };
+    char buf[64];
+    size_t i;
+    long n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].line);
+        memset(buf, '7', sizeof(buf));                 /* digits after the line */
+        memcpy(buf, cases[i].line, len);
+        n = 12345;
+        ck_assert_int_eq(oas_store_redis_number(buf, buf + len - 1, &n), cases[i].rv);
+        ck_assert_int_eq(n, cases[i].rv == APR_SUCCESS ? cases[i].n : 12345);
+    }
+    /* white space and a new line before the digits: strtol would read "  \n 42" */
+    memcpy(buf, "\n 42\r\n", 7);
+    ck_assert_int_eq(oas_store_redis_number(buf, buf, &n), APR_EGENERAL);
+}
+END_TEST
+
 /* child_init in a forked process, then the parent's store still works */
 START_TEST(test_child_init)
 {
@@ -922,6 +954,7 @@ static Suite *redis_suite(void)
     tcase_add_test(tc, test_restart_between);
     tcase_add_test(tc, test_hang);
     tcase_add_test(tc, test_child_init);
+    tcase_add_test(tc, test_reply_number);
     suite_add_tcase(su, tc);
     return su;
 }
