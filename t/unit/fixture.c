@@ -8,6 +8,7 @@
 #include <apr_global_mutex.h>
 #include <apr_sha1.h>
 #include <apr_strings.h>
+#include <jansson.h>
 
 #include "unit.h"
 #include "fixture.h"
@@ -114,4 +115,52 @@ oas_http_req_t fx_form_req(const char *auth, const char *body, oas_password_fn *
     req.authorization = auth;
     req.check_password = check;
     return req;
+}
+
+const char *fx_app_registry(int refresh_limit)
+{
+    return apr_psprintf(pool,
+        "{\"clients\": [{\"client_id\":\"app\",\"type\":\"confidential\",\"secret\":\"%s\","
+        " \"grant_types\":[\"password\"],\"scopes\":[\"read\"],\"refresh_limit\":%d}]}",
+        fx_sha_hash("app-secret"), refresh_limit);
+}
+
+static int app_password(void *baton, const char *user, const char *password)
+{
+    return strcmp(password, "wonderland") == 0 ? OAS_PW_GRANTED : OAS_PW_DENIED;
+}
+
+oas_response_t *fx_app_post(const char *body)
+{
+    oas_http_req_t req = fx_form_req(fx_basic("app", "app-secret"), body, app_password);
+    return oas_token_endpoint(&cfg, &req, pool);
+}
+
+oas_response_t *fx_app_refresh(const char *rt)
+{
+    return fx_app_post(apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=", rt, NULL));
+}
+
+const char *fx_member(const oas_response_t *r, const char *name)
+{
+    json_t *j = json_loadb(r->body, r->body_len, 0, NULL), *v;
+    const char *s = NULL;
+
+    ck_assert_ptr_nonnull(j);
+    v = json_object_get(j, name);
+    if (v && json_is_string(v)) {
+        s = apr_pstrdup(pool, json_string_value(v));
+    }
+    json_decref(j);
+    return s;
+}
+
+int fx_live(oas_store_t *s, const char *prefix, const char *token)
+{
+    unsigned char key[OAS_DIGEST_LEN];
+    oas_entry_t e;
+
+    oas_store_key(key, prefix, token ? token : "none");
+    return s->get(s, key, &e, pool) == APR_SUCCESS
+           && (e.kind == OAS_KIND_ACCESS || e.kind == OAS_KIND_REFRESH);
 }

@@ -9,6 +9,7 @@
 
 #include "oas_proto.h"
 #include "oas_registry.h"
+#include "oas_store.h"
 
 extern apr_pool_t *pool;            /* made by fx_setup, destroyed by fx_teardown */
 extern oas_config_t cfg;            /* issuer https://as.example, the usual lifetimes */
@@ -35,5 +36,20 @@ const char *fx_basic(const char *user, const char *pass);
 /* A POST over HTTPS with a form body (NULL: none) and an Authorization header
  * (NULL: none); check: the password provider (NULL: none). */
 oas_http_req_t fx_form_req(const char *auth, const char *body, oas_password_fn *check);
+
+/* The refresh tests' confidential client "app" (secret "app-secret", grant
+ * password, scope read) with this refresh_limit, as registry JSON. */
+const char *fx_app_registry(int refresh_limit);
+
+/* A token request by "app" (Basic auth) whose password check grants
+ * "wonderland" only; and the same for a refresh of rt. */
+oas_response_t *fx_app_post(const char *body);
+oas_response_t *fx_app_refresh(const char *rt);
+
+/* The string member name of a JSON answer (NULL when absent or not a string). */
+const char *fx_member(const oas_response_t *r, const char *name);
+
+/* An access or refresh token of store s live under prefix. */
+int fx_live(oas_store_t *s, const char *prefix, const char *token);
 
 #endif

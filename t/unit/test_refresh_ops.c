@@ -18,6 +18,11 @@
 
 enum { OP_GET, OP_PUT, OP_PUT_MANY, OP_ADD, OP_CONSUME, OP_REMOVE, OP_OTHER, OP_N };
 
+static const char *app_registry(void)
+{
+    return fx_app_registry(-1);
+}
+
 static oas_store_t real_store, counted;
 static int ops[OP_N], writes;
 
@@ -84,43 +89,10 @@ static apr_status_t c_count(oas_store_t *s, const unsigned char *key, long delta
     return real_store.count(&real_store, key, delta, exp, pn, pexp, p);
 }
 
-static const char *registry_json(void)
-{
-    return apr_psprintf(pool,
-        "{\"clients\": [{\"client_id\":\"app\",\"type\":\"confidential\",\"secret\":\"%s\","
-        " \"grant_types\":[\"password\"],\"scopes\":[\"read\"],\"refresh_limit\":-1}]}",
-        fx_sha_hash("app-secret"));
-}
 
-static int password_ok(void *baton, const char *user, const char *password)
-{
-    return strcmp(password, "wonderland") == 0 ? OAS_PW_GRANTED : OAS_PW_DENIED;
-}
 
-static oas_response_t *token_post(const char *body)
-{
-    oas_http_req_t req = fx_form_req(fx_basic("app", "app-secret"), body, password_ok);
-    return oas_token_endpoint(&cfg, &req, pool);
-}
 
-static const char *member(const oas_response_t *r, const char *name)
-{
-    json_t *j = json_loadb(r->body, r->body_len, 0, NULL), *v;
-    const char *s = NULL;
 
-    ck_assert_ptr_nonnull(j);
-    v = json_object_get(j, name);
-    if (v && json_is_string(v)) {
-        s = apr_pstrdup(pool, json_string_value(v));
-    }
-    json_decref(j);
-    return s;
-}
-
-static oas_response_t *refresh_with(const char *rt)
-{
-    return token_post(apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=", rt, NULL));
-}
 
 static void count_reset(void)
 {
@@ -128,19 +100,10 @@ static void count_reset(void)
     writes = 0;
 }
 
-static int live(const char *prefix, const char *token)
-{
-    unsigned char key[OAS_DIGEST_LEN];
-    oas_entry_t e;
-
-    oas_store_key(key, prefix, token);
-    return real_store.get(&real_store, key, &e, pool) == APR_SUCCESS
-           && (e.kind == OAS_KIND_ACCESS || e.kind == OAS_KIND_REFRESH);
-}
 
 static void setup(void)
 {
-    fx_setup("refresh-ops", registry_json, NULL, 64);
+    fx_setup("refresh-ops", app_registry, NULL, 64);
     real_store = *cfg.store;
     counted = real_store;
     counted.get = c_get;
@@ -162,15 +125,15 @@ static void teardown(void)
 
 START_TEST(refresh_takes_three_store_operations)
 {
-    oas_response_t *r = token_post("grant_type=password&username=alice&password=wonderland");
+    oas_response_t *r = fx_app_post("grant_type=password&username=alice&password=wonderland");
     const char *rt;
     int i;
 
     ck_assert_int_eq(r->status, 200);
-    rt = member(r, "refresh_token");
+    rt = fx_member(r, "refresh_token");
     for (i = 0; i < 3; i++) {               /* the same on each turn of the family */
         count_reset();
-        r = refresh_with(rt);
+        r = fx_app_refresh(rt);
         ck_assert_int_eq(r->status, 200);
         ck_assert_int_eq(ops[OP_GET], 1);           /* the refresh token */
         ck_assert_int_eq(ops[OP_PUT_MANY], 1);      /* both new tokens, the marker's look */
@@ -178,10 +141,10 @@ START_TEST(refresh_takes_three_store_operations)
         ck_assert_int_eq(ops[OP_PUT] + ops[OP_ADD] + ops[OP_REMOVE], 0);
         ck_assert_int_eq(total_ops() - ops[OP_OTHER], 3);
         ck_assert_int_eq(writes, 3);
-        ck_assert(live(OAS_PREFIX_ACCESS, member(r, "access_token")));
-        ck_assert(!live(OAS_PREFIX_REFRESH, rt));
-        rt = member(r, "refresh_token");
-        ck_assert(live(OAS_PREFIX_REFRESH, rt));
+        ck_assert(fx_live(&real_store, OAS_PREFIX_ACCESS, fx_member(r, "access_token")));
+        ck_assert(!fx_live(&real_store, OAS_PREFIX_REFRESH, rt));
+        rt = fx_member(r, "refresh_token");
+        ck_assert(fx_live(&real_store, OAS_PREFIX_REFRESH, rt));
     }
 }
 END_TEST
@@ -190,7 +153,7 @@ END_TEST
  * one operation. */
 START_TEST(new_family_takes_one_store_operation)
 {
-    oas_response_t *r = token_post("grant_type=password&username=alice&password=wonderland");
+    oas_response_t *r = fx_app_post("grant_type=password&username=alice&password=wonderland");
 
     ck_assert_int_eq(r->status, 200);
     ck_assert_int_eq(ops[OP_PUT_MANY], 1);
@@ -204,7 +167,7 @@ END_TEST
  * was written for it goes again. */
 START_TEST(refresh_of_revoked_family_refused)
 {
-    oas_response_t *r = token_post("grant_type=password&username=alice&password=wonderland");
+    oas_response_t *r = fx_app_post("grant_type=password&username=alice&password=wonderland");
     unsigned char key[OAS_DIGEST_LEN];
     oas_entry_t e, marker;
     const char *rt;
@@ -212,7 +175,7 @@ START_TEST(refresh_of_revoked_family_refused)
     oas_store_stats_t st;
 
     ck_assert_int_eq(r->status, 200);
-    rt = member(r, "refresh_token");
+    rt = fx_member(r, "refresh_token");
     oas_store_key(key, OAS_PREFIX_REFRESH, rt);
     ck_assert_int_eq(real_store.get(&real_store, key, &e, pool), APR_SUCCESS);
     memset(&marker, 0, sizeof(marker));
@@ -223,12 +186,12 @@ START_TEST(refresh_of_revoked_family_refused)
     ck_assert_int_eq(real_store.put(&real_store, key, &marker, pool), APR_SUCCESS);
     ck_assert_int_eq(real_store.stats(&real_store, &st), APR_SUCCESS);
     before = (int)st.disk_entries;
-    r = refresh_with(rt);
+    r = fx_app_refresh(rt);
     ck_assert_int_eq(r->status, 400);
-    ck_assert_str_eq(member(r, "error"), "invalid_grant");
+    ck_assert_str_eq(fx_member(r, "error"), "invalid_grant");
     ck_assert_int_eq(real_store.stats(&real_store, &st), APR_SUCCESS);
     ck_assert_int_eq((int)st.disk_entries, before);       /* nothing new stayed */
-    ck_assert(live(OAS_PREFIX_REFRESH, rt));              /* and nothing was taken */
+    ck_assert(fx_live(&real_store, OAS_PREFIX_REFRESH, rt));              /* and nothing was taken */
 }
 END_TEST
 

@@ -15,57 +15,20 @@
 #include "fixture.h"
 #include "oas_grant.h"
 
+static const char *app_registry(void)
+{
+    return fx_app_registry(3);
+}
+
 static oas_store_t real_store, racy_store;
 static const char *race_token;       /* the refresh token the interleaved request sends */
 static oas_response_t *race_answer;  /* what that request got */
 
-static const char *registry_json(void)
-{
-    return apr_psprintf(pool,
-        "{\"clients\": [{\"client_id\":\"app\",\"type\":\"confidential\",\"secret\":\"%s\","
-        " \"grant_types\":[\"password\"],\"scopes\":[\"read\"],\"refresh_limit\":3}]}",
-        fx_sha_hash("app-secret"));
-}
 
-static int password_ok(void *baton, const char *user, const char *password)
-{
-    return strcmp(password, "wonderland") == 0 ? OAS_PW_GRANTED : OAS_PW_DENIED;
-}
 
-static oas_response_t *token_post(const char *body)
-{
-    oas_http_req_t req = fx_form_req(fx_basic("app", "app-secret"), body, password_ok);
-    return oas_token_endpoint(&cfg, &req, pool);
-}
 
-static oas_response_t *refresh_with(const char *rt)
-{
-    return token_post(apr_pstrcat(pool, "grant_type=refresh_token&refresh_token=", rt, NULL));
-}
 
-static const char *member(const oas_response_t *r, const char *name)
-{
-    json_t *j = json_loadb(r->body, r->body_len, 0, NULL), *v;
-    const char *s = NULL;
 
-    ck_assert_ptr_nonnull(j);
-    v = json_object_get(j, name);
-    if (v && json_is_string(v)) {
-        s = apr_pstrdup(pool, json_string_value(v));
-    }
-    json_decref(j);
-    return s;
-}
-
-static int live(const char *prefix, const char *token)
-{
-    unsigned char key[OAS_DIGEST_LEN];
-    oas_entry_t e;
-
-    oas_store_key(key, prefix, token ? token : "none");
-    return real_store.get(&real_store, key, &e, pool) == APR_SUCCESS
-           && (e.kind == OAS_KIND_ACCESS || e.kind == OAS_KIND_REFRESH);
-}
 
 /* the first consume lets another refresh of race_token run to its end first */
 static apr_status_t racy_consume(oas_store_t *s, const unsigned char *key, oas_entry_t *e,
@@ -75,7 +38,7 @@ static apr_status_t racy_consume(oas_store_t *s, const unsigned char *key, oas_e
         const char *rt = race_token;
         race_token = NULL;
         cfg.store = &real_store;
-        race_answer = refresh_with(rt);
+        race_answer = fx_app_refresh(rt);
         cfg.store = &racy_store;
     }
     return real_store.consume(&real_store, key, e, repl, p);
@@ -83,7 +46,7 @@ static apr_status_t racy_consume(oas_store_t *s, const unsigned char *key, oas_e
 
 static void setup(void)
 {
-    fx_setup("refresh-window", registry_json, NULL, 64);
+    fx_setup("refresh-window", app_registry, NULL, 64);
     real_store = *cfg.store;
     racy_store = real_store;
     racy_store.consume = racy_consume;
@@ -100,14 +63,14 @@ static void teardown(void)
 /* a refresh that lost the race to another: its answer, race_answer the winner's */
 static oas_response_t *lose_race(const char **prt)
 {
-    oas_response_t *first = token_post("grant_type=password&username=alice&password=wonderland");
+    oas_response_t *first = fx_app_post("grant_type=password&username=alice&password=wonderland");
     oas_response_t *r;
 
     ck_assert_int_eq(first->status, 200);
-    *prt = member(first, "refresh_token");
+    *prt = fx_member(first, "refresh_token");
     race_token = *prt;
     cfg.store = &racy_store;
-    r = refresh_with(*prt);
+    r = fx_app_refresh(*prt);
     cfg.store = &real_store;
     ck_assert_ptr_null(race_token);          /* the interleaved refresh did run */
     ck_assert_ptr_nonnull(race_answer);
@@ -123,13 +86,13 @@ START_TEST(lost_race_within_window_keeps_its_pair)
     cfg.refresh_reuse_window = 60;
     r = lose_race(&rt0);
     ck_assert_int_eq(r->status, 200);
-    ck_assert_str_ne(member(r, "access_token"), member(race_answer, "access_token"));
-    ck_assert_str_ne(member(r, "refresh_token"), member(race_answer, "refresh_token"));
-    ck_assert(live(OAS_PREFIX_ACCESS, member(r, "access_token")));
-    ck_assert(live(OAS_PREFIX_REFRESH, member(r, "refresh_token")));
-    ck_assert(live(OAS_PREFIX_ACCESS, member(race_answer, "access_token")));
-    ck_assert(live(OAS_PREFIX_REFRESH, member(race_answer, "refresh_token")));
-    ck_assert(!live(OAS_PREFIX_REFRESH, rt0));
+    ck_assert_str_ne(fx_member(r, "access_token"), fx_member(race_answer, "access_token"));
+    ck_assert_str_ne(fx_member(r, "refresh_token"), fx_member(race_answer, "refresh_token"));
+    ck_assert(fx_live(&real_store, OAS_PREFIX_ACCESS, fx_member(r, "access_token")));
+    ck_assert(fx_live(&real_store, OAS_PREFIX_REFRESH, fx_member(r, "refresh_token")));
+    ck_assert(fx_live(&real_store, OAS_PREFIX_ACCESS, fx_member(race_answer, "access_token")));
+    ck_assert(fx_live(&real_store, OAS_PREFIX_REFRESH, fx_member(race_answer, "refresh_token")));
+    ck_assert(!fx_live(&real_store, OAS_PREFIX_REFRESH, rt0));
 }
 END_TEST
 
@@ -141,9 +104,9 @@ START_TEST(lost_race_without_window_revokes)
     cfg.refresh_reuse_window = 0;
     r = lose_race(&rt0);
     ck_assert_int_eq(r->status, 400);
-    ck_assert_str_eq(member(r, "error"), "invalid_grant");
-    ck_assert(!live(OAS_PREFIX_ACCESS, member(race_answer, "access_token")));
-    ck_assert(!live(OAS_PREFIX_REFRESH, member(race_answer, "refresh_token")));
+    ck_assert_str_eq(fx_member(r, "error"), "invalid_grant");
+    ck_assert(!fx_live(&real_store, OAS_PREFIX_ACCESS, fx_member(race_answer, "access_token")));
+    ck_assert(!fx_live(&real_store, OAS_PREFIX_REFRESH, fx_member(race_answer, "refresh_token")));
 }
 END_TEST
 
@@ -248,13 +211,13 @@ static const char *lose_delete(long long window)
     ck_assert_int_eq(oas_store_kv_create(&s, &c, pool), APR_SUCCESS);
     cfg.store = s;
     cfg.refresh_reuse_window = window;
-    first = token_post("grant_type=password&username=alice&password=wonderland");
+    first = fx_app_post("grant_type=password&username=alice&password=wonderland");
     ck_assert_int_eq(first->status, 200);
     steal_next_delete = 1;
-    r = refresh_with(member(first, "refresh_token"));
+    r = fx_app_refresh(fx_member(first, "refresh_token"));
     ck_assert_int_eq(steal_next_delete, 0);    /* the other node did take it */
     return apr_psprintf(pool, "%d %s", r->status,
-                        r->status == 200 ? "pair" : member(r, "error"));
+                        r->status == 200 ? "pair" : fx_member(r, "error"));
 }
 
 START_TEST(kv_lost_delete_within_window)
