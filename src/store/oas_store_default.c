@@ -629,10 +629,14 @@ static apr_status_t sd_find(sd_store_t *sd, const unsigned char *key, sd_found_t
                             long long now)
 {
     apr_status_t rv;
+    int kind = 0;
 
     f->in_mem = 0;
     f->on_disk = 0;
-    if ((rv = sd_mem_look(sd, key, f, now)) != APR_EAGAIN) {
+    /* Only holders of key's shard (we are one) put key into memory: a clean
+     * look without the memory lock that finds no copy is exact, and a miss
+     * then takes no memory lock (a copy found is read under it). */
+    if (sd_fast_kind(sd, key, &kind) != 0 && (rv = sd_mem_look(sd, key, f, now)) != APR_EAGAIN) {
         return rv;
     }
     rv = sd_disk_fetch(sd, key, f->buf, &f->e);
@@ -665,6 +669,26 @@ static apr_status_t sd_confirm(sd_store_t *sd, const unsigned char *key, sd_foun
         return (rv = sd_mem_forget(sd, key)) == APR_SUCCESS ? APR_NOTFOUND : rv;
     }
     return rv;
+}
+
+/* Whether a durable entry read from disk is worth caching: always while
+ * the memory tier has room; once it is full, one read in SD_ADMIT_EVERY
+ * (of this process). A token checked again and again gets in after a few
+ * checks; a working set many times the tier's size no longer makes every
+ * miss evict an entry under the memory lock for a copy that the next
+ * misses push out before anyone reads it (issue 18: 100,000 tokens on
+ * 1,000 entries). Counts read without the lock: a hint. */
+#define SD_ADMIT_EVERY 8
+static int sd_mem_admit(sd_store_t *sd)
+{
+    long used = 0;
+    int k;
+
+    for (k = 0; k < OAS_KIND_MAX; k++) {
+        used += __atomic_load_n(&sd->hdr->mem_count[k], __ATOMIC_RELAXED);
+    }
+    return used < sd->hdr->mem_cap
+           || __atomic_fetch_add(&sd->admit_tick, 1, __ATOMIC_RELAXED) % SD_ADMIT_EVERY == 0;
 }
 
 /* Write e into key's slot, or into room made (memory lock taken here). */
@@ -825,7 +849,7 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
     if (rv == APR_SUCCESS && e) {
         sd_entry_copy(e, &f.e, p);
     }
-    if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem) {
+    if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem && sd_mem_admit(sd)) {
         (void)sd_mem_set(sd, key, &f.e, now);    /* best effort */
     }
     else if (rv == APR_SUCCESS && mode == SD_TAKE) {
@@ -923,7 +947,7 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
                 "token store: cannot re-attach the store mutex in a child process");
         return rv;
     }
-    if (sd->shard[0].db_pid != getpid()) {
+    if (sd->shard[0].db_pid != sd_pid()) {
         sd->pool = p;                      /* this process' handles live in p */
     }
     return sd_disk_open_all(sd);

@@ -115,6 +115,7 @@ typedef struct sd_store_t {
     uid_t db_uid;                          /* a root process opens the files as this */
     gid_t db_gid;                          /* user and group (0: as root) */
     sd_shard_t shard[SD_SHARDS];
+    unsigned long admit_tick;              /* sd_mem_admit (this process) */
 } sd_store_t;
 
 /* an entry found by sd_find: e views buf (a copy: slots move when the
@@ -185,6 +186,7 @@ static inline long sd_atomic_add(long *x, long n)
  * store mutex) */
 SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
+SD_HIDDEN pid_t sd_pid(void);       /* getpid(), kept (oas_store_shards.c) */
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key);
 SD_HIDDEN void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
