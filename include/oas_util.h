@@ -4,9 +4,13 @@
 
 #include <apr_pools.h>
 #include <apr_errno.h>
+#include <sys/types.h>
 
 #define OAS_DIGEST_LEN 32           /* SHA-256 */
 #define OAS_TOKEN_BYTES 32          /* 256 bits of CSPRNG output per token/code */
+
+/* getpid(), kept: no system call on each use; right in forked children. */
+pid_t oas_pid(void);
 
 /* Fill buf with len bytes from OpenSSL's CSPRNG (RAND_bytes). */
 apr_status_t oas_random_bytes(unsigned char *buf, apr_size_t len);

@@ -123,7 +123,7 @@ static oas_credcache_t *cc_new(unsigned max_entries)
     c->nsets = cc_sets_for(max_entries);
     c->entries = calloc((size_t)c->nsets * CC_WAYS, sizeof(cc_entry_t));
     c->tmpl = cc_keyed_mac();
-    c->pid = getpid();
+    c->pid = oas_pid();
     if (c->entries == NULL || c->tmpl == NULL) {
         cc_free(c);
         return NULL;
@@ -153,7 +153,7 @@ apr_status_t oas_credcache_create(oas_credcache_t **pc, unsigned max_entries, ap
 oas_credcache_t *oas_credcache_process(void)
 {
     oas_credcache_t *c = atomic_load(&proc_cache), *mine;
-    pid_t me = getpid();
+    pid_t me = oas_pid();
 
     if (c != NULL && c->pid == me) {
         return c;

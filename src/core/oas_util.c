@@ -1,7 +1,9 @@
 /* oas_util.c — crypto and encoding helpers of the core (OpenSSL underneath). */
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 #include <openssl/crypto.h>
@@ -17,6 +19,29 @@
 
 static const char B64URL[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* This process' id without a system call each time (glibc's getpid() asks
+ * the kernel): taken once, and again in the child of every fork
+ * (pthread_atfork), which is how httpd makes its children. */
+static pid_t pid_now;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_reset(void)
+{
+    pid_now = getpid();
+}
+
+static void pid_init(void)
+{
+    pid_reset();
+    (void)pthread_atfork(NULL, NULL, pid_reset);
+}
+
+pid_t oas_pid(void)
+{
+    (void)pthread_once(&pid_once, pid_init);
+    return pid_now;
+}
 
 apr_status_t oas_random_bytes(unsigned char *buf, apr_size_t len)
 {

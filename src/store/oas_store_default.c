@@ -947,7 +947,7 @@ static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
                 "token store: cannot re-attach the store mutex in a child process");
         return rv;
     }
-    if (sd->shard[0].db_pid != sd_pid()) {
+    if (sd->shard[0].db_pid != oas_pid()) {
         sd->pool = p;                      /* this process' handles live in p */
     }
     return sd_disk_open_all(sd);

@@ -186,7 +186,6 @@ static inline long sd_atomic_add(long *x, long n)
  * store mutex) */
 SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
-SD_HIDDEN pid_t sd_pid(void);       /* getpid(), kept (oas_store_shards.c) */
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key);
 SD_HIDDEN void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,

@@ -57,7 +57,7 @@ static int sd_rec_decode(oas_entry_t *e, const unsigned char *buf, apr_size_t n)
 /* The shard's handle, locked by the caller for the current operation. */
 apr_status_t sd_disk(sd_shard_t *sh)
 {
-    return sh->locked && sh->db != NULL && sh->db_pid == sd_pid() ? APR_SUCCESS : APR_EGENERAL;
+    return sh->locked && sh->db != NULL && sh->db_pid == oas_pid() ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_sdbm_datum_t sd_datum(const void *p, apr_size_t n)

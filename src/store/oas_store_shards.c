@@ -27,36 +27,12 @@
  * leaves the old files, and the next start copies again (REPLACE: the same
  * pairs). */
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "oas_store_dir.h"
 #include "oas_store_sd.h"
-
-/* This process' id without a system call on every operation (glibc's
- * getpid() asks the kernel each time): taken once, and again in the child
- * of every fork (pthread_atfork), which is how httpd makes its children. */
-static pid_t sd_pid_now;
-static pthread_once_t sd_pid_once = PTHREAD_ONCE_INIT;
-
-static void sd_pid_reset(void)
-{
-    sd_pid_now = getpid();
-}
-
-static void sd_pid_init(void)
-{
-    sd_pid_reset();
-    (void)pthread_atfork(NULL, NULL, sd_pid_reset);
-}
-
-pid_t sd_pid(void)
-{
-    (void)pthread_once(&sd_pid_once, sd_pid_init);
-    return sd_pid_now;
-}
 
 /* The shards' names and, with threads, their thread mutexes (made once in
  * the process that makes or attaches the store; forked children inherit
@@ -84,7 +60,7 @@ apr_status_t sd_disk_open(sd_store_t *sd, sd_shard_t *sh)
     oas_as_user_t as;
     apr_status_t rv;
 
-    if (sh->db != NULL && sh->db_pid == sd_pid()) {
+    if (sh->db != NULL && sh->db_pid == oas_pid()) {
         return APR_SUCCESS;
     }
     if (sh->dbpool != NULL) {
@@ -107,7 +83,7 @@ apr_status_t sd_disk_open(sd_store_t *sd, sd_shard_t *sh)
         sh->db = NULL;                     /* dbpool goes on the next attempt */
         return rv;
     }
-    sh->db_pid = sd_pid();
+    sh->db_pid = oas_pid();
     return APR_SUCCESS;
 }
 
@@ -127,7 +103,7 @@ void sd_disk_close_all(sd_store_t *sd)
     int i;
 
     for (i = 0; i < SD_SHARDS; i++) {
-        if (sd->shard[i].dbpool != NULL && sd->shard[i].db_pid == sd_pid()) {
+        if (sd->shard[i].dbpool != NULL && sd->shard[i].db_pid == oas_pid()) {
             apr_pool_destroy(sd->shard[i].dbpool);
         }
         sd->shard[i].dbpool = NULL;

@@ -14,6 +14,7 @@
 #include <apr_time.h>
 
 #include "oas_store.h"
+#include "oas_util.h"
 #include "unit.h"
 
 #define CAP 32            /* OAuthASStoreMemory of the tests */
@@ -165,15 +166,13 @@ END_TEST
 /* The store keeps its process id (glibc's getpid() is a system call, once
  * per operation before): a forked child must see its own, or it would use
  * the parent's SDBM handles, whose file offsets the two would share. */
-pid_t sd_pid(void);
-
 START_TEST(test_pid_after_fork)
 {
     oas_store_t *s = mk_store();
     pid_t pid;
     int status;
 
-    ck_assert_int_eq(sd_pid(), getpid());
+    ck_assert_int_eq(oas_pid(), getpid());
     put(s, OAS_KIND_ACCESS, 1);
     pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -182,12 +181,12 @@ START_TEST(test_pid_after_fork)
         oas_entry_t e;
 
         unit_key_of(key, 1);
-        _exit(sd_pid() == getpid() && s->child_init(s, pool) == APR_SUCCESS
+        _exit(oas_pid() == getpid() && s->child_init(s, pool) == APR_SUCCESS
               && s->get(s, key, &e, pool) == APR_SUCCESS ? 0 : 1);
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ck_assert_int_eq(sd_pid(), getpid());
+    ck_assert_int_eq(oas_pid(), getpid());
 }
 END_TEST
 
