@@ -166,7 +166,7 @@ static apr_status_t kept_write(sd_store_t *sd, apr_pool_t *p)
     apr_off_t bytes;
     struct stat st;
 
-    if (__atomic_load_n(&sd->hdr->holds, __ATOMIC_RELAXED) != SD_SHARDS) {
+    if (__atomic_load_n(&sd->hdr->holds, __ATOMIC_RELAXED) != 0) {
         return APR_EGENERAL;
     }
     if (lstat(file, &st) == 0 || errno != ENOENT) {
@@ -182,25 +182,50 @@ static apr_status_t kept_write(sd_store_t *sd, apr_pool_t *p)
                                  files), p);
 }
 
+/* Lock every shard (as another process would, in index order) through
+ * handles of its own: at httpd's exit the store's own handles, in pools
+ * younger than the configuration's, are closed already. */
+static apr_status_t kept_lock_all(sd_store_t *sd, apr_sdbm_t **db, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    oas_as_user_t as;
+    int i;
+
+    for (i = 0; i < SD_SHARDS && rv == APR_SUCCESS; i++) {
+        if ((rv = oas_as_user_begin(&as, sd->db_uid, sd->db_gid, p)) == APR_SUCCESS) {
+            rv = apr_sdbm_open(&db[i], sd->shard[i].path, APR_FOPEN_READ | APR_FOPEN_WRITE
+                               | APR_FOPEN_SHARELOCK, APR_OS_DEFAULT, p);
+            oas_as_user_end(&as);
+        }
+        if (rv == APR_SUCCESS && (rv = apr_sdbm_lock(db[i], APR_FLOCK_EXCLUSIVE)) != APR_SUCCESS) {
+            apr_sdbm_close(db[i]);
+        }
+        if (rv != APR_SUCCESS) {
+            db[i] = NULL;
+        }
+    }
+    return rv;
+}
+
 apr_status_t oas_store_default_close(oas_store_t *s, apr_pool_t *p)
 {
+    apr_sdbm_t *db[SD_SHARDS] = { NULL };
     sd_store_t *sd;
-    apr_status_t rv = APR_SUCCESS;
-    int i, locked = 0;
+    apr_status_t rv;
+    int i;
 
     if (s == NULL || s->purge != sd_purge || (sd = s->baton) == NULL || sd->joined != NULL
-        || sd->hdr == NULL
-        || sd->hdr->maker != (long)getpid()) {
+        || sd->hdr == NULL || sd->hdr->maker != (long)getpid()) {
         return APR_SUCCESS;                /* not the maker: nothing to keep */
     }
-    while (locked < SD_SHARDS && (rv = sd_shard_lock(sd, &sd->shard[locked])) == APR_SUCCESS) {
-        locked++;
-    }
-    if (rv == APR_SUCCESS) {
+    if ((rv = kept_lock_all(sd, db, p)) == APR_SUCCESS) {
         rv = kept_write(sd, p);
     }
-    for (i = 0; i < locked; i++) {
-        sd_shard_unlock(sd, &sd->shard[i]);
+    for (i = 0; i < SD_SHARDS; i++) {
+        if (db[i] != NULL) {
+            (void)apr_sdbm_unlock(db[i]);
+            apr_sdbm_close(db[i]);
+        }
     }
     OAS_LOG(&sd->log, OAS_LOG_DEBUG, rv, OASLOGNO(09400)
             "token store %s: %s", sd->path, rv == APR_SUCCESS
