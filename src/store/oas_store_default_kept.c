@@ -144,19 +144,6 @@ apr_status_t sd_kept_take(sd_store_t *sd, long *pcount, const char **pwhy, apr_p
     return APR_SUCCESS;
 }
 
-/* After a clean stop, a process that takes a shard (it may write) removes
- * the count, which would no longer be right. */
-void sd_kept_forget(sd_store_t *sd)
-{
-    char file[1024];
-
-    if (__atomic_load_n(&sd->hdr->sealed, __ATOMIC_ACQUIRE)
-        && apr_snprintf(file, sizeof(file), "%s%s", sd->path, SD_KEPT_SUFFIX)
-           < (int)sizeof(file)) {
-        (void)unlink(file);
-    }
-}
-
 /* Every shard locked: write PATH.count unless a process died holding a
  * shard, or someone else wrote one meanwhile (another store on the same
  * files: then neither count is sure, and none is kept). */

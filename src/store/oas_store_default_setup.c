@@ -84,7 +84,7 @@ static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
 static apr_status_t sd_disk_count(sd_store_t *sd, apr_pool_t *p)
 {
     apr_time_t t0 = apr_time_now();
-    const char *why = NULL;
+    const char *why = "unread";
     apr_status_t rv;
     long n;
 

@@ -243,11 +243,12 @@ SD_HIDDEN apr_status_t sd_migrate(sd_store_t *sd, apr_pool_t *p);
 
 /* the count kept at a clean stop (oas_store_default_kept.c): at start,
  * *pcount from PATH.count if it still fits the shards (the file is removed
- * either way), else APR_EGENERAL with *pwhy saying why (a full scan then) */
+ * either way), else APR_EGENERAL with *pwhy saying why (a full scan then).
+ * A process that takes a shard after the clean stop removes the file
+ * (hdr->sealed; oas_store_shards.c). */
 #define SD_KEPT_SUFFIX ".count"
 SD_HIDDEN apr_status_t sd_kept_take(sd_store_t *sd, long *pcount, const char **pwhy,
                                     apr_pool_t *p);
-SD_HIDDEN void sd_kept_forget(sd_store_t *sd);
 
 /* the disk tier (oas_store_sdbm.c); the key's shard is locked around every
  * call (a walk: the shard named) */

@@ -111,6 +111,19 @@ void sd_disk_close_all(sd_store_t *sd)
     }
 }
 
+/* After a clean stop, a process that takes a shard (it may write) removes
+ * the count, which would no longer be right. */
+static void sd_kept_forget(sd_store_t *sd)
+{
+    char file[1024];
+
+    if (__atomic_load_n(&sd->hdr->sealed, __ATOMIC_ACQUIRE)
+        && apr_snprintf(file, sizeof(file), "%s%s", sd->path, SD_KEPT_SUFFIX)
+           < (int)sizeof(file)) {
+        (void)unlink(file);
+    }
+}
+
 /* Take the shard for the current operation: this process' threads, then
  * other processes (the file lock). */
 apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh)
