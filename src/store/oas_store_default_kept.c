@@ -30,7 +30,6 @@
 #include "oas_store_dir.h"
 #include "oas_store_sd.h"
 
-#define KEPT_FORMAT 1
 #define KEPT_MAX    4096
 #define KEPT_HEAD   "# mod_oauth_as store: the record count kept at a clean stop " \
                     "(removed at start; docs/stores.md)\nformat 1\ncount "
