@@ -7,6 +7,7 @@
 #include <apr_global_mutex.h>
 #include <apr_strings.h>
 #include "bench_common.h"
+#include "oas_store_dir.h"
 
 void bench_die(const char *what, apr_status_t rv)
 {
@@ -58,6 +59,7 @@ void bench_setup(bench_env_t *env, const char *store_path, const char *secret_ha
                  int mem_entries, int disk_entries)
 {
     oas_store_default_conf_t sc;
+    const char *err = NULL;
     apr_status_t rv;
 
     memset(env, 0, sizeof(*env));
@@ -68,6 +70,10 @@ void bench_setup(bench_env_t *env, const char *store_path, const char *secret_ha
     sc.path = store_path;
     sc.mem_entries = mem_entries;
     sc.disk_entries = disk_entries;
+    if (oas_store_dir_owner(&sc.file_uid, &sc.file_gid, store_path, env->pool, &err)) {
+        sc.file_uid = 0;               /* as root, the files are then root's */
+        sc.file_gid = 0;
+    }
     if ((rv = apr_global_mutex_create(&sc.mutex, NULL, APR_LOCK_DEFAULT, env->pool))) {
         bench_die("mutex", rv);
     }

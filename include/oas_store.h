@@ -227,14 +227,30 @@ typedef struct oas_store_default_conf_t {
 apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_conf_t *conf,
                                       apr_pool_t *p);
 
+/* A clean stop of a default store made by this process (nothing done in
+ * another process, or in one that attached): with every shard locked, and
+ * when no process died holding one, keep the count of records on disk and
+ * the shard files' identity (device, inode, size, mtime, ctime) in
+ * PATH.count, so that the next oas_store_default_create takes the count
+ * from it instead of reading every record (docs/stores.md). Call it when no
+ * other process of the store writes any more (httpd's parent at exit, the
+ * tool that opened the files alone); the store stays usable, but a process
+ * that takes a shard afterwards removes PATH.count again. */
+apr_status_t oas_store_default_close(oas_store_t *s, apr_pool_t *p);
+
+/* How a default store's start counted the records on disk: 1 from
+ * PATH.count, 0 by reading them all, -1 if s is not a default store; and
+ * how long that took. */
+int oas_store_default_started(const oas_store_t *s, double *pseconds);
+
 /* A store kept across a graceful restart lives in the process pool, but
  * httpd unloads and reloads the module on restart: point its functions at
  * the code loaded now (the data stays). */
 void oas_store_default_rebind(oas_store_t *s);
 
-/* Tests only: take the store's lock and begin changing its memory table,
- * then return with both unfinished; a forked child calls it and dies, as a
- * process killed in the middle of a write would. */
+/* Tests only: take a shard and the store's lock and begin changing its
+ * memory table, then return with all unfinished; a forked child calls it
+ * and dies, as a process killed in the middle of a write would. */
 apr_status_t oas_store_default_die_in_write(oas_store_t *s);
 
 /* 1 if two stores were made from the same settings (graceful restart reuse). */

@@ -57,4 +57,13 @@ void oas_as_user_end(oas_as_user_t *saved);
  * write (oauth-as-client). A no-op unless root and uid is not. */
 apr_status_t oas_become_user(uid_t uid, gid_t gid);
 
+/* The store directory's small files (PATH.info, PATH.count:
+ * oas_store_info.c). write: atomically (temporary file, rename), mode 0644,
+ * owned by this process' user. read: only a regular file, not a link, of
+ * one name, written by root, this process' user or owner, that no one else
+ * may write, of at most max bytes (APR_EACCES otherwise). */
+apr_status_t oas_store_small_write(const char *file, const char *text, apr_pool_t *p);
+apr_status_t oas_store_small_read(char **ptext, const char *file, uid_t owner,
+                                  apr_size_t max, apr_pool_t *p);
+
 #endif

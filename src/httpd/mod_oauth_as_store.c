@@ -9,6 +9,7 @@
 #include <apr_file_info.h>
 #include <apr_user.h>
 #include <http_core.h>
+#include <http_main.h>
 #include <util_mutex.h>
 #include <unixd.h>
 #include "oas_store_dir.h"
@@ -188,6 +189,47 @@ static apr_status_t create_store(kept_store_t *ks, server_rec *s)
     return oas_store_default_create(&ks->store, &ks->conf, pp);
 }
 
+/* How the start counted the records on disk (docs/stores.md, the count
+ * kept at a clean stop). */
+static void store_started(server_rec *s, const oas_store_t *st, const char *path)
+{
+    double sec = 0;
+    int kept = oas_store_default_started(st, &sec);
+
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, OASLOGNO(09403)
+                 "token store %s: %s, in %.3f s", path,
+                 kept > 0 ? "took the count of records on disk kept at the last clean stop"
+                          : "read every record on disk to count them (no usable count kept)",
+                 sec);
+}
+
+/* At httpd's stop (not a restart: the store lives on in the parent), when
+ * the children are gone: keep the count of records on disk for the next
+ * start (oas_store_default_close; only the stores this parent made). */
+static apr_status_t stores_stop(void *data)
+{
+    apr_array_header_t *stores = data;
+    apr_pool_t *tp;
+    apr_status_t rv;
+    int i;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING
+        || apr_pool_create(&tp, NULL) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < stores->nelts; i++) {
+        oas_store_t *st = APR_ARRAY_IDX(stores, i, oas_store_t *);
+        if (oas_store_default_started(st, NULL) >= 0) {
+            rv = oas_store_default_close(st, tp);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, ap_server_conf, OASLOGNO(09404)
+                         "token store: %s at stop", rv == APR_SUCCESS
+                         ? "kept the count of records on disk" : "no count kept");
+        }
+    }
+    apr_pool_destroy(tp);
+    return APR_SUCCESS;
+}
+
 /* The store for these settings: the one kept from before a restart when
  * nothing changed (codes in shared memory survive a graceful restart). */
 static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *ptemp)
@@ -226,6 +268,7 @@ static oas_store_t *get_store(server_rec *s, oas_srv_conf_t *sc, apr_pool_t *pte
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, OASLOGNO(01204)
                  "token store %s: %d entries in shared memory, %d on disk", conf.path,
                  conf.mem_entries, conf.disk_entries);
+    store_started(s, ks->store, conf.path);
     return ks->store;
 }
 
@@ -337,6 +380,7 @@ int oas_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         }
         add_live_store(sc->rt->store);
     }
+    apr_pool_cleanup_register(pconf, live_stores, stores_stop, apr_pool_cleanup_null);
     oas_find_endpoint_urls(s, pconf);
     return OK;
 }

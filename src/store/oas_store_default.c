@@ -360,7 +360,7 @@ static apr_status_t sd_disk_room(sd_store_t *sd, long long now, apr_pool_t *p)
         for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS && res.expired < SD_PURGE_MAX; i++) {
             if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
                 rv = sd_disk_sweep(sd, i, NULL, now, SD_PURGE_MAX, 0, &res, p);
-                sd_shard_unlock(&sd->shard[i]);
+                sd_shard_unlock(sd, &sd->shard[i]);
             }
         }
         if (rv != APR_SUCCESS) {
@@ -563,13 +563,18 @@ apr_status_t sd_lock(sd_store_t *sd)
     return rv;
 }
 
-/* For tests of the above: take the lock, start changing a slot, and stay
- * there (the caller, a forked child, then dies holding the lock). */
+/* For tests of the above: take a shard and the lock, start changing a
+ * slot, and stay there (the caller, a forked child, then dies holding both:
+ * the shard's count of holders stays up, and no count is kept at the clean
+ * stop: oas_store_default_kept.c). */
 apr_status_t oas_store_default_die_in_write(oas_store_t *s)
 {
     sd_store_t *sd = s->baton;
     apr_status_t rv;
 
+    if ((rv = sd_shard_lock(sd, &sd->shard[0])) != APR_SUCCESS) {
+        return rv;
+    }
     if ((rv = sd_lock(sd)) != APR_SUCCESS) {
         return rv;
     }
@@ -874,7 +879,7 @@ apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry
             return rv;
         }
         rv = sd_op_locked(sd, mode, key, e, repl, room_ok, p);
-        sd_shard_unlock(sh);
+        sd_shard_unlock(sd, sh);
         if (rv != SD_EROOM) {
             break;
         }

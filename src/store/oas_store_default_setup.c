@@ -2,6 +2,8 @@
  * (shared memory, an SDBM file of before the shards migrated, the shards
  * scanned, PATH.info for oauth-as-client), and
  * in oauth-as-client (attach to a running httpd's store through PATH.info).
+ * The start counts the records on disk: from PATH.count when the last stop
+ * was clean (oas_store_default_kept.c), else by reading them all.
  * Also the graceful-restart helpers (rebind, same). */
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +44,7 @@ static apr_status_t sd_shm_create(sd_store_t *sd, const char *shm_file, apr_pool
     sd->hdr->slot_size = (apr_uint32_t)sizeof(sd_slot_t);
     sd->hdr->mem_cap = sd->mem_entries;
     sd->hdr->disk_cap = sd->disk_entries;
+    sd->hdr->maker = (long)getpid();
     sd->slots = (sd_slot_t *)((char *)base + off);
     return APR_SUCCESS;
 }
@@ -59,7 +62,7 @@ static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
     for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS; i++) {
         if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
             rv = sd_disk_sweep(sd, i, NULL, now, 0, 1, &res, p);
-            sd_shard_unlock(&sd->shard[i]);
+            sd_shard_unlock(sd, &sd->shard[i]);
         }
     }
     sd->hdr->disk_count = res.kept;
@@ -73,6 +76,35 @@ static apr_status_t sd_disk_scan(sd_store_t *sd, apr_pool_t *p)
             "token store %s: %ld live entries on disk, dropped %d expired and %ld "
             "malformed records", sd->path, res.kept, res.expired, corrupt);
     return APR_SUCCESS;
+}
+
+/* The records on disk: the count kept at the last clean stop when it still
+ * fits the shards (oas_store_default_kept.c), else a scan of every record.
+ * Either way PATH.count is gone before the first request. */
+static apr_status_t sd_disk_count(sd_store_t *sd, apr_pool_t *p)
+{
+    apr_time_t t0 = apr_time_now();
+    const char *why = "unread";
+    apr_status_t rv;
+    long n;
+
+    if (sd_kept_take(sd, &n, &why, p) == APR_SUCCESS) {
+        sd->hdr->disk_count = n;
+        sd->hdr->start_kept = 1;
+        sd->hdr->start_usec = apr_time_now() - t0;
+        OAS_LOG(&sd->log, OAS_LOG_DEBUG, 0, OASLOGNO(09401)
+                "token store %s: %ld records on disk, counted at the last clean stop "
+                "(%s%s): no scan, ready in %.3f s", sd->path, n, sd->path, SD_KEPT_SUFFIX,
+                (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
+        return APR_SUCCESS;
+    }
+    rv = sd_disk_scan(sd, p);
+    sd->hdr->start_usec = apr_time_now() - t0;
+    OAS_LOG(&sd->log, OAS_LOG_DEBUG, rv, OASLOGNO(09402)
+            "token store %s: no count kept in %s%s (%s): read every record, in %.3f s",
+            sd->path, sd->path, SD_KEPT_SUFFIX, why,
+            (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
+    return rv;
 }
 
 static apr_status_t sd_conf_check(const oas_store_default_conf_t *conf)
@@ -186,7 +218,7 @@ apr_status_t oas_store_default_create(oas_store_t **ps, const oas_store_default_
         return rv;
     }
     if ((rv = sd_shards_init(sd, p)) != APR_SUCCESS || (rv = sd_disk_open_all(sd)) != APR_SUCCESS
-        || (rv = sd_migrate(sd, p)) != APR_SUCCESS || (rv = sd_disk_scan(sd, p)) != APR_SUCCESS
+        || (rv = sd_migrate(sd, p)) != APR_SUCCESS || (rv = sd_disk_count(sd, p)) != APR_SUCCESS
         || (rv = sd_info_write(sd, conf, p)) != APR_SUCCESS) {
         sd_disk_close_all(sd);
         apr_shm_destroy(sd->shm);
@@ -245,6 +277,19 @@ apr_status_t oas_store_default_attach(oas_store_t **ps, const char *path,
     s->baton = sd;
     *ps = s;
     return APR_SUCCESS;
+}
+
+int oas_store_default_started(const oas_store_t *s, double *pseconds)
+{
+    const sd_store_t *sd = s ? s->baton : NULL;
+
+    if (sd == NULL || s->purge != sd_purge || sd->hdr == NULL) {
+        return -1;
+    }
+    if (pseconds) {
+        *pseconds = (double)sd->hdr->start_usec / APR_USEC_PER_SEC;
+    }
+    return sd->hdr->start_kept != 0;
 }
 
 /* The table's functions (and its name) live in the module's code, which

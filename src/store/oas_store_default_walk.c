@@ -26,7 +26,7 @@ static apr_status_t sd_sweep(sd_store_t *sd, const unsigned char *family, sd_swe
     for (i = 0; rv == APR_SUCCESS && i < SD_SHARDS; i++) {
         if ((rv = sd_shard_lock(sd, &sd->shard[i])) == APR_SUCCESS) {
             rv = sd_disk_sweep(sd, i, family, now, 0, 0, res, p);
-            sd_shard_unlock(&sd->shard[i]);
+            sd_shard_unlock(sd, &sd->shard[i]);
         }
     }
     if (rv == APR_SUCCESS) {
@@ -77,7 +77,7 @@ static apr_status_t sd_iter_keys(sd_store_t *sd, apr_array_header_t *keys)
     for (j = 0; rv == APR_SUCCESS && j < SD_SHARDS; j++) {
         if ((rv = sd_shard_lock(sd, &sd->shard[j])) == APR_SUCCESS) {
             rv = sd_disk_keys(sd, j, keys);
-            sd_shard_unlock(&sd->shard[j]);
+            sd_shard_unlock(sd, &sd->shard[j]);
         }
     }
     if (rv != APR_SUCCESS || (rv = sd_lock(sd)) != APR_SUCCESS) {

@@ -79,14 +79,16 @@ static int ends_with(const char *s, const char *tail)
     return n > t && strcmp(s + n - t, tail) == 0;
 }
 
-/* A name the default store makes: NAME.dir, .pag, .info, .shm, and the
- * temporary NAME.info.XXXXXX of an info file being written. */
+/* A name the default store makes: NAME.dir, .pag, .info, .shm, .count, and
+ * the temporary NAME.info.XXXXXX or NAME.count.XXXXXX of one being written. */
 static int store_name(const char *name)
 {
-    const char *info = strstr(name, ".info.");
+    const char *info = strstr(name, ".info."), *count = strstr(name, ".count.");
 
     return ends_with(name, ".dir") || ends_with(name, ".pag") || ends_with(name, ".info")
-           || ends_with(name, ".shm") || (info && info > name && strlen(info) == 12);
+           || ends_with(name, ".shm") || ends_with(name, ".count")
+           || (info && info > name && strlen(info) == 12)
+           || (count && count > name && strlen(count) == 13);
 }
 
 static const char *who_name(const oas_store_user_t *who, apr_pool_t *p)

@@ -41,6 +41,7 @@
 #include <apr_strings.h>
 
 #include "oas_store.h"
+#include "oas_store_dir.h"
 
 #define INFO_FORMAT 1
 #define INFO_MAX    4096
@@ -56,36 +57,46 @@ static const char *info_text(const oas_store_info_t *info, apr_pool_t *p)
                         info->mem_entries, info->disk_entries);
 }
 
-apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info, apr_pool_t *p)
+/* Write text as file, atomically (a temporary file of a name no one else
+ * can have taken, then renamed over file): mode 0644, owned by this process'
+ * user. Used for PATH.info and PATH.count (oas_store_default_kept.c). */
+apr_status_t oas_store_small_write(const char *file, const char *text, apr_pool_t *p)
 {
-    const char *text, *dest = apr_pstrcat(p, path, OAS_STORE_INFO_SUFFIX, NULL);
-    char *tmp = apr_pstrcat(p, dest, ".XXXXXX", NULL);
+    char *tmp = apr_pstrcat(p, file, ".XXXXXX", NULL);
     apr_file_t *fp;
     apr_os_file_t fd;
-    apr_size_t n;
     apr_status_t rv;
 
-    if (info->shm_file == NULL || strpbrk(info->shm_file, "\r\n")
-        || (info->lockfile && strpbrk(info->lockfile, "\r\n"))) {
-        return APR_EINVAL;
-    }
-    text = info_text(info, p);
-    n = strlen(text);
     if ((rv = apr_file_mktemp(&fp, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
                               p)) != APR_SUCCESS) {
         return rv;
     }
-    rv = apr_file_write_full(fp, text, n, NULL);
+    rv = apr_file_write_full(fp, text, strlen(text), NULL);
     if (rv == APR_SUCCESS && apr_os_file_get(&fd, fp) == APR_SUCCESS
         && fchmod(fd, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH) != 0) {
         rv = APR_FROM_OS_ERROR(errno);  /* not chmod by name: the directory is not ours */
     }
     apr_file_close(fp);
     if (rv == APR_SUCCESS) {
-        rv = apr_file_rename(tmp, dest, p);
+        rv = apr_file_rename(tmp, file, p);
     }
     if (rv != APR_SUCCESS) {
         apr_file_remove(tmp, p);
+    }
+    return rv;
+}
+
+apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info, apr_pool_t *p)
+{
+    const char *dest = apr_pstrcat(p, path, OAS_STORE_INFO_SUFFIX, NULL);
+    apr_file_t *fp;
+    apr_status_t rv;
+
+    if (info->shm_file == NULL || strpbrk(info->shm_file, "\r\n")
+        || (info->lockfile && strpbrk(info->lockfile, "\r\n"))) {
+        return APR_EINVAL;
+    }
+    if ((rv = oas_store_small_write(dest, info_text(info, p), p)) != APR_SUCCESS) {
         return rv;
     }
     /* removed by APR's own cleanup when p goes (a cleanup of ours would
@@ -95,10 +106,12 @@ apr_status_t oas_store_info_write(const char *path, const oas_store_info_t *info
                          APR_OS_DEFAULT, p);
 }
 
-/* The info file, if it is one that root or this process' user wrote: a
- * regular file (not a link: O_NOFOLLOW; not a FIFO: O_NONBLOCK), of one
- * name, that no one else may write. APR_EACCES otherwise. */
-static apr_status_t read_small(char **ptext, const char *file, apr_pool_t *p)
+/* A small file (at most max bytes) that root, this process' user or owner
+ * wrote: a regular file (not a link: O_NOFOLLOW; not a FIFO: O_NONBLOCK),
+ * of one name, that no one else may write. APR_EACCES otherwise. Used for
+ * PATH.info and PATH.count. */
+apr_status_t oas_store_small_read(char **ptext, const char *file, uid_t owner,
+                                  apr_size_t max, apr_pool_t *p)
 {
     struct stat st;
     ssize_t n;
@@ -109,13 +122,13 @@ static apr_status_t read_small(char **ptext, const char *file, apr_pool_t *p)
         return errno == ELOOP ? APR_EACCES : APR_FROM_OS_ERROR(errno);
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1
-        || (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))
-        || st.st_size > INFO_MAX) {
+        || (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != owner)
+        || (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size > (off_t)max) {
         close(fd);
         return APR_EACCES;
     }
-    *ptext = apr_palloc(p, INFO_MAX + 1);
-    n = read(fd, *ptext, INFO_MAX);
+    *ptext = apr_palloc(p, max + 1);
+    n = read(fd, *ptext, max);
     close(fd);
     if (n < 0) {
         return APR_FROM_OS_ERROR(errno);
@@ -228,7 +241,7 @@ apr_status_t oas_store_info_read(oas_store_info_t *info, const char *path, apr_p
 
     memset(info, 0, sizeof(*info));
     *perr = NULL;
-    if ((rv = read_small(&text, file, p)) == APR_EACCES) {
+    if ((rv = oas_store_small_read(&text, file, 0, INFO_MAX, p)) == APR_EACCES) {
         *perr = apr_psprintf(p, "%s: refused: not a regular file that only root (or you) "
                              "may write; the store's directory belongs to httpd's User, and "
                              "this file was not written by httpd. Remove it and restart "

@@ -5,6 +5,7 @@
  *   oas_store_sdbm.c           the disk tier: records in the SDBM files
  *   oas_store_shards.c         the disk tier's shards: their locks, walks, migration
  *   oas_store_default_setup.c  creation in httpd's parent, attach (oauth-as-client)
+ *   oas_store_default_kept.c   the record count kept at a clean stop (PATH.count)
  *   oas_store_default_batch.c  put_many: several puts, then a look at a marker
  * How the tiers work together: the comment at the top of oas_store_default.c. */
 #ifndef OAS_STORE_SD_H
@@ -81,6 +82,13 @@ typedef struct sd_header_t {
     long corrupt;                          /* malformed disk records dropped */
     long recovered;                        /* tables emptied after a writer died */
     long long idle_scan_sec;               /* a full-disk scan at this second found nothing */
+    long holds;                            /* shards held now, by every process (atomic): not
+                                            * 0 at a clean stop means one died holding one */
+    long sealed;                           /* the maker wrote PATH.count (a clean stop): a
+                                            * process that takes a shard after removes it */
+    long maker;                            /* the pid of the process that made the store */
+    long start_kept;                       /* its start took PATH.count (1) or scanned (0) */
+    long long start_usec;                  /* and counting took this long */
 } sd_header_t;
 
 /* one shard of the disk tier in this process: its SDBM handle (PATH.<i>),
@@ -231,8 +239,17 @@ SD_HIDDEN apr_status_t sd_disk_open(sd_store_t *sd, sd_shard_t *sh);
 SD_HIDDEN apr_status_t sd_disk_open_all(sd_store_t *sd);
 SD_HIDDEN void sd_disk_close_all(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh);
-SD_HIDDEN void sd_shard_unlock(sd_shard_t *sh);
+SD_HIDDEN void sd_shard_unlock(sd_store_t *sd, sd_shard_t *sh);
 SD_HIDDEN apr_status_t sd_migrate(sd_store_t *sd, apr_pool_t *p);
+
+/* the count kept at a clean stop (oas_store_default_kept.c): at start,
+ * *pcount from PATH.count if it still fits the shards (the file is removed
+ * either way), else APR_EGENERAL with *pwhy saying why (a full scan then).
+ * A process that takes a shard after the clean stop removes the file
+ * (hdr->sealed; oas_store_shards.c). */
+#define SD_KEPT_SUFFIX ".count"
+SD_HIDDEN apr_status_t sd_kept_take(sd_store_t *sd, long *pcount, const char **pwhy,
+                                    apr_pool_t *p);
 
 /* the disk tier (oas_store_sdbm.c); the key's shard is locked around every
  * call (a walk: the shard named) */

@@ -111,6 +111,19 @@ void sd_disk_close_all(sd_store_t *sd)
     }
 }
 
+/* After a clean stop, a process that takes a shard (it may write) removes
+ * the count, which would no longer be right. */
+static void sd_kept_forget(sd_store_t *sd)
+{
+    char file[1024];
+
+    if (__atomic_load_n(&sd->hdr->sealed, __ATOMIC_ACQUIRE)
+        && apr_snprintf(file, sizeof(file), "%s%s", sd->path, SD_KEPT_SUFFIX)
+           < (int)sizeof(file)) {
+        (void)unlink(file);
+    }
+}
+
 /* Take the shard for the current operation: this process' threads, then
  * other processes (the file lock). */
 apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh)
@@ -125,6 +138,8 @@ apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh)
     if ((rv = sd_disk_open(sd, sh)) == APR_SUCCESS
         && (rv = apr_sdbm_lock(sh->db, APR_FLOCK_EXCLUSIVE)) == APR_SUCCESS) {
         sh->locked = 1;
+        sd_atomic_add(&sd->hdr->holds, 1);   /* left up if this process dies holding it */
+        sd_kept_forget(sd);
         return APR_SUCCESS;
     }
 #if APR_HAS_THREADS
@@ -135,9 +150,10 @@ apr_status_t sd_shard_lock(sd_store_t *sd, sd_shard_t *sh)
     return rv;
 }
 
-void sd_shard_unlock(sd_shard_t *sh)
+void sd_shard_unlock(sd_store_t *sd, sd_shard_t *sh)
 {
     if (sh->locked) {
+        sd_atomic_add(&sd->hdr->holds, -1);
         (void)apr_sdbm_unlock(sh->db);
         sh->locked = 0;
     }
@@ -207,7 +223,7 @@ static apr_status_t sd_migrate_copy(sd_store_t *sd, long *pn, long *pbad, apr_po
             rv = sd_migrate_pairs(sd, old, pn, pbad);
         }
         for (i = 0; i < locked; i++) {
-            sd_shard_unlock(&sd->shard[i]);
+            sd_shard_unlock(sd, &sd->shard[i]);
         }
         (void)apr_sdbm_unlock(old);
     }

@@ -49,6 +49,19 @@ static void log_cb(void *baton, const char *file, int line, int level, apr_statu
     }
 }
 
+/* At the tool's exit (its pool goes), a store it opened alone keeps its
+ * count of records for the next start (oas_store_default_close). */
+static apr_status_t close_offline(void *data)
+{
+    apr_pool_t *tp;
+
+    if (apr_pool_create(&tp, NULL) == APR_SUCCESS) {
+        (void)oas_store_default_close(data, tp);
+        apr_pool_destroy(tp);
+    }
+    return APR_SUCCESS;
+}
+
 static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
 {
     oas_store_default_conf_t c;
@@ -74,6 +87,7 @@ static int open_offline(oac_opts_t *o, oas_store_t **ps, const oas_logger_t *lg)
     }
     fprintf(stderr, "oauth-as-client: httpd does not hold %s: working on the file alone\n",
             o->store);
+    apr_pool_cleanup_register(o->p, *ps, close_offline, apr_pool_cleanup_null);
     return OAC_OK;
 }
 

@@ -131,6 +131,8 @@ START_TEST(dir_with_other_files_refused)
     touch(in_tmp("lib/tokens.pag"), "");
     touch(in_tmp("lib/tokens.info"), "");
     touch(in_tmp("lib/tokens.info.Ab12Cd"), "");
+    touch(in_tmp("lib/tokens.count"), "");          /* the count kept at a clean stop */
+    touch(in_tmp("lib/tokens.count.Ab12Cd"), "");
     ck_assert_int_eq(prepare(in_tmp("lib/tokens"), 1, &made, &err), APR_SUCCESS);
     ck_assert_int_eq(mkdir(in_tmp("lib/modules"), 0755), 0);
     ck_assert_int_eq(prepare(in_tmp("lib/tokens"), 1, &made, &err), APR_EEXIST);
