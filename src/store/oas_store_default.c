@@ -68,6 +68,7 @@
 #include <apr_file_io.h>
 
 #include "oas_store_sd.h"
+#include "oas_token.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -106,7 +107,7 @@ static void sd_slot_view(const sd_slot_t *sl, oas_entry_t *e)
 
 /* Around every change of slots (lock held): seq odd during it, and the
  * changes ordered between the two stores (see "Lock-free reads" above). */
-static void sd_write_begin(sd_store_t *sd)
+void sd_write_begin(sd_store_t *sd)
 {
     __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -155,7 +156,7 @@ void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *
 /* Delete slot i by backward shift: later entries of its cluster move up so
  * every entry stays reachable from its home without tombstones. The entry at
  * j (home k) may fill the hole at i unless k lies cyclically in (i, j]. */
-static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
+void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
 {
     apr_uint32_t mask = sd->nslots - 1;
     apr_uint32_t j = i, k;
@@ -297,6 +298,9 @@ static apr_status_t sd_sweep_one(sd_store_t *sd, apr_sdbm_datum_t k, const unsig
         what = SD_CORRUPT;
     }
     else {
+        if (rv == APR_SUCCESS && e.kind == OAS_KIND_FAMILY_REVOKED) {
+            sd_revoked_raise(sd->hdr, e.family, e.exp);    /* the start-up scan */
+        }
         res->kept += (rv == APR_SUCCESS);
         return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
@@ -495,34 +499,6 @@ apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
     return rv == APR_ENOSPC && SD_VOLATILE(kind) ? sd_mem_clock(sd, 1, now) : rv;
 }
 
-/* Drop expired entries from memory and, with family set, that family's
- * entries (but its revocation markers). Volatile ones are counted here;
- * durable ones leave only the cache: the disk sweep that follows counts
- * them and removes their records. */
-void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                  sd_sweep_t *res)
-{
-    apr_uint32_t i;
-    sd_slot_t *sl;
-    int expired;
-
-    for (i = 0; i < sd->nslots; i++) {
-        sl = &sd->slots[i];
-        while (sl->used) {
-            expired = sd_expired(sl->exp, now);
-            if (!expired && !(family && sd_family_match(sl->family, sl->kind, family))) {
-                break;
-            }
-            if (SD_VOLATILE(sl->kind)) {
-                res->expired += expired;
-                res->live += !expired;
-                sd_atomic_add(&sd->hdr->purged, expired);
-            }
-            sd_mem_delete(sd, i);    /* may shift another entry into slot i */
-        }
-    }
-}
-
 /* ------------------------------------------------------ the operations */
 
 /* A holder of the lock died inside sd_slot_set or sd_mem_delete (SIGKILL, a
@@ -561,21 +537,6 @@ apr_status_t sd_lock(sd_store_t *sd)
         sd_mem_recover(sd);
     }
     return rv;
-}
-
-/* For tests of the above: take the lock, start changing a slot, and stay
- * there (the caller, a forked child, then dies holding the lock). */
-apr_status_t oas_store_default_die_in_write(oas_store_t *s)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    sd_write_begin(sd);
-    memset(&sd->slots[0], 0xa5, offsetof(sd_slot_t, data));   /* a torn slot */
-    return APR_SUCCESS;
 }
 
 void sd_unlock(sd_store_t *sd)
@@ -793,18 +754,64 @@ static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
 static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
                                   const oas_entry_t *e, long long now, int room_ok)
 {
+    if (e->kind == OAS_KIND_FAMILY_REVOKED) {
+        sd_revoked_raise(sd->hdr, e->family, e->exp);      /* before the marker is seen */
+    }
     return SD_VOLATILE(e->kind) ? sd_put_volatile(sd, key, e, now)
                                 : sd_put_durable(sd, key, e, now, room_ok);
+}
+
+/* Revocation by marker on the disk tier. A family's revocation writes its
+ * marker, then sweeps the memory tier alone (oas_store_default_walk.c): the
+ * memory tier never holds a revoked family's member, and a member read from
+ * disk is taken only when its family has no marker. fc says what was looked
+ * at: fc->gen, revoke_gen noted before that look (sd_op). A member of a
+ * family that may have a marker (sd_revoked_maybe) and was not looked at
+ * since fc->gen: SD_EFAMILY (sd_op looks, then runs the operation again).
+ * revoke_gen moved meanwhile (a revocation swept memory after the look):
+ * looked at again. */
+static apr_status_t sd_family_gate(sd_store_t *sd, const oas_entry_t *e, sd_famchk_t *fc,
+                                   long long now)
+{
+    if (!sd_has_family(e)) {
+        return APR_SUCCESS;
+    }
+    if (__atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST) == fc->gen
+        && ((fc->clear && memcmp(fc->family, e->family, OAS_FAMILY_LEN) == 0)
+            || !sd_revoked_maybe(sd->hdr, e->family, now))) {
+        return APR_SUCCESS;
+    }
+    memcpy(fc->family, e->family, OAS_FAMILY_LEN);
+    fc->clear = 0;
+    return SD_EFAMILY;
+}
+
+/* Cache a member read from disk (best effort), unless a revocation swept
+ * the memory tier since its family was looked at: the sweep is done under
+ * the memory lock and moves revoke_gen, so the copy is either put before
+ * it (and swept) or not at all. */
+static void sd_mem_cache(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
+                         const sd_famchk_t *fc, long long now)
+{
+    if (sd_lock(sd) != APR_SUCCESS) {
+        return;
+    }
+    if ((!sd_has_family(e) || __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST) == fc->gen)
+        && sd_mem_find(sd, key) < 0 && sd_mem_room(sd, e->kind, now) == APR_SUCCESS) {
+        sd_mem_insert(sd, key, e);
+    }
+    sd_unlock(sd);
 }
 
 /* One operation on key, its shard locked: put (SD_PUT: repl), get (SD_GET:
  * and cache what the disk had), consume/remove (SD_TAKE: and remove it, or
  * put repl in its place), add (SD_ADD: put repl where there is nothing,
- * else APR_EEXIST), or a plain look (SD_PEEK). The entry is copied to *e
- * (unless e is NULL) with its payload from p. */
+ * else APR_EEXIST), or a plain look (SD_PEEK, SD_PEEK_ALL). The entry is
+ * copied to *e (unless e is NULL) with its payload from p. A member read
+ * from disk passes sd_family_gate first (but for SD_ADD, SD_PEEK_ALL). */
 static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *key,
                                  oas_entry_t *e, const oas_entry_t *repl, int room_ok,
-                                 apr_pool_t *p)
+                                 sd_famchk_t *fc, apr_pool_t *p)
 {
     long long now = sd_now();
     sd_found_t f;
@@ -814,6 +821,10 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
         return sd_put_locked(sd, key, repl, now, room_ok);
     }
     rv = sd_find(sd, key, &f, now);
+    if (rv == APR_SUCCESS && !f.in_mem && mode != SD_ADD && mode != SD_PEEK_ALL
+        && (rv = sd_family_gate(sd, &f.e, fc, now)) != APR_SUCCESS) {
+        return rv;
+    }
     if (mode == SD_ADD) {
         rv = rv == APR_NOTFOUND ? sd_put_locked(sd, key, repl, now, room_ok)
                                 : rv == APR_SUCCESS ? APR_EEXIST : rv;
@@ -826,7 +837,7 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
         sd_entry_copy(e, &f.e, p);
     }
     if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem) {
-        (void)sd_mem_set(sd, key, &f.e, now);    /* best effort */
+        sd_mem_cache(sd, key, &f.e, fc, now);
     }
     else if (rv == APR_SUCCESS && mode == SD_TAKE) {
         rv = repl ? sd_put_locked(sd, key, repl, now, room_ok)
@@ -835,22 +846,58 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
     return rv;
 }
 
+/* SD_EFAMILY: look at fc->family's marker (memory, then its shard: never
+ * under another shard's lock), revoke_gen noted first. None: fc is clear,
+ * APR_SUCCESS (the operation runs again). One: the revoked member at key
+ * is removed (best effort) and the answer is APR_NOTFOUND. */
+static apr_status_t sd_family_look(sd_store_t *sd, const unsigned char *key, sd_famchk_t *fc,
+                                   apr_pool_t *p)
+{
+    unsigned char mkey[OAS_DIGEST_LEN];
+    sd_shard_t *sh = sd_shard(sd, key);
+    oas_entry_t m;
+    apr_status_t rv;
+
+    fc->gen = __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST);
+    oas_store_key(mkey, OAS_PREFIX_FAMILY, oas_hex(p, fc->family, OAS_FAMILY_LEN));
+    if ((rv = sd_fast_get(sd, mkey, &m, p)) != APR_SUCCESS) {
+        rv = sd_op(sd, SD_PEEK, mkey, &m, NULL, p);
+    }
+    if (rv == APR_NOTFOUND) {
+        fc->clear = 1;
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS && sd_shard_lock(sd, sh) == APR_SUCCESS) {
+        (void)sd_remove_at(sd, key, 1);
+        sd_shard_unlock(sh);
+    }
+    return rv == APR_SUCCESS ? APR_NOTFOUND : rv;
+}
+
 /* The operation under key's shard lock. A full disk tier: the shard goes,
  * room is made shard by shard, and the operation runs once more from the
- * start (nothing was changed before the room was missed). */
+ * start (nothing was changed before the room was missed). A member of a
+ * family read from disk: its marker is looked at (sd_family_look), and the
+ * operation runs once more. */
 apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
                    const oas_entry_t *repl, apr_pool_t *p)
 {
     sd_shard_t *sh = sd_shard(sd, key);
+    sd_famchk_t fc;
     apr_status_t rv;
     int room_ok = 1;
 
+    fc.clear = 0;
+    fc.gen = __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST);
     for (;;) {
         if ((rv = sd_shard_lock(sd, sh)) != APR_SUCCESS) {
             return rv;
         }
-        rv = sd_op_locked(sd, mode, key, e, repl, room_ok, p);
+        rv = sd_op_locked(sd, mode, key, e, repl, room_ok, &fc, p);
         sd_shard_unlock(sh);
+        if (rv == SD_EFAMILY && (rv = sd_family_look(sd, key, &fc, p)) == APR_SUCCESS) {
+            continue;
+        }
         if (rv != SD_EROOM) {
             break;
         }
@@ -910,30 +957,11 @@ static apr_status_t sd_remove(oas_store_t *s, const unsigned char *key, apr_pool
     return key ? sd_op(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
 }
 
-/* In a new process: re-attach the mutex, open our own SDBM handles (before
- * any thread of the process runs). */
-static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if (sd->mutex_file != NULL
-        && (rv = apr_global_mutex_child_init(&sd->mutex, sd->mutex_file, p)) != APR_SUCCESS) {
-        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00302)
-                "token store: cannot re-attach the store mutex in a child process");
-        return rv;
-    }
-    if (sd->shard[0].db_pid != getpid()) {
-        sd->pool = p;                      /* this process' handles live in p */
-    }
-    return sd_disk_open_all(sd);
-}
-
 /* ------------------------------------------------------------- creation */
 
 const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
-    .remove = sd_remove, .child_init = sd_child_init,
+    .remove = sd_remove, .revoked_members_stay = 1,
     /* .count (oas_store_default_count.c), .remove_family, .purge, .iterate and
-     * .stats (oas_store_default_walk.c) are set by sd_ops() in setup */
+     * .stats (oas_store_default_walk.c), .child_init (setup) are set by sd_ops() */
 };

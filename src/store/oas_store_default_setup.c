@@ -3,6 +3,7 @@
  * scanned, PATH.info for oauth-as-client), and
  * in oauth-as-client (attach to a running httpd's store through PATH.info).
  * Also the graceful-restart helpers (rebind, same). */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,6 +114,40 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
 }
 
 
+/* In a new process: re-attach the mutex, open our own SDBM handles (before
+ * any thread of the process runs). */
+static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if (sd->mutex_file != NULL
+        && (rv = apr_global_mutex_child_init(&sd->mutex, sd->mutex_file, p)) != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00302)
+                "token store: cannot re-attach the store mutex in a child process");
+        return rv;
+    }
+    if (sd->shard[0].db_pid != getpid()) {
+        sd->pool = p;                      /* this process' handles live in p */
+    }
+    return sd_disk_open_all(sd);
+}
+
+/* For tests of sd_mem_recover (oas_store_default.c): take the lock, start changing a slot, and stay
+ * there (the caller, a forked child, then dies holding the lock). */
+apr_status_t oas_store_default_die_in_write(oas_store_t *s)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd_write_begin(sd);
+    memset(&sd->slots[0], 0xa5, offsetof(sd_slot_t, data));   /* a torn slot */
+    return APR_SUCCESS;
+}
+
 /* The operations of the default store: the table of oas_store_default.c,
  * the counters of oas_store_default_count.c and the operations on many keys
  * of oas_store_default_walk.c (kept apart so that no file calls another
@@ -126,6 +161,7 @@ static void sd_ops(oas_store_t *s)
     s->iterate = sd_iterate;
     s->stats = sd_stats;
     s->put_many = sd_put_many;
+    s->child_init = sd_child_init;
 }
 
 /* Map the named memory of a running store; refuse one of another layout.
