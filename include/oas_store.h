@@ -252,6 +252,16 @@ void oas_store_default_rebind(oas_store_t *s);
  * process killed in the middle of a write would. */
 apr_status_t oas_store_default_die_in_write(oas_store_t *s);
 
+/* Tests only: how many disk records the sweeps of the store (purge, a
+ * revocation without its marker, the full disk's scans) have read. */
+long oas_store_default_swept(oas_store_t *s);
+
+/* Tests only: fn(arg) runs inside each get that reads an entry from disk,
+ * under the entry's shard lock, after the look at its family's marker and
+ * before its copy into the memory tier (the reader/revoker race); NULL:
+ * none. */
+void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg);
+
 /* 1 if two stores were made from the same settings (graceful restart reuse). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);
 

@@ -148,6 +148,21 @@ apr_status_t oas_store_default_die_in_write(oas_store_t *s)
     return APR_SUCCESS;
 }
 
+long oas_store_default_swept(oas_store_t *s)
+{
+    sd_store_t *sd = s->baton;
+
+    return __atomic_load_n(&sd->hdr->swept, __ATOMIC_RELAXED);
+}
+
+void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg)
+{
+    sd_store_t *sd = s->baton;
+
+    sd->test_pause = fn;
+    sd->test_arg = arg;
+}
+
 /* The operations of the default store: the table of oas_store_default.c,
  * the counters of oas_store_default_count.c and the operations on many keys
  * of oas_store_default_walk.c (kept apart so that no file calls another

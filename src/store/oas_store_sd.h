@@ -91,6 +91,7 @@ typedef struct sd_header_t {
      * scan; 0 or past: no family of the bucket has a live marker, and a
      * member read from disk needs no look at its marker */
     long long revoked_until[SD_REVOKED_BUCKETS];
+    long swept;                            /* disk records read by sweeps (atomic; tests) */
 } sd_header_t;
 
 /* one shard of the disk tier in this process: its SDBM handle (PATH.<i>),
@@ -125,6 +126,9 @@ typedef struct sd_store_t {
     uid_t db_uid;                          /* a root process opens the files as this */
     gid_t db_gid;                          /* user and group (0: as root) */
     sd_shard_t shard[SD_SHARDS];
+    void (*test_pause)(void *);            /* tests: run in a read from disk, between the
+                                            * look at a family's marker and the memory copy */
+    void *test_arg;
 } sd_store_t;
 
 /* an entry found by sd_find: e views buf (a copy: slots move when the
