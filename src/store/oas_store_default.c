@@ -53,6 +53,14 @@
  * update while holding only a shard (disk_count, purged, corrupt, full) are
  * changed atomically.
  *
+ * Family revocation (by marker): the caller writes the family's marker,
+ * then remove_family sweeps the memory tier alone, moving the header's
+ * revoke_gen on under the memory lock. A member read from disk is taken
+ * only when its family has no marker (sd_family_gate: the filter of
+ * revoked families in the header, then a look at the marker), and cached
+ * only when revoke_gen has not moved since that look (sd_mem_cache), so
+ * the memory tier never holds a revoked family's member.
+ *
  * Files: this one (memory tier, locking, operations on one key),
  * oas_store_default_walk.c (operations on many keys), oas_store_sdbm.c (the
  * disk tier's records), oas_store_shards.c (its shards, their locks, the

@@ -1,7 +1,9 @@
 /* oas_store_default_walk.c — the default store's operations on many keys:
- * purge and family revocation (a sweep of the memory tier under its lock,
- * then of each shard under that shard's lock alone), iterate (keys shard by
- * shard, each looked up on its own) and the figures. Set into the table by
+ * purge (a sweep of the memory tier under its lock, then of each shard
+ * under that shard's lock alone), family revocation (the memory tier only:
+ * the marker refuses the members on disk), iterate (keys shard by shard,
+ * each looked up on its own, revoked families' members left out) and the
+ * figures. Set into the table by
  * sd_ops() (setup); this file calls the others, none calls it. */
 #include <string.h>
 
