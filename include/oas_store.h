@@ -256,7 +256,8 @@ apr_status_t oas_store_default_die_in_write(oas_store_t *s);
  * revocation without its marker, the full disk's scans) have read. */
 long oas_store_default_swept(oas_store_t *s);
 
-/* Tests only: fn(arg) runs inside each get that reads an entry from disk,
+/* Tests only: fn(arg) runs inside each get (of any default store of the
+ * process) that reads an entry from disk,
  * under the entry's shard lock, after the look at its family's marker and
  * before its copy into the memory tier (the reader/revoker race); NULL:
  * none. */

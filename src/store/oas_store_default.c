@@ -845,8 +845,8 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
         sd_entry_copy(e, &f.e, p);
     }
     if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem) {
-        if (sd->test_pause) {
-            sd->test_pause(sd->test_arg);
+        if (sd_test_pause) {
+            sd_test_pause(sd_test_arg);
         }
         sd_mem_cache(sd, key, &f.e, fc, now);
     }

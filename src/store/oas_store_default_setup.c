@@ -155,12 +155,14 @@ long oas_store_default_swept(oas_store_t *s)
     return __atomic_load_n(&sd->hdr->swept, __ATOMIC_RELAXED);
 }
 
+void (*sd_test_pause)(void *);
+void *sd_test_arg;
+
 void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg)
 {
-    sd_store_t *sd = s->baton;
-
-    sd->test_pause = fn;
-    sd->test_arg = arg;
+    (void)s;
+    sd_test_pause = fn;
+    sd_test_arg = arg;
 }
 
 /* The operations of the default store: the table of oas_store_default.c,
@@ -315,7 +317,9 @@ void oas_store_default_rebind(oas_store_t *s)
 
 /* s must be a default store. Nothing of s itself is read but its baton: a
  * store kept across a restart still points at strings and functions of the
- * module loaded before (oas_store_default_rebind mends that afterwards). */
+ * module loaded before (oas_store_default_rebind mends that afterwards). A
+ * memory tier of another layout (SD_MAGIC: a module of another version
+ * loaded since) is not the same. */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf)
 {
     const sd_store_t *sd;
@@ -325,5 +329,6 @@ int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t 
     }
     sd = s->baton;
     return strcmp(sd->path, conf->path) == 0 && sd->mem_entries == conf->mem_entries
-           && sd->disk_entries == conf->disk_entries;
+           && sd->disk_entries == conf->disk_entries && sd->hdr != NULL
+           && sd->hdr->magic == SD_MAGIC;
 }

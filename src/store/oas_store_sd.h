@@ -126,10 +126,12 @@ typedef struct sd_store_t {
     uid_t db_uid;                          /* a root process opens the files as this */
     gid_t db_gid;                          /* user and group (0: as root) */
     sd_shard_t shard[SD_SHARDS];
-    void (*test_pause)(void *);            /* tests: run in a read from disk, between the
-                                            * look at a family's marker and the memory copy */
-    void *test_arg;
 } sd_store_t;
+
+/* tests (oas_store_default_test_pause): run in a read from disk, between the
+ * look at a family's marker and the memory copy; NULL: none */
+SD_HIDDEN extern void (*sd_test_pause)(void *);
+SD_HIDDEN extern void *sd_test_arg;
 
 /* an entry found by sd_find: e views buf (a copy: slots move when the
  * memory lock is let go) */
