@@ -136,8 +136,9 @@ apr_status_t oas_admin_revoke(int *pcount, oas_store_t *s, const oas_admin_filte
         return rv;
     }
     /* a family's listed tokens are all revoked by its marker, whether the
-     * store removed them (memory) or refuses them until they expire (disk):
-     * the count is theirs, not remove_family's */
+     * store removed them (memory) or refuses them (disk): the count is
+     * theirs, not remove_family's; they are removed below with the others,
+     * which frees their room on disk at once */
     for (hi = apr_hash_first(p, families_of(list, p)); hi && rv == APR_SUCCESS;
          hi = apr_hash_next(hi)) {
         const fam_t *fam = apr_hash_this_val(hi);
@@ -147,11 +148,9 @@ apr_status_t oas_admin_revoke(int *pcount, oas_store_t *s, const oas_admin_filte
     }
     for (i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const oas_admin_token_t *t = &APR_ARRAY_IDX(list, i, oas_admin_token_t);
-        if (oas_family_none(t->token.family)) {
-            rv = s->remove(s, t->key, p);
-            count += rv == APR_SUCCESS;
-            rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
-        }
+        rv = s->remove(s, t->key, p);
+        count += rv == APR_SUCCESS && oas_family_none(t->token.family);
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
     if (pcount) {
         *pcount = count;

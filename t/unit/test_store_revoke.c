@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "oas_admin.h"
 #include "oas_grant.h"
 #include "oas_store.h"
 #include "oas_token.h"
@@ -419,6 +420,50 @@ START_TEST(test_marker_outlives_members)
 }
 END_TEST
 
+/* oauth-as-client revoke-tokens on a store whose memory tier holds none
+ * of the tokens: it counts every token it revoked (3 pairs: 6), refuses
+ * them, and removes them from the file (only the 3 markers stay). */
+START_TEST(test_admin_revoke_frees_disk)
+{
+    oas_admin_filter_t f = { "c", NULL };
+    oas_http_req_t req;
+    oas_issued_t is[3];
+    oas_issue_t in;
+    oas_config_t c;
+    oas_store_stats_t st;
+    apr_pool_t *first;
+    int i, n = -1;
+
+    memset(&c, 0, sizeof(c));
+    c.issuer = "https://as.example";
+    c.registry = one_client(3600);
+    c.code_lifetime = c.access_lifetime = c.refresh_lifetime = 3600;
+    ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
+    c.store = mk_store(16, 64, first);
+    memset(&req, 0, sizeof(req));
+    memset(&in, 0, sizeof(in));
+    in.client = oas_registry_get(c.registry, "c");
+    in.username = "alice";
+    in.scope = "";
+    in.grant = OAS_GRANT_PASSWORD;
+    in.with_refresh = 1;
+    in.refresh_left = -1;
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(oas_issue_tokens(&is[i], &c, &in, &req, pool), APR_SUCCESS);
+    }
+    apr_pool_destroy(first);
+    c.store = mk_store(16, 64, pool);      /* a restart: the tokens are on disk only */
+    ck_assert_int_eq(oas_admin_revoke(&n, c.store, &f, pool), APR_SUCCESS);
+    ck_assert_int_eq(n, 6);
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(bearer_result(&c, is[i].access_token), OAS_BEARER_INVALID);
+    }
+    ck_assert_int_eq(c.store->stats(c.store, &st), APR_SUCCESS);
+    ck_assert_int_eq(st.disk_entries, 3);
+    ck_assert_int_eq(listed(c.store).markers, 3);
+}
+END_TEST
+
 static Suite *revoke_suite(void)
 {
     Suite *su = suite_create("store revoke");
@@ -431,6 +476,7 @@ static Suite *revoke_suite(void)
     tcase_add_test(tc, test_revoke_reads_no_shard);
     tcase_add_test(tc, test_reader_revoker_race);
     tcase_add_test(tc, test_marker_outlives_members);
+    tcase_add_test(tc, test_admin_revoke_frees_disk);
     suite_add_tcase(su, tc);
     return su;
 }
