@@ -373,6 +373,37 @@ static int bearer_result(oas_config_t *c, const char *token)
     return b.result;
 }
 
+/* A configuration of client "c" (access tokens living an hour) with server
+ * lifetimes of life seconds; n pairs issued to alice on a store that is
+ * then opened again (a restart: the tokens are on disk only). */
+static void issue_then_restart(oas_config_t *c, long long life, oas_issued_t *is, int n)
+{
+    oas_http_req_t req;
+    oas_issue_t in;
+    apr_pool_t *first;
+    int i;
+
+    memset(c, 0, sizeof(*c));
+    c->issuer = "https://as.example";
+    c->registry = one_client(3600);
+    c->code_lifetime = c->access_lifetime = c->refresh_lifetime = life;
+    ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
+    c->store = mk_store(16, 64, first);
+    memset(&req, 0, sizeof(req));
+    memset(&in, 0, sizeof(in));
+    in.client = oas_registry_get(c->registry, "c");
+    in.username = "alice";
+    in.scope = "";
+    in.grant = OAS_GRANT_PASSWORD;
+    in.with_refresh = 1;
+    in.refresh_left = -1;
+    for (i = 0; i < n; i++) {
+        ck_assert_int_eq(oas_issue_tokens(&is[i], c, &in, &req, pool), APR_SUCCESS);
+    }
+    apr_pool_destroy(first);
+    c->store = mk_store(16, 64, pool);
+}
+
 /* Server lifetimes of 1 s, a client whose access tokens live an hour: a
  * pair is issued, the store restarts (the access token is then on disk
  * only), the family is revoked through its refresh token. The marker lives
@@ -383,28 +414,11 @@ START_TEST(test_marker_outlives_members)
     unsigned char key[OAS_DIGEST_LEN];
     oas_http_req_t req;
     oas_issued_t is;
-    oas_issue_t in;
     oas_entry_t e, m;
     oas_config_t c;
-    apr_pool_t *first;
 
-    memset(&c, 0, sizeof(c));
-    c.issuer = "https://as.example";
-    c.registry = one_client(3600);
-    c.code_lifetime = c.access_lifetime = c.refresh_lifetime = 1;
-    ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
-    c.store = mk_store(16, 64, first);
     memset(&req, 0, sizeof(req));
-    memset(&in, 0, sizeof(in));
-    in.client = oas_registry_get(c.registry, "c");
-    in.username = "alice";
-    in.scope = "";
-    in.grant = OAS_GRANT_PASSWORD;
-    in.with_refresh = 1;
-    in.refresh_left = -1;
-    ck_assert_int_eq(oas_issue_tokens(&is, &c, &in, &req, pool), APR_SUCCESS);
-    apr_pool_destroy(first);
-    c.store = mk_store(16, 64, pool);
+    issue_then_restart(&c, 1, &is, 1);
     ck_assert_int_eq(bearer_result(&c, is.access_token), OAS_BEARER_OK);
     oas_store_key(key, OAS_PREFIX_REFRESH, is.refresh_token);
     ck_assert_int_eq(c.store->get(c.store, key, &e, pool), APR_SUCCESS);
@@ -426,33 +440,12 @@ END_TEST
 START_TEST(test_admin_revoke_frees_disk)
 {
     oas_admin_filter_t f = { "c", NULL };
-    oas_http_req_t req;
     oas_issued_t is[3];
-    oas_issue_t in;
     oas_config_t c;
     oas_store_stats_t st;
-    apr_pool_t *first;
     int i, n = -1;
 
-    memset(&c, 0, sizeof(c));
-    c.issuer = "https://as.example";
-    c.registry = one_client(3600);
-    c.code_lifetime = c.access_lifetime = c.refresh_lifetime = 3600;
-    ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
-    c.store = mk_store(16, 64, first);
-    memset(&req, 0, sizeof(req));
-    memset(&in, 0, sizeof(in));
-    in.client = oas_registry_get(c.registry, "c");
-    in.username = "alice";
-    in.scope = "";
-    in.grant = OAS_GRANT_PASSWORD;
-    in.with_refresh = 1;
-    in.refresh_left = -1;
-    for (i = 0; i < 3; i++) {
-        ck_assert_int_eq(oas_issue_tokens(&is[i], &c, &in, &req, pool), APR_SUCCESS);
-    }
-    apr_pool_destroy(first);
-    c.store = mk_store(16, 64, pool);      /* a restart: the tokens are on disk only */
+    issue_then_restart(&c, 3600, is, 3);
     ck_assert_int_eq(oas_admin_revoke(&n, c.store, &f, pool), APR_SUCCESS);
     ck_assert_int_eq(n, 6);
     for (i = 0; i < 3; i++) {
