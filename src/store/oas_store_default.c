@@ -794,6 +794,9 @@ static apr_status_t sd_family_gate(sd_store_t *sd, const oas_entry_t *e, sd_famc
     return SD_EFAMILY;
 }
 
+void (*sd_test_pause)(void *);          /* oas_store_default_test_pause (setup) */
+void *sd_test_arg;
+
 /* Cache a member read from disk (best effort), unless a revocation swept
  * the memory tier since its family was looked at: the sweep is done under
  * the memory lock and moves revoke_gen, so the copy is either put before

@@ -155,9 +155,6 @@ long oas_store_default_swept(oas_store_t *s)
     return __atomic_load_n(&sd->hdr->swept, __ATOMIC_RELAXED);
 }
 
-void (*sd_test_pause)(void *);
-void *sd_test_arg;
-
 void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg)
 {
     (void)s;
