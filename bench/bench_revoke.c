@@ -8,7 +8,9 @@
  * the store up to ENTRIES entries with access tokens without a family, all
  * through the core's oas_issue_tokens(); then revokes each family with
  * oas_family_revoke(), as the token endpoint does on a reused refresh token,
- * and times each call. Checks that every member is gone afterwards. Prints
+ * and times each call. Checks that every member is refused afterwards (get
+ * answers APR_NOTFOUND: the members in the memory tier are removed, those
+ * only on disk are refused by the family's marker when read). Prints
  *   REVOKE entries=N families=F members=M median_ms=.. min_ms=.. max_ms=.. log="..."
  * where log is the core's notice for the last family (how many it removed).
  */
@@ -92,7 +94,7 @@ static double revoke_family(bench_env_t *env, const family_t *f, apr_pool_t *p)
     for (i = 0; i < MEMBERS; i++) {
         oas_store_key(key, i % 2 ? OAS_PREFIX_REFRESH : OAS_PREFIX_ACCESS, f->tokens[i]);
         if (env->cfg.store->get(env->cfg.store, key, &member, p) != APR_NOTFOUND) {
-            fprintf(stderr, "bench_revoke: a member of a revoked family is still there\n");
+            fprintf(stderr, "bench_revoke: a member of a revoked family is not refused\n");
             exit(1);
         }
     }
@@ -132,7 +134,7 @@ int main(int argc, char **argv)
         ms[i] = revoke_family(&env, &fams[i], p) * 1000.0;
     }
     qsort(ms, (size_t)nfam, sizeof(double), cmp_double);
-    printf("REVOKE entries=%ld families=%d members=%d median_ms=%.1f min_ms=%.1f max_ms=%.1f "
+    printf("REVOKE entries=%ld families=%d members=%d median_ms=%.3f min_ms=%.3f max_ms=%.3f "
            "log=\"%s\"\n", entries, nfam, MEMBERS,
            nfam % 2 ? ms[nfam / 2] : (ms[nfam / 2 - 1] + ms[nfam / 2]) / 2, ms[0], ms[nfam - 1],
            last_log);

@@ -30,9 +30,12 @@ apr_status_t oas_admin_list(apr_array_header_t **pout, oas_store_t *s,
 
 /* Revoke every token and code matching f (client_id or username must be
  * set): each grant family involved is marked revoked (so a refresh in
- * flight cannot add to it) and removed whole, as the revocation endpoint
- * does; tokens without a family are removed one by one. *pcount (may be
- * NULL) gets the number of entries removed. */
+ * flight cannot add to it) and revoked whole, as the revocation endpoint
+ * does (the default store removes the members in its memory tier and
+ * refuses those on disk by the marker); then every listed token and code is
+ * removed one by one (the members on disk too: their room is freed at
+ * once). *pcount (may be NULL) gets the number of listed tokens and codes
+ * revoked or removed. */
 apr_status_t oas_admin_revoke(int *pcount, oas_store_t *s, const oas_admin_filter_t *f,
                               apr_pool_t *p);
 

@@ -111,8 +111,15 @@ struct oas_store_t {
     /* Remove an entry; APR_NOTFOUND if there was none. */
     apr_status_t (*remove)(oas_store_t *s, const unsigned char *key, apr_pool_t *p);
 
-    /* Remove every entry whose family equals family (except
-     * OAS_KIND_FAMILY_REVOKED markers); *pcount gets how many (may be NULL). */
+    /* Revoke a family whose OAS_KIND_FAMILY_REVOKED marker the caller has
+     * just written: remove the members the store can find cheaply (never
+     * the marker); *pcount gets how many (may be NULL). The default store
+     * removes those in its memory tier (its cost is bounded by
+     * OAuthASStoreMemory, not by the number of tokens) and refuses the rest,
+     * on disk, by the marker whenever one is read (get, consume, iterate;
+     * they are removed then, or by purge at expiry); without a marker (its
+     * put failed) it sweeps every shard. The shared stores find none
+     * (families_by_marker). */
     apr_status_t (*remove_family)(oas_store_t *s, const unsigned char *family, int *pcount,
                                   apr_pool_t *p);
 
@@ -169,9 +176,17 @@ struct oas_store_t {
 
     /* 1 when remove_family cannot find a family's members (Redis, socache:
      * no scan): they stay until they expire, and whoever accepts a token of
-     * a family must ask oas_store_family_revoked() first. 0: remove_family
-     * removes them, no extra lookup is needed. */
+     * a family must ask oas_store_family_revoked() first. 0: the store
+     * refuses a revoked family's members itself (the default store: those in
+     * memory are removed, those on disk are refused when read), no extra
+     * lookup is needed. */
     int families_by_marker;
+
+    /* 1 when members of a revoked family may stay in the store until they
+     * expire (refused by the store itself, as the default store does, or by
+     * the callers: families_by_marker): the marker must then outlive every
+     * member (marker_exp in oas_grant.c). */
+    int revoked_members_stay;
 
     /* 1 when the store itself logs each outage once (begin and end): callers
      * then log a failed operation at debug, not once per request. */
@@ -252,6 +267,17 @@ void oas_store_default_rebind(oas_store_t *s);
  * memory table, then return with all unfinished; a forked child calls it
  * and dies, as a process killed in the middle of a write would. */
 apr_status_t oas_store_default_die_in_write(oas_store_t *s);
+
+/* Tests only: how many disk records the sweeps of the store (purge, a
+ * revocation without its marker, the full disk's scans) have read. */
+long oas_store_default_swept(oas_store_t *s);
+
+/* Tests only: fn(arg) runs inside each get (of any default store of the
+ * process) that reads an entry from disk,
+ * under the entry's shard lock, after the look at its family's marker and
+ * before its copy into the memory tier (the reader/revoker race); NULL:
+ * none. */
+void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg);
 
 /* 1 if two stores were made from the same settings (graceful restart reuse). */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf);

@@ -89,11 +89,17 @@ static apr_status_t revoke_family(oas_store_t *s, const unsigned char *family, l
     return rv != APR_SUCCESS ? rv : rv2;
 }
 
-/* family (16 bytes) -> longest exp of its listed members */
+/* a family of the listed tokens */
+typedef struct fam_t {
+    long long exp;                 /* the longest exp of its listed members */
+    int n;                         /* its listed members */
+} fam_t;
+
+/* family (16 bytes) -> fam_t */
 static apr_hash_t *families_of(const apr_array_header_t *list, apr_pool_t *p)
 {
     apr_hash_t *fams = apr_hash_make(p);
-    long long *exp;
+    fam_t *fam;
     int i;
 
     for (i = 0; i < list->nelts; i++) {
@@ -101,12 +107,13 @@ static apr_hash_t *families_of(const apr_array_header_t *list, apr_pool_t *p)
         if (oas_family_none(t->family)) {
             continue;
         }
-        if ((exp = apr_hash_get(fams, t->family, OAS_FAMILY_LEN)) == NULL) {
-            exp = apr_palloc(p, sizeof(*exp));
-            *exp = t->exp;
-            apr_hash_set(fams, apr_pmemdup(p, t->family, OAS_FAMILY_LEN), OAS_FAMILY_LEN, exp);
+        if ((fam = apr_hash_get(fams, t->family, OAS_FAMILY_LEN)) == NULL) {
+            fam = apr_pcalloc(p, sizeof(*fam));
+            fam->exp = t->exp;
+            apr_hash_set(fams, apr_pmemdup(p, t->family, OAS_FAMILY_LEN), OAS_FAMILY_LEN, fam);
         }
-        *exp = later_exp(*exp, t->exp);
+        fam->exp = later_exp(fam->exp, t->exp);
+        fam->n++;
     }
     return fams;
 }
@@ -128,20 +135,22 @@ apr_status_t oas_admin_revoke(int *pcount, oas_store_t *s, const oas_admin_filte
     if ((rv = oas_admin_list(&list, s, f, p)) != APR_SUCCESS) {
         return rv;
     }
+    /* a family's listed tokens are all revoked by its marker, whether the
+     * store removed them (memory) or refuses them (disk): the count is
+     * theirs, not remove_family's; they are removed below with the others,
+     * which frees their room on disk at once */
     for (hi = apr_hash_first(p, families_of(list, p)); hi && rv == APR_SUCCESS;
          hi = apr_hash_next(hi)) {
+        const fam_t *fam = apr_hash_this_val(hi);
         n = 0;
-        rv = revoke_family(s, apr_hash_this_key(hi), *(long long *)apr_hash_this_val(hi),
-                           &n, p);
-        count += n;
+        rv = revoke_family(s, apr_hash_this_key(hi), fam->exp, &n, p);
+        count += rv == APR_SUCCESS ? fam->n : 0;
     }
     for (i = 0; i < list->nelts && rv == APR_SUCCESS; i++) {
         const oas_admin_token_t *t = &APR_ARRAY_IDX(list, i, oas_admin_token_t);
-        if (oas_family_none(t->token.family)) {
-            rv = s->remove(s, t->key, p);
-            count += rv == APR_SUCCESS;
-            rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
-        }
+        rv = s->remove(s, t->key, p);
+        count += rv == APR_SUCCESS && oas_family_none(t->token.family);
+        rv = rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
     if (pcount) {
         *pcount = count;

@@ -412,14 +412,14 @@ static long long life_end(long long now, long long life)
     return life ? now + life : 0;
 }
 
-/* How long a family's revocation marker must live. On a store that cannot
- * find a family's members (families_by_marker) they stay until they expire,
- * and the marker must outlive every one: they were issued up to now with
- * the access lifetime of the family's client and the server's lifetimes,
- * and member is one of them, perhaps issued under settings changed since;
- * a family of an unknown client: never. A store that removes the members
- * needs the marker only against tokens being issued meanwhile: the
- * server's lifetimes, as always. */
+/* How long a family's revocation marker must live. On a store where
+ * members may stay until they expire (revoked_members_stay: the shared
+ * stores, and the default store's disk tier) the marker must outlive every
+ * one: they were issued up to now with the access lifetime of the family's
+ * client and the server's lifetimes, and member is one of them, perhaps
+ * issued under settings changed since; a family of an unknown client:
+ * never. A store that removes every member needs the marker only against
+ * tokens being issued meanwhile: the server's lifetimes, as always. */
 static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, long long now,
                             apr_pool_t *p)
 {
@@ -428,7 +428,7 @@ static long long marker_exp(const oas_config_t *cfg, const oas_entry_t *member, 
     long long exp = later_exp(life_end(now, cfg->access_lifetime),
                               life_end(now, cfg->refresh_lifetime));
 
-    if (!cfg->store->families_by_marker) {
+    if (!cfg->store->revoked_members_stay && !cfg->store->families_by_marker) {
         return exp;
     }
     if (oas_token_decode(&t, member, p) == APR_SUCCESS && t.client_id) {
@@ -456,13 +456,16 @@ apr_status_t oas_family_revoke(const oas_config_t *cfg, const oas_entry_t *membe
     memcpy(e.family, family, OAS_FAMILY_LEN);
     e.data = "";
     oas_store_key(key, OAS_PREFIX_FAMILY, oas_hex(p, family, OAS_FAMILY_LEN));
-    /* the marker stops tokens being added to the family concurrently; the
-     * members go even when the marker could not be written */
+    /* the marker stops tokens being added to the family concurrently and
+     * refuses the members the store leaves (on the default store, those
+     * only on disk); without it the store removes every member it can */
     rv = cfg->store->put(cfg->store, key, &e, p);
     rv2 = cfg->store->remove_family(cfg->store, family, &n, p);
     rv = rv != APR_SUCCESS ? rv : rv2;
     OAS_LOG(&req->log, OAS_LOG_NOTICE, rv, OASLOGNO(00404)
-            "token family %.8s... revoked: %d tokens removed",
-            oas_hex(p, family, OAS_FAMILY_LEN), n);
+            "token family %.8s... revoked: %d tokens removed%s",
+            oas_hex(p, family, OAS_FAMILY_LEN), n,
+            cfg->store->revoked_members_stay
+            ? ", any others refused by its marker and purged at expiry" : "");
     return rv;
 }

@@ -53,8 +53,16 @@
  * update while holding only a shard (disk_count, purged, corrupt, full) are
  * changed atomically.
  *
- * Files: this one (memory tier, locking, operations on one key),
- * oas_store_default_walk.c (operations on many keys), oas_store_sdbm.c (the
+ * Family revocation (by marker): the caller writes the family's marker,
+ * then remove_family sweeps the memory tier alone, moving the header's
+ * revoke_gen on under the memory lock. A member read from disk is taken
+ * only when its family has no marker (sd_family_gate: the filter of
+ * revoked families in the header, then a look at the marker), and cached
+ * only when revoke_gen has not moved since that look (sd_mem_cache), so
+ * the memory tier never holds a revoked family's member.
+ *
+ * Files: this one (operations on one key), oas_store_default_mem.c (the
+ * memory tier and its lock), oas_store_default_walk.c (operations on many keys), oas_store_sdbm.c (the
  * disk tier's records), oas_store_shards.c (its shards, their locks, the
  * migration of a one-file store), oas_store_default_count.c (failure
  * counters), oas_store_default_setup.c (creation, attach); their shared
@@ -68,194 +76,9 @@
 #include <apr_file_io.h>
 
 #include "oas_store_sd.h"
-
-/* ---------------------------------------------------------------- helpers */
-
-/* ----------------------------------------------------------- memory tier */
-
-apr_uint32_t sd_home(const sd_store_t *sd, const unsigned char *key)
-{
-    apr_uint64_t h;
-
-    memcpy(&h, key, sizeof(h));
-    return (apr_uint32_t)(h & (sd->nslots - 1));
-}
-
-long sd_mem_find(const sd_store_t *sd, const unsigned char *key)
-{
-    apr_uint32_t mask = sd->nslots - 1;
-    apr_uint32_t i = sd_home(sd, key);
-
-    while (sd->slots[i].used) {
-        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
-            return (long)i;
-        }
-        i = (i + 1) & mask;
-    }
-    return -1;
-}
-
-static void sd_slot_view(const sd_slot_t *sl, oas_entry_t *e)
-{
-    e->kind = sl->kind;
-    e->exp = sl->exp;
-    memcpy(e->family, sl->family, OAS_FAMILY_LEN);
-    e->data = sl->data;
-    e->len = sl->len > OAS_ENTRY_MAX ? 0 : sl->len;  /* a damaged slot reads as empty */
-}
-
-/* Around every change of slots (lock held): seq odd during it, and the
- * changes ordered between the two stores (see "Lock-free reads" above). */
-static void sd_write_begin(sd_store_t *sd)
-{
-    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static void sd_write_end(sd_store_t *sd)
-{
-    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELEASE);
-}
-
-/* Write e into slot sl (in use or not), keeping the per-kind counts. */
-void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *key,
-                        const oas_entry_t *e)
-{
-    sd_write_begin(sd);
-    if (sl->used) {
-        sd->hdr->mem_count[SD_KIND_IDX(sl->kind)]--;
-    }
-    memcpy(sl->key, key, SD_KEY_LEN);
-    sl->kind = (unsigned char)e->kind;
-    sl->exp = e->exp;
-    memcpy(sl->family, e->family, OAS_FAMILY_LEN);
-    sl->len = (apr_uint16_t)e->len;
-    if (e->len) {
-        memcpy(sl->data, e->data, e->len);
-    }
-    sl->used = 1;
-    sl->ref = 1;
-    sd->hdr->mem_count[SD_KIND_IDX(sl->kind)]++;
-    sd_write_end(sd);
-}
-
-/* Insert a key known to be absent; the caller made room. */
-void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e)
-{
-    apr_uint32_t mask = sd->nslots - 1;
-    apr_uint32_t i = sd_home(sd, key);
-
-    while (sd->slots[i].used) {
-        i = (i + 1) & mask;
-    }
-    sd_slot_set(sd, &sd->slots[i], key, e);
-    sd->hdr->mem_live++;
-}
-
-/* Delete slot i by backward shift: later entries of its cluster move up so
- * every entry stays reachable from its home without tombstones. The entry at
- * j (home k) may fill the hole at i unless k lies cyclically in (i, j]. */
-static void sd_mem_delete(sd_store_t *sd, apr_uint32_t i)
-{
-    apr_uint32_t mask = sd->nslots - 1;
-    apr_uint32_t j = i, k;
-    sd_slot_t *src;
-
-    sd_write_begin(sd);
-    sd->hdr->mem_count[SD_KIND_IDX(sd->slots[i].kind)]--;
-    sd->hdr->mem_live--;
-    for (;;) {
-        j = (j + 1) & mask;
-        src = &sd->slots[j];
-        if (!src->used) {
-            break;
-        }
-        k = sd_home(sd, src->key);
-        if (i < j ? (k <= i || k > j) : (k <= i && k > j)) {
-            memcpy(&sd->slots[i], src, offsetof(sd_slot_t, data)
-                                       + (src->len > OAS_ENTRY_MAX ? OAS_ENTRY_MAX : src->len));
-            i = j;
-        }
-    }
-    sd->slots[i].used = 0;
-    sd_write_end(sd);
-}
-
-/* Copy key's live memory entry into e (payload from p) without the lock:
- * APR_SUCCESS, or APR_EAGAIN (not in memory, expired, or changed while it
- * was read: the caller takes the locked path). The probe is bounded, since
- * a writer may move entries under it. */
-static apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_entry_t *e,
-                                apr_pool_t *p)
-{
-    apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
-    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
-    unsigned char *data;
-    sd_slot_t *sl = NULL;
-
-    for (n = 0; n <= mask && sd->slots[i].used; n++, i = (i + 1) & mask) {
-        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
-            sl = &sd->slots[i];
-            break;
-        }
-    }
-    if (sl == NULL || (seq & 1) != 0) {
-        return APR_EAGAIN;
-    }
-    sd_slot_view(sl, e);
-    if (e->len > OAS_ENTRY_MAX || sd_expired(e->exp, sd_now())) {
-        return APR_EAGAIN;
-    }
-    data = apr_palloc(p, e->len ? e->len : 1);
-    memcpy(data, sl->data, e->len);
-    e->data = data;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&sd->hdr->seq, __ATOMIC_RELAXED) != seq) {
-        return APR_EAGAIN;
-    }
-    __atomic_store_n(&sl->ref, 1, __ATOMIC_RELAXED);
-    return APR_SUCCESS;
-}
-
-/* Whether key is in the memory tier, read without the lock (the seqlock):
- * 1 (its kind in *pkind), 0 (not there), or -1 (a writer was in the way). */
-static int sd_fast_kind(sd_store_t *sd, const unsigned char *key, int *pkind)
-{
-    apr_uint32_t seq = __atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE);
-    apr_uint32_t mask = sd->nslots - 1, i = sd_home(sd, key), n;
-    int found = 0;
-
-    for (n = 0; n <= mask && sd->slots[i].used; n++, i = (i + 1) & mask) {
-        if (memcmp(sd->slots[i].key, key, SD_KEY_LEN) == 0) {
-            *pkind = sd->slots[i].kind;
-            found = 1;
-            break;
-        }
-    }
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if ((seq & 1) != 0 || __atomic_load_n(&sd->hdr->seq, __ATOMIC_RELAXED) != seq) {
-        return -1;
-    }
-    return found;
-}
+#include "oas_token.h"
 
 /* ------------------------------------------------------------ disk tier */
-
-/* Drop key's memory copy, if there is one. */
-apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key)
-{
-    apr_status_t rv;
-    long i;
-
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((i = sd_mem_find(sd, key)) >= 0) {
-        sd_mem_delete(sd, (apr_uint32_t)i);
-    }
-    sd_unlock(sd);
-    return APR_SUCCESS;
-}
 
 /* Remove key from both tiers (its shard locked): disk first, so a failed
  * write leaves the cache consistent with the file. */
@@ -297,6 +120,9 @@ static apr_status_t sd_sweep_one(sd_store_t *sd, apr_sdbm_datum_t k, const unsig
         what = SD_CORRUPT;
     }
     else {
+        if (rv == APR_SUCCESS && e.kind == OAS_KIND_FAMILY_REVOKED) {
+            sd_revoked_raise(sd->hdr, e.family, e.exp);    /* the start-up scan */
+        }
         res->kept += (rv == APR_SUCCESS);
         return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
     }
@@ -376,222 +202,7 @@ static apr_status_t sd_disk_room(sd_store_t *sd, long long now, apr_pool_t *p)
 
 /* ------------------------------------------------- memory tier policies */
 
-/* Drop the expired entry in slot i (memory lock held). A durable one's
- * record stays on disk (its shard is not locked here): the next look at its
- * key, a purge or the full disk's scan drops it, and counts it then. */
-void sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i)
-{
-    if (SD_VOLATILE(sd->slots[i].kind)) {
-        sd_atomic_add(&sd->hdr->purged, 1);
-    }
-    sd_mem_delete(sd, i);
-}
-
-/* Entries that anyone can make (SPEC section 8): posted forms' nonces,
- * device grants and pushed authorization requests. The first to go; together at most SD_FIRST_SHARE. */
-#define SD_FIRST_TO_GO(k) ((k) == OAS_KIND_CSRF || OAS_KIND_IS_DEVICE(k) || (k) == OAS_KIND_PAR)
-#define SD_FIRST_COUNT(h) ((h)->mem_count[OAS_KIND_CSRF] \
-                           + (h)->mem_count[OAS_KIND_DEVICE_CODE] \
-                           + (h)->mem_count[OAS_KIND_USER_CODE] \
-                           + (h)->mem_count[OAS_KIND_PAR])
-
-/* The first to go when memory is full: an expired entry or an entry anyone
- * can make (SD_FIRST_TO_GO), whichever the hand meets first. APR_NOTFOUND
- * when there is none (the per-kind counts say so without a scan). */
-static apr_status_t sd_mem_drop_first(sd_store_t *sd, long long now)
-{
-    sd_header_t *h = sd->hdr;
-    apr_uint32_t mask = sd->nslots - 1, i, steps;
-    sd_slot_t *sl;
-
-    for (steps = 0; SD_FIRST_COUNT(h) > 0 && steps < sd->nslots; steps++) {
-        i = h->hand & mask;            /* shared memory: never an index unchecked */
-        h->hand = (i + 1) & mask;
-        sl = &sd->slots[i];
-        if (sl->used && sd_expired(sl->exp, now)) {
-            sd_drop_expired_slot(sd, i);
-            return APR_SUCCESS;
-        }
-        if (sl->used && SD_FIRST_TO_GO(sl->kind)) {
-            sd_mem_delete(sd, i);
-            return APR_SUCCESS;
-        }
-    }
-    return APR_NOTFOUND;
-}
-
-/* The clock hand: drop the first expired entry, or evict a durable entry
- * (it stays on disk), or with counters set a failure counter, not used
- * since the hand last passed. Live codes, their tombstones and nonces are
- * never touched. APR_ENOSPC when none can go. */
-static apr_status_t sd_mem_clock(sd_store_t *sd, int counters, long long now)
-{
-    sd_header_t *h = sd->hdr;
-    apr_uint32_t mask = sd->nslots - 1, i, steps;
-    sd_slot_t *sl;
-
-    for (steps = 0; steps < 2 * sd->nslots; steps++) {
-        i = h->hand & mask;            /* shared memory: never an index unchecked */
-        h->hand = (i + 1) & mask;
-        sl = &sd->slots[i];
-        if (!sl->used) {
-            continue;
-        }
-        if (sd_expired(sl->exp, now)) {
-            sd_drop_expired_slot(sd, i);
-            return APR_SUCCESS;
-        }
-        if (SD_VOLATILE(sl->kind) && !(counters && sl->kind == OAS_KIND_AUTH_FAILURES)) {
-            continue;
-        }
-        if (sl->ref) {
-            sl->ref = 0;
-            continue;
-        }
-        sd_mem_delete(sd, i);
-        return APR_SUCCESS;
-    }
-    return APR_ENOSPC;
-}
-
-/* Entries anyone can make may hold about a quarter of the memory tier. */
-#define SD_FIRST_SHARE(h) ((h)->mem_cap / 4 > 1 ? (h)->mem_cap / 4 : 1)
-
-/* Make room in the memory tier for a new entry of kind. Nonces of posted
- * forms (anyone signed in can make them) and device grants (anyone with a
- * public client id) are the first to go for a code, a
- * tombstone or a failure counter; they take the place of nothing but cached
- * durable entries, and of those only while they hold less than their share
- * (SD_FIRST_SHARE): beyond it a new nonce replaces an older one. A flood of
- * approval forms pushes out no code, token or counter (SPEC section 8).
- * Then cached durable entries go, and failure counters only when nothing
- * else can, for a code, a tombstone or another counter. A durable entry is
- * cached only in the place of an expired or another cached one (reads of
- * tokens push out no counter or nonce either). APR_ENOSPC when memory holds
- * only what may not go. */
-apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now)
-{
-    sd_header_t *h = sd->hdr;
-    apr_status_t rv;
-
-    if (SD_FIRST_TO_GO(kind) && SD_FIRST_COUNT(h) >= SD_FIRST_SHARE(h)) {
-        rv = sd_mem_drop_first(sd, now);
-        return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
-    }
-    if (h->mem_live < h->mem_cap) {
-        return APR_SUCCESS;
-    }
-    if (SD_FIRST_TO_GO(kind)) {
-        if ((rv = sd_mem_clock(sd, 0, now)) != APR_ENOSPC) {
-            return rv;
-        }
-        rv = sd_mem_drop_first(sd, now);
-        return rv == APR_NOTFOUND ? APR_ENOSPC : rv;
-    }
-    if (SD_VOLATILE(kind) && (rv = sd_mem_drop_first(sd, now)) != APR_NOTFOUND) {
-        return rv;
-    }
-    rv = sd_mem_clock(sd, 0, now);
-    return rv == APR_ENOSPC && SD_VOLATILE(kind) ? sd_mem_clock(sd, 1, now) : rv;
-}
-
-/* Drop expired entries from memory and, with family set, that family's
- * entries (but its revocation markers). Volatile ones are counted here;
- * durable ones leave only the cache: the disk sweep that follows counts
- * them and removes their records. */
-void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                  sd_sweep_t *res)
-{
-    apr_uint32_t i;
-    sd_slot_t *sl;
-    int expired;
-
-    for (i = 0; i < sd->nslots; i++) {
-        sl = &sd->slots[i];
-        while (sl->used) {
-            expired = sd_expired(sl->exp, now);
-            if (!expired && !(family && sd_family_match(sl->family, sl->kind, family))) {
-                break;
-            }
-            if (SD_VOLATILE(sl->kind)) {
-                res->expired += expired;
-                res->live += !expired;
-                sd_atomic_add(&sd->hdr->purged, expired);
-            }
-            sd_mem_delete(sd, i);    /* may shift another entry into slot i */
-        }
-    }
-}
-
 /* ------------------------------------------------------ the operations */
-
-/* A holder of the lock died inside sd_slot_set or sd_mem_delete (SIGKILL, a
- * crash): seq is still odd and the table may be torn (half a slot, half a
- * backward shift). The mutex itself survives its holder (flock and fcntl
- * locks end with the process, APR's pthread mutexes are robust, SysV
- * semaphores use SEM_UNDO). Lock held: empty the table. Durable entries
- * are all on disk (the memory copy is a cache) and come back on their next
- * use; volatile ones (pending codes, approval forms) are lost, as after a
- * crash of the whole server. seq stays odd until the table is empty, so no
- * lock-free reader takes a torn slot meanwhile. */
-static void sd_mem_recover(sd_store_t *sd)
-{
-    apr_uint32_t i;
-
-    OAS_LOG(&sd->log, OAS_LOG_WARNING, 0, OASLOGNO(00309)
-            "token store: a process died while changing the memory table "
-            "(%ld entries in it); emptied it: tokens are reloaded from %s, pending "
-            "codes are lost", sd->hdr->mem_live, sd->path);
-    for (i = 0; i < sd->nslots; i++) {
-        sd->slots[i].used = 0;
-    }
-    memset(sd->hdr->mem_count, 0, sizeof(sd->hdr->mem_count));
-    sd->hdr->mem_live = 0;
-    sd->hdr->hand = 0;
-    sd->hdr->recovered++;
-    __atomic_store_n(&sd->hdr->seq, sd->hdr->seq + 1, __ATOMIC_RELEASE);
-}
-
-apr_status_t sd_lock(sd_store_t *sd)
-{
-    apr_status_t rv;
-
-    rv = sd->joined ? apr_proc_mutex_lock(sd->joined) : apr_global_mutex_lock(sd->mutex);
-    if (rv == APR_SUCCESS && (__atomic_load_n(&sd->hdr->seq, __ATOMIC_ACQUIRE) & 1) != 0) {
-        sd_mem_recover(sd);
-    }
-    return rv;
-}
-
-/* For tests of the above: take a shard and the lock, start changing a
- * slot, and stay there (the caller, a forked child, then dies holding both:
- * the shard's count of holders stays up, and no count is kept at the clean
- * stop: oas_store_default_kept.c). */
-apr_status_t oas_store_default_die_in_write(oas_store_t *s)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if ((rv = sd_shard_lock(sd, &sd->shard[0])) != APR_SUCCESS) {
-        return rv;
-    }
-    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
-        return rv;
-    }
-    sd_write_begin(sd);
-    memset(&sd->slots[0], 0xa5, offsetof(sd_slot_t, data));   /* a torn slot */
-    return APR_SUCCESS;
-}
-
-void sd_unlock(sd_store_t *sd)
-{
-    if (sd->joined) {
-        (void)apr_proc_mutex_unlock(sd->joined);
-    }
-    else {
-        (void)apr_global_mutex_unlock(sd->mutex);
-    }
-}
 
 /* Copy key's live memory entry into f (memory lock taken here): APR_SUCCESS,
  * APR_NOTFOUND (an expired volatile entry, dropped), or APR_EAGAIN (not in
@@ -822,18 +433,67 @@ static apr_status_t sd_put_durable(sd_store_t *sd, const unsigned char *key,
 static apr_status_t sd_put_locked(sd_store_t *sd, const unsigned char *key,
                                   const oas_entry_t *e, long long now, int room_ok)
 {
+    if (e->kind == OAS_KIND_FAMILY_REVOKED) {
+        sd_revoked_raise(sd->hdr, e->family, e->exp);      /* before the marker is seen */
+    }
     return SD_VOLATILE(e->kind) ? sd_put_volatile(sd, key, e, now)
                                 : sd_put_durable(sd, key, e, now, room_ok);
+}
+
+/* Revocation by marker on the disk tier. A family's revocation writes its
+ * marker, then sweeps the memory tier alone (oas_store_default_walk.c): the
+ * memory tier never holds a revoked family's member, and a member read from
+ * disk is taken only when its family has no marker. fc says what was looked
+ * at: fc->gen, revoke_gen noted before that look (sd_op). A member of a
+ * family that may have a marker (sd_revoked_maybe) and was not looked at
+ * since fc->gen: SD_EFAMILY (sd_op looks, then runs the operation again).
+ * revoke_gen moved meanwhile (a revocation swept memory after the look):
+ * looked at again. */
+static apr_status_t sd_family_gate(sd_store_t *sd, const oas_entry_t *e, sd_famchk_t *fc,
+                                   long long now)
+{
+    if (!sd_has_family(e)) {
+        return APR_SUCCESS;
+    }
+    if (__atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST) == fc->gen
+        && ((fc->clear && memcmp(fc->family, e->family, OAS_FAMILY_LEN) == 0)
+            || !sd_revoked_maybe(sd->hdr, e->family, now))) {
+        return APR_SUCCESS;
+    }
+    memcpy(fc->family, e->family, OAS_FAMILY_LEN);
+    fc->clear = 0;
+    return SD_EFAMILY;
+}
+
+void (*sd_test_pause)(void *);          /* oas_store_default_test_pause (setup) */
+void *sd_test_arg;
+
+/* Cache a member read from disk (best effort), unless a revocation swept
+ * the memory tier since its family was looked at: the sweep is done under
+ * the memory lock and moves revoke_gen, so the copy is either put before
+ * it (and swept) or not at all. */
+static void sd_mem_cache(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e,
+                         const sd_famchk_t *fc, long long now)
+{
+    if (sd_lock(sd) != APR_SUCCESS) {
+        return;
+    }
+    if ((!sd_has_family(e) || __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST) == fc->gen)
+        && sd_mem_find(sd, key) < 0 && sd_mem_room(sd, e->kind, now) == APR_SUCCESS) {
+        sd_mem_insert(sd, key, e);
+    }
+    sd_unlock(sd);
 }
 
 /* One operation on key, its shard locked: put (SD_PUT: repl), get (SD_GET:
  * and cache what the disk had), consume/remove (SD_TAKE: and remove it, or
  * put repl in its place), add (SD_ADD: put repl where there is nothing,
- * else APR_EEXIST), or a plain look (SD_PEEK). The entry is copied to *e
- * (unless e is NULL) with its payload from p. */
+ * else APR_EEXIST), or a plain look (SD_PEEK, SD_PEEK_ALL). The entry is
+ * copied to *e (unless e is NULL) with its payload from p. A member read
+ * from disk passes sd_family_gate first (but for SD_ADD, SD_PEEK_ALL). */
 static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *key,
                                  oas_entry_t *e, const oas_entry_t *repl, int room_ok,
-                                 apr_pool_t *p)
+                                 sd_famchk_t *fc, apr_pool_t *p)
 {
     long long now = sd_now();
     sd_found_t f;
@@ -843,6 +503,10 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
         return sd_put_locked(sd, key, repl, now, room_ok);
     }
     rv = sd_find(sd, key, &f, now);
+    if (rv == APR_SUCCESS && !f.in_mem && mode != SD_ADD && mode != SD_PEEK_ALL
+        && (rv = sd_family_gate(sd, &f.e, fc, now)) != APR_SUCCESS) {
+        return rv;
+    }
     if (mode == SD_ADD) {
         rv = rv == APR_NOTFOUND ? sd_put_locked(sd, key, repl, now, room_ok)
                                 : rv == APR_SUCCESS ? APR_EEXIST : rv;
@@ -854,8 +518,13 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
     if (rv == APR_SUCCESS && e) {
         sd_entry_copy(e, &f.e, p);
     }
-    if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem && sd_mem_admit(sd)) {
-        (void)sd_mem_set(sd, key, &f.e, now);    /* best effort */
+    if (rv == APR_SUCCESS && mode == SD_GET && !f.in_mem) {
+        if (sd_test_pause) {
+            sd_test_pause(sd_test_arg);
+        }
+        if (sd_mem_admit(sd)) {
+            sd_mem_cache(sd, key, &f.e, fc, now);
+        }
     }
     else if (rv == APR_SUCCESS && mode == SD_TAKE) {
         rv = repl ? sd_put_locked(sd, key, repl, now, room_ok)
@@ -864,22 +533,58 @@ static apr_status_t sd_op_locked(sd_store_t *sd, int mode, const unsigned char *
     return rv;
 }
 
+/* SD_EFAMILY: look at fc->family's marker (memory, then its shard: never
+ * under another shard's lock), revoke_gen noted first. None: fc is clear,
+ * APR_SUCCESS (the operation runs again). One: the revoked member at key
+ * is removed (best effort) and the answer is APR_NOTFOUND. */
+static apr_status_t sd_family_look(sd_store_t *sd, const unsigned char *key, sd_famchk_t *fc,
+                                   apr_pool_t *p)
+{
+    unsigned char mkey[OAS_DIGEST_LEN];
+    sd_shard_t *sh = sd_shard(sd, key);
+    oas_entry_t m;
+    apr_status_t rv;
+
+    fc->gen = __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST);
+    oas_store_key(mkey, OAS_PREFIX_FAMILY, oas_hex(p, fc->family, OAS_FAMILY_LEN));
+    if ((rv = sd_fast_get(sd, mkey, &m, p)) != APR_SUCCESS) {
+        rv = sd_op(sd, SD_PEEK, mkey, &m, NULL, p);
+    }
+    if (rv == APR_NOTFOUND) {
+        fc->clear = 1;
+        return APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS && sd_shard_lock(sd, sh) == APR_SUCCESS) {
+        (void)sd_remove_at(sd, key, 1);
+        sd_shard_unlock(sd, sh);
+    }
+    return rv == APR_SUCCESS ? APR_NOTFOUND : rv;
+}
+
 /* The operation under key's shard lock. A full disk tier: the shard goes,
  * room is made shard by shard, and the operation runs once more from the
- * start (nothing was changed before the room was missed). */
+ * start (nothing was changed before the room was missed). A member of a
+ * family read from disk: its marker is looked at (sd_family_look), and the
+ * operation runs once more. */
 apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
                    const oas_entry_t *repl, apr_pool_t *p)
 {
     sd_shard_t *sh = sd_shard(sd, key);
+    sd_famchk_t fc;
     apr_status_t rv;
     int room_ok = 1;
 
+    fc.clear = 0;
+    fc.gen = __atomic_load_n(&sd->hdr->revoke_gen, __ATOMIC_SEQ_CST);
     for (;;) {
         if ((rv = sd_shard_lock(sd, sh)) != APR_SUCCESS) {
             return rv;
         }
-        rv = sd_op_locked(sd, mode, key, e, repl, room_ok, p);
+        rv = sd_op_locked(sd, mode, key, e, repl, room_ok, &fc, p);
         sd_shard_unlock(sd, sh);
+        if (rv == SD_EFAMILY && (rv = sd_family_look(sd, key, &fc, p)) == APR_SUCCESS) {
+            continue;
+        }
         if (rv != SD_EROOM) {
             break;
         }
@@ -939,30 +644,11 @@ static apr_status_t sd_remove(oas_store_t *s, const unsigned char *key, apr_pool
     return key ? sd_op(s->baton, SD_TAKE, key, NULL, NULL, p) : APR_EINVAL;
 }
 
-/* In a new process: re-attach the mutex, open our own SDBM handles (before
- * any thread of the process runs). */
-static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
-{
-    sd_store_t *sd = s->baton;
-    apr_status_t rv;
-
-    if (sd->mutex_file != NULL
-        && (rv = apr_global_mutex_child_init(&sd->mutex, sd->mutex_file, p)) != APR_SUCCESS) {
-        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00302)
-                "token store: cannot re-attach the store mutex in a child process");
-        return rv;
-    }
-    if (sd->shard[0].db_pid != oas_pid()) {
-        sd->pool = p;                      /* this process' handles live in p */
-    }
-    return sd_disk_open_all(sd);
-}
-
 /* ------------------------------------------------------------- creation */
 
 const oas_store_t sd_table = {
     .name = "default", .get = sd_get, .put = sd_put, .add = sd_add, .consume = sd_consume,
-    .remove = sd_remove, .child_init = sd_child_init,
+    .remove = sd_remove, .revoked_members_stay = 1,
     /* .count (oas_store_default_count.c), .remove_family, .purge, .iterate and
-     * .stats (oas_store_default_walk.c) are set by sd_ops() in setup */
+     * .stats (oas_store_default_walk.c), .child_init (setup) are set by sd_ops() */
 };

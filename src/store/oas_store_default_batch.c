@@ -9,7 +9,8 @@
  * (oas_store_default_walk.c); the look at the marker comes after every
  * entry is written. Either the look sees the marker (the entries are taken
  * back here), or the marker was written after the look, and so the sweep
- * that follows it finds the entries. */
+ * of the memory tier that follows it finds the entries there, and a read
+ * from disk refuses them by the marker (oas_store_default_walk.c). */
 #include "oas_store_sd.h"
 
 /* Take back the first n entries of w; best effort. */

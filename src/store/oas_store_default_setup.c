@@ -5,6 +5,7 @@
  * The start counts the records on disk: from PATH.count when the last stop
  * was clean (oas_store_default_kept.c), else by reading them all.
  * Also the graceful-restart helpers (rebind, same). */
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -144,6 +145,58 @@ static apr_status_t sd_info_write(sd_store_t *sd, const oas_store_default_conf_t
     return rv;
 }
 
+/* In a new process: re-attach the mutex, open our own SDBM handles (before
+ * any thread of the process runs). */
+static apr_status_t sd_child_init(oas_store_t *s, apr_pool_t *p)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if (sd->mutex_file != NULL
+        && (rv = apr_global_mutex_child_init(&sd->mutex, sd->mutex_file, p)) != APR_SUCCESS) {
+        OAS_LOG(&sd->log, OAS_LOG_ERR, rv, OASLOGNO(00302)
+                "token store: cannot re-attach the store mutex in a child process");
+        return rv;
+    }
+    if (sd->shard[0].db_pid != oas_pid()) {
+        sd->pool = p;                      /* this process' handles live in p */
+    }
+    return sd_disk_open_all(sd);
+}
+
+/* For tests of sd_mem_recover (oas_store_default.c): take a shard and the
+ * lock, start changing a slot, and stay there (the caller, a forked child,
+ * then dies holding both: the shard's count of holders stays up, and no
+ * count is kept at the clean stop: oas_store_default_kept.c). */
+apr_status_t oas_store_default_die_in_write(oas_store_t *s)
+{
+    sd_store_t *sd = s->baton;
+    apr_status_t rv;
+
+    if ((rv = sd_shard_lock(sd, &sd->shard[0])) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = sd_lock(sd)) != APR_SUCCESS) {
+        return rv;
+    }
+    sd_write_begin(sd);
+    memset(&sd->slots[0], 0xa5, offsetof(sd_slot_t, data));   /* a torn slot */
+    return APR_SUCCESS;
+}
+
+long oas_store_default_swept(oas_store_t *s)
+{
+    sd_store_t *sd = s->baton;
+
+    return __atomic_load_n(&sd->hdr->swept, __ATOMIC_RELAXED);
+}
+
+void oas_store_default_test_pause(oas_store_t *s, void (*fn)(void *), void *arg)
+{
+    (void)s;
+    sd_test_pause = fn;
+    sd_test_arg = arg;
+}
 
 /* The operations of the default store: the table of oas_store_default.c,
  * the counters of oas_store_default_count.c and the operations on many keys
@@ -158,6 +211,7 @@ static void sd_ops(oas_store_t *s)
     s->iterate = sd_iterate;
     s->stats = sd_stats;
     s->put_many = sd_put_many;
+    s->child_init = sd_child_init;
 }
 
 /* Map the named memory of a running store; refuse one of another layout.
@@ -309,7 +363,9 @@ void oas_store_default_rebind(oas_store_t *s)
 
 /* s must be a default store. Nothing of s itself is read but its baton: a
  * store kept across a restart still points at strings and functions of the
- * module loaded before (oas_store_default_rebind mends that afterwards). */
+ * module loaded before (oas_store_default_rebind mends that afterwards). A
+ * memory tier of another layout (SD_MAGIC: a module of another version
+ * loaded since) is not the same. */
 int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t *conf)
 {
     const sd_store_t *sd;
@@ -319,5 +375,6 @@ int oas_store_default_same(const oas_store_t *s, const oas_store_default_conf_t 
     }
     sd = s->baton;
     return strcmp(sd->path, conf->path) == 0 && sd->mem_entries == conf->mem_entries
-           && sd->disk_entries == conf->disk_entries;
+           && sd->disk_entries == conf->disk_entries && sd->hdr != NULL
+           && sd->hdr->magic == SD_MAGIC;
 }

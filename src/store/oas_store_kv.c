@@ -809,7 +809,7 @@ static const oas_store_t kv_table = {
     .remove_family = kv_remove_family, .purge = kv_purge, .iterate = kv_iterate,
     .stats = kv_stats, .child_init = kv_child_init, .count = kv_count, .put_many = kv_put_many,
     .get_unrevoked = kv_get_unrevoked,
-    .families_by_marker = 1, .logs_outages = 1,
+    .families_by_marker = 1, .revoked_members_stay = 1, .logs_outages = 1,
 };
 
 static apr_status_t kv_shared_create(kv_store_t *ks, apr_pool_t *p)

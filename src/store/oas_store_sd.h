@@ -29,7 +29,7 @@
 /* shared between the store's files, not exported from mod_oauth_as.so */
 #define SD_HIDDEN __attribute__((visibility("hidden")))
 
-#define SD_MAGIC      0x4f415344u          /* "OASD" */
+#define SD_MAGIC      0x4f415345u          /* "OASE": the header of revocation generations */
 #define SD_KEY_LEN    OAS_DIGEST_LEN
 #define SD_REC_HDR    27                   /* kind 1 + exp 8 + family 16 + len 2 */
 #define SD_REC_MAX    (SD_REC_HDR + OAS_ENTRY_MAX)
@@ -40,6 +40,8 @@
 #define SD_PURGE_MAX  256                  /* most expired records an inline purge drops */
 #define SD_ECORRUPT   APR_EINVAL           /* internal: malformed disk record */
 #define SD_EROOM      APR_OS_START_USERERR /* internal: the disk tier is full, make room */
+#define SD_EFAMILY    (APR_OS_START_USERERR + 1) /* internal: look at a family's marker first */
+#define SD_REVOKED_BUCKETS 4096            /* the filter of revoked families (below) */
 #define SD_SHARDS     OAS_STORE_SHARDS     /* SDBM files of the disk tier (PATH.0 ...) */
 #define SD_SHARD_BYTE 8                    /* the key byte that picks one (the memory
                                             * tier hashes bytes 0..7) */
@@ -89,6 +91,15 @@ typedef struct sd_header_t {
     long maker;                            /* the pid of the process that made the store */
     long start_kept;                       /* its start took PATH.count (1) or scanned (0) */
     long long start_usec;                  /* and counting took this long */
+    apr_uint32_t revoke_gen;               /* moves on (memory lock held) with each family
+                                            * revocation's sweep of the memory tier */
+    /* the filter of revoked families: bucket (family's first bytes) -> the
+     * latest expiry of a revocation marker put there (LLONG_MAX: one that never
+     * expires), raised before the marker is written and at the start-up
+     * scan; 0 or past: no family of the bucket has a live marker, and a
+     * member read from disk needs no look at its marker */
+    long long revoked_until[SD_REVOKED_BUCKETS];
+    long swept;                            /* disk records read by sweeps (atomic; tests) */
 } sd_header_t;
 
 /* one shard of the disk tier in this process: its SDBM handle (PATH.<i>),
@@ -126,6 +137,11 @@ typedef struct sd_store_t {
     unsigned long admit_tick;              /* sd_mem_admit (this process) */
 } sd_store_t;
 
+/* tests (oas_store_default_test_pause): run in a read from disk, between the
+ * look at a family's marker and the memory copy; NULL: none */
+SD_HIDDEN extern void (*sd_test_pause)(void *);
+SD_HIDDEN extern void *sd_test_arg;
+
 /* an entry found by sd_find: e views buf (a copy: slots move when the
  * memory lock is let go) */
 typedef struct sd_found_t {
@@ -134,6 +150,14 @@ typedef struct sd_found_t {
     int on_disk;
     unsigned char buf[SD_REC_MAX];
 } sd_found_t;
+
+/* a look at a family's marker made for one operation (sd_op): clear, the
+ * family had none when revoke_gen was gen */
+typedef struct sd_famchk_t {
+    int clear;
+    apr_uint32_t gen;
+    unsigned char family[OAS_FAMILY_LEN];
+} sd_famchk_t;
 
 /* what a sweep removed (or kept) */
 typedef struct sd_sweep_t {
@@ -185,6 +209,38 @@ static inline sd_shard_t *sd_shard(sd_store_t *sd, const void *key)
     return &sd->shard[SD_SHARD_OF(key)];
 }
 
+/* 1 when e is a member of a family (markers name their family too, but are
+ * none of its members) */
+static inline int sd_has_family(const oas_entry_t *e)
+{
+    static const unsigned char none[OAS_FAMILY_LEN];
+
+    return e->kind != OAS_KIND_FAMILY_REVOKED && memcmp(e->family, none, OAS_FAMILY_LEN) != 0;
+}
+
+static inline long long *sd_revoked_bucket(sd_header_t *h, const unsigned char *family)
+{
+    return &h->revoked_until[(family[0] | (family[1] << 8)) % SD_REVOKED_BUCKETS];
+}
+
+/* Before a marker of family is written (or when one is found on disk):
+ * its bucket is raised to exp (0: never expires). */
+static inline void sd_revoked_raise(sd_header_t *h, const unsigned char *family, long long exp)
+{
+    long long *b = sd_revoked_bucket(h, family), want = exp ? exp : __LONG_LONG_MAX__;
+    long long cur = __atomic_load_n(b, __ATOMIC_SEQ_CST);
+
+    while (cur < want && !__atomic_compare_exchange_n(b, &cur, want, 0, __ATOMIC_SEQ_CST,
+                                                      __ATOMIC_SEQ_CST)) {
+    }
+}
+
+/* 1 when family may have a live marker (a look is needed), 0 when it has none */
+static inline int sd_revoked_maybe(sd_header_t *h, const unsigned char *family, long long now)
+{
+    return __atomic_load_n(sd_revoked_bucket(h, family), __ATOMIC_SEQ_CST) > now;
+}
+
 static inline long sd_atomic_add(long *x, long n)
 {
     return __atomic_add_fetch(x, n, __ATOMIC_RELAXED);
@@ -196,9 +252,11 @@ SD_HIDDEN extern const oas_store_t sd_table;
 SD_HIDDEN apr_status_t sd_lock(sd_store_t *sd);
 SD_HIDDEN void sd_unlock(sd_store_t *sd);
 SD_HIDDEN apr_status_t sd_mem_forget(sd_store_t *sd, const unsigned char *key);
-SD_HIDDEN void sd_mem_sweep(sd_store_t *sd, const unsigned char *family, long long now,
-                            sd_sweep_t *res);
-enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD, SD_PUT };
+SD_HIDDEN void sd_mem_delete(sd_store_t *sd, apr_uint32_t i);
+SD_HIDDEN void sd_write_begin(sd_store_t *sd);
+/* SD_PEEK_ALL: a look that takes a revoked family's member read from disk
+ * as it is (iterate filters them itself); the others refuse it */
+enum { SD_PEEK, SD_GET, SD_TAKE, SD_ADD, SD_PUT, SD_PEEK_ALL };
 SD_HIDDEN apr_status_t sd_op(sd_store_t *sd, int mode, const unsigned char *key, oas_entry_t *e,
                              const oas_entry_t *repl, apr_pool_t *p);
 /* ... a sweep of one shard (locked by the caller) */
@@ -212,6 +270,11 @@ SD_HIDDEN void sd_slot_set(sd_store_t *sd, sd_slot_t *sl, const unsigned char *k
 SD_HIDDEN apr_status_t sd_mem_room(sd_store_t *sd, int kind, long long now);
 SD_HIDDEN void sd_mem_insert(sd_store_t *sd, const unsigned char *key, const oas_entry_t *e);
 SD_HIDDEN long sd_mem_find(const sd_store_t *sd, const unsigned char *key);
+/* lock-free reads of the memory tier (the seqlock; oas_store_default_mem.c) */
+SD_HIDDEN void sd_slot_view(const sd_slot_t *sl, oas_entry_t *e);
+SD_HIDDEN apr_status_t sd_fast_get(sd_store_t *sd, const unsigned char *key, oas_entry_t *e,
+                                   apr_pool_t *p);
+SD_HIDDEN int sd_fast_kind(sd_store_t *sd, const unsigned char *key, int *pkind);
 SD_HIDDEN void sd_drop_expired_slot(sd_store_t *sd, apr_uint32_t i);
 
 /* oas_store_default_walk.c: the operations on many keys (in the table) */

@@ -238,6 +238,7 @@ apr_status_t sd_disk_candidates(sd_store_t *sd, int shard, const unsigned char *
     apr_sdbm_datum_t k, val, *d;
     oas_entry_t e;
     apr_status_t rv;
+    long seen = 0;
 
     if ((rv = sd_disk(sh)) != APR_SUCCESS) {
         return rv;
@@ -247,6 +248,7 @@ apr_status_t sd_disk_candidates(sd_store_t *sd, int shard, const unsigned char *
         if (k.dsize == SD_KEY_LEN + 1 && k.dptr[SD_KEY_LEN] == SD_CONT_TAG) {
             continue;
         }
+        seen++;
         if (k.dsize == SD_KEY_LEN) {
             val.dptr = NULL;
             val.dsize = 0;
@@ -264,6 +266,7 @@ apr_status_t sd_disk_candidates(sd_store_t *sd, int shard, const unsigned char *
         d->dsize = k.dsize;
         d->dptr = apr_pmemdup(keys->pool, k.dptr, k.dsize > 0 ? (apr_size_t)k.dsize : 1);
     }
+    sd_atomic_add(&sd->hdr->swept, seen);
     return rv == APR_EOF ? APR_SUCCESS : rv;   /* sdbm reports the end as EOF */
 }
 

@@ -722,15 +722,20 @@ sub merge_reports {
 # Entries the soak's store file must hold for a ledger (SPEC section 8 and the
 # default store): each live access token and refresh token one, each rotation one
 # tombstone of the used refresh token (they live as long as the family), each revoked
-# family one marker (its members are removed); a revoked client-credentials token
-# nothing.  Short-lived tokens expire after 2 s and are purged within the 30-s purge
-# period: those not yet purged make the upper bound.
+# family one marker; a revoked client-credentials token nothing.  Short-lived tokens
+# expire after 2 s and are purged within the 30-s purge period: those not yet purged
+# make the upper bound, and so do the members of revoked families (their tokens and
+# their rotations' tombstones): the revocation removes those in the memory tier, and
+# those only on disk stay there, refused by the family's marker, until they are read
+# or expire.
 sub expected_entries {
     my ($rep) = @_;
     my $l = $rep->{ledger};
     my $min = ($l->{live_access} // 0) + ($l->{live_refresh} // 0)
             + ($l->{live_rotations} // 0) + ($l->{revoked_families} // 0);
-    return [$min, $min + ($l->{short} // 0)];
+    my $revoked = ($l->{revoked_tokens} // 0)
+                + (($l->{rotations} // 0) - ($l->{live_rotations} // 0));
+    return [$min, $min + ($l->{short} // 0) + $revoked];
 }
 
 1;
