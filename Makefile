@@ -93,7 +93,7 @@ $(TOOL): $(TOOL_SRC) src/tool/oac.h $(CORE_LIB) $(wildcard include/*.h) | $(BUIL
 
 # unit tests: each t/unit/test_*.c is a Check program linking only the core
 # (t/unit/fixture.c: what the endpoint tests share; linked into each, used by some)
-$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h t/unit/fixture.c t/unit/fixture.h $(CORE_LIB) | $(BUILD)/unit
+$(BUILD)/unit/%: t/unit/%.c t/unit/unit.h t/unit/unit_store.h t/unit/fixture.c t/unit/fixture.h $(CORE_LIB) | $(BUILD)/unit
 	$(CC) $(CFLAGS_CORE) $(CHECK_CFLAGS) -It/unit -o $@ $< t/unit/fixture.c $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(CHECK_LIBS) $(SAN_LDFLAGS)
 
 # runs every unit test program, even after a failure; fails at the end if any failed

@@ -9,46 +9,30 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include <apr_global_mutex.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 
 #include "oas_store.h"
 #include "oas_util.h"
 #include "unit.h"
+#include "unit_store.h"
 
 #define CAP 32            /* OAuthASStoreMemory of the tests */
 
-static apr_pool_t *pool;
-static apr_global_mutex_t *mutex;
-static char tmpdir[64];
-
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    strcpy(tmpdir, "/tmp/oas_cache_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
-                     APR_SUCCESS);
+    unit_store_setup("cache");
 }
 
 static void teardown(void)
 {
-    apr_pool_destroy(pool);
-    unit_rm_dir(tmpdir);
+    unit_store_teardown();
 }
 
 static oas_store_t *mk_store_in(apr_pool_t *p)
 {
-    oas_store_default_conf_t c;
-    oas_store_t *s = NULL;
+    oas_store_t *s = unit_store_make(CAP, 10000, p);
 
-    memset(&c, 0, sizeof(c));
-    c.path = apr_pstrcat(pool, tmpdir, "/tokens", NULL);
-    c.mem_entries = CAP;
-    c.disk_entries = 10000;
-    c.mutex = mutex;
-    ck_assert_int_eq(oas_store_default_create(&s, &c, p), APR_SUCCESS);
     ck_assert_int_eq(s->child_init(s, p), APR_SUCCESS);
     return s;
 }

@@ -20,30 +20,22 @@
 
 #include "oas_store.h"
 #include "unit.h"
+#include "unit_store.h"
 
 #define LIVE 40                         /* live records put */
 #define DEAD 3                          /* expired ones */
 
-static apr_pool_t *pool;
-static char tmpdir[64];
-static const char *base, *lock, *count_file;
-static apr_global_mutex_t *mutex;
+static const char *count_file;
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    strcpy(tmpdir, "/tmp/oas_kept_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    base = apr_pstrcat(pool, tmpdir, "/tokens", NULL);
-    lock = apr_pstrcat(pool, tmpdir, "/lock", NULL);
+    unit_store_setup("kept");
     count_file = apr_pstrcat(pool, base, ".count", NULL);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lock, APR_LOCK_FLOCK, pool), APR_SUCCESS);
 }
 
 static void teardown(void)
 {
-    apr_pool_destroy(pool);
-    unit_rm_dir(tmpdir);
+    unit_store_teardown();
 }
 
 /* a store on the files at base, in a pool of its own (destroying it is

@@ -851,22 +851,6 @@ END_TEST
 
 /* ---- issue 12 item 4: a family's revocation marker outlives its members -- */
 
-/* A registry of one client "c" whose access tokens live life seconds. */
-static const oas_registry_t *one_client(long long life)
-{
-    oas_registry_t *reg = NULL;
-    const char *err = NULL;
-    const char *json = apr_psprintf(pool,
-        "{\"clients\": [{\"client_id\": \"c\", \"type\": \"confidential\", "
-        "\"secret\": \"{SHA}KkPcK3XYeA35EhWhKYmaCyAgadY=\", \"grant_types\": [\"password\"], "
-        "\"scopes\": [], \"access_token_lifetime\": %" APR_INT64_T_FMT ", \"refresh_limit\": -1}]}",
-        (apr_int64_t)life);
-
-    ck_assert_msg(oas_registry_parse(&reg, json, strlen(json), "unit.json", NULL, pool, &err)
-                  == APR_SUCCESS, "registry: %s", err ? err : "?");
-    return reg;
-}
-
 /* Issue a pair on a Redis store whose server lifetimes are 1 s, to a client
  * whose access tokens live life seconds (0: never); revoke the family the
  * way a replay of the refresh token does (its tombstone is the member). */
@@ -881,7 +865,7 @@ static const char *issue_and_revoke(oas_config_t *c, long long life, const char 
     memset(c, 0, sizeof(*c));
     c->issuer = "https://as.example";
     c->store = mk_store(&shared, name);
-    c->registry = one_client(life);
+    c->registry = unit_one_client(pool, life);
     c->code_lifetime = c->access_lifetime = c->refresh_lifetime = 1;
     memset(&req, 0, sizeof(req));
     memset(&in, 0, sizeof(in));

@@ -19,42 +19,21 @@
 #include "oas_store.h"
 #include "oas_token.h"
 #include "unit.h"
-
-static apr_pool_t *pool;
-static char tmpdir[64];
-static const char *base;
-static const char *lock;
-static apr_global_mutex_t *mutex;
+#include "unit_store.h"
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    strcpy(tmpdir, "/tmp/oas_revoke_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    base = apr_pstrcat(pool, tmpdir, "/tokens", NULL);
-    lock = apr_pstrcat(pool, tmpdir, "/lock", NULL);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lock, APR_LOCK_FLOCK, pool), APR_SUCCESS);
+    unit_store_setup("revoke");
 }
 
 static void teardown(void)
 {
-    apr_pool_destroy(pool);
-    unit_rm_dir(tmpdir);
+    unit_store_teardown();
 }
 
 static oas_store_t *mk_store(int mem, int disk, apr_pool_t *p)
 {
-    oas_store_default_conf_t c;
-    oas_store_t *s = NULL;
-
-    memset(&c, 0, sizeof(c));
-    c.path = base;
-    c.mem_entries = mem;
-    c.disk_entries = disk;
-    c.mutex = mutex;
-    c.mutex_file = lock;
-    ck_assert_int_eq(oas_store_default_create(&s, &c, p), APR_SUCCESS);
-    return s;
+    return unit_store_make(mem, disk, p);
 }
 
 static long long now_sec(void)
@@ -350,21 +329,6 @@ END_TEST
 
 /* ---- the marker outlives the members left on disk ------------------ */
 
-static const oas_registry_t *one_client(long long life)
-{
-    oas_registry_t *reg = NULL;
-    const char *err = NULL;
-    const char *json = apr_psprintf(pool,
-        "{\"clients\": [{\"client_id\": \"c\", \"type\": \"confidential\", "
-        "\"secret\": \"{SHA}KkPcK3XYeA35EhWhKYmaCyAgadY=\", \"grant_types\": [\"password\"], "
-        "\"scopes\": [], \"access_token_lifetime\": %" APR_INT64_T_FMT ", \"refresh_limit\": -1}]}",
-        (apr_int64_t)life);
-
-    ck_assert_msg(oas_registry_parse(&reg, json, strlen(json), "unit.json", NULL, pool, &err)
-                  == APR_SUCCESS, "registry: %s", err ? err : "?");
-    return reg;
-}
-
 static int bearer_result(oas_config_t *c, const char *token)
 {
     oas_bearer_t b;
@@ -385,7 +349,7 @@ static void issue_then_restart(oas_config_t *c, long long life, oas_issued_t *is
 
     memset(c, 0, sizeof(*c));
     c->issuer = "https://as.example";
-    c->registry = one_client(3600);
+    c->registry = unit_one_client(pool, 3600);
     c->code_lifetime = c->access_lifetime = c->refresh_lifetime = life;
     ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
     c->store = mk_store(16, 64, first);

@@ -20,42 +20,21 @@
 
 #include "oas_store.h"
 #include "unit.h"
-
-static apr_pool_t *pool;
-static char tmpdir[64];
-static const char *base;
-static const char *lock;
-static apr_global_mutex_t *mutex;
+#include "unit_store.h"
 
 static void setup(void)
 {
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-    strcpy(tmpdir, "/tmp/oas_shards_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    base = apr_pstrcat(pool, tmpdir, "/tokens", NULL);
-    lock = apr_pstrcat(pool, tmpdir, "/lock", NULL);
-    ck_assert_int_eq(apr_global_mutex_create(&mutex, lock, APR_LOCK_FLOCK, pool), APR_SUCCESS);
+    unit_store_setup("shards");
 }
 
 static void teardown(void)
 {
-    apr_pool_destroy(pool);
-    unit_rm_dir(tmpdir);
+    unit_store_teardown();
 }
 
 static oas_store_t *mk_store(int mem, int disk, apr_pool_t *p)
 {
-    oas_store_default_conf_t c;
-    oas_store_t *s = NULL;
-
-    memset(&c, 0, sizeof(c));
-    c.path = base;
-    c.mem_entries = mem;
-    c.disk_entries = disk;
-    c.mutex = mutex;
-    c.mutex_file = lock;
-    ck_assert_int_eq(oas_store_default_create(&s, &c, p), APR_SUCCESS);
-    return s;
+    return unit_store_make(mem, disk, p);
 }
 
 /* a well-spread 32-byte key from n (splitmix64) */

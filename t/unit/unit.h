@@ -9,6 +9,10 @@
 #include <unistd.h>
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#include "oas_registry.h"
 
 /* a well-spread 32-byte store key from n (splitmix64) */
 static inline void unit_key_of(unsigned char *key, unsigned n)
@@ -45,6 +49,23 @@ static inline void unit_rm_dir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+/* A registry of one confidential client "c" (grant password, secret
+ * "secret" as {SHA}) whose access tokens live life seconds. */
+static inline const oas_registry_t *unit_one_client(apr_pool_t *p, long long life)
+{
+    oas_registry_t *reg = NULL;
+    const char *err = NULL;
+    const char *json = apr_psprintf(p,
+        "{\"clients\": [{\"client_id\": \"c\", \"type\": \"confidential\", "
+        "\"secret\": \"{SHA}KkPcK3XYeA35EhWhKYmaCyAgadY=\", \"grant_types\": [\"password\"], "
+        "\"scopes\": [], \"access_token_lifetime\": %" APR_INT64_T_FMT ", \"refresh_limit\": -1}]}",
+        (apr_int64_t)life);
+
+    ck_assert_msg(oas_registry_parse(&reg, json, strlen(json), "unit.json", NULL, p, &err)
+                  == APR_SUCCESS, "registry: %s", err ? err : "?");
+    return reg;
 }
 
 /* Each test file defines its suite and uses this main. */
