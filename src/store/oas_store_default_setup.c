@@ -90,6 +90,14 @@ static apr_status_t sd_disk_count(sd_store_t *sd, apr_pool_t *p)
     long n;
 
     if (sd_kept_take(sd, &n, &why, p) == APR_SUCCESS) {
+        int i;
+
+        /* no record is read, so no revocation marker on disk is seen:
+         * every family may have one, and a member read from disk looks at
+         * its marker (the filter of revoked families cannot say "none") */
+        for (i = 0; i < SD_REVOKED_BUCKETS; i++) {
+            sd->hdr->revoked_until[i] = __LONG_LONG_MAX__;
+        }
         sd->hdr->disk_count = n;
         sd->hdr->start_kept = 1;
         sd->hdr->start_usec = apr_time_now() - t0;

@@ -225,6 +225,32 @@ START_TEST(test_refused_after_restart)
 }
 END_TEST
 
+/* The same after a clean stop, whose next start takes the kept count and
+ * reads no record (oas_store_default_kept.c): the filter of revoked
+ * families, which the scan would have filled from the markers on disk, must
+ * not let the revoked members through. */
+START_TEST(test_refused_after_clean_restart)
+{
+    apr_pool_t *first;
+    oas_store_t *s;
+    long long exp = now_sec() + 600;
+    unsigned i;
+
+    ck_assert_int_eq(apr_pool_create(&first, pool), APR_SUCCESS);
+    s = mk_store(2, 1000, first);
+    fill(s, exp);
+    (void)revoke_fam(s, 7, exp);
+    ck_assert_int_eq(oas_store_default_close(s, first), APR_SUCCESS);
+    apr_pool_destroy(first);
+    s = mk_store(64, 1000, pool);
+    ck_assert_int_eq(oas_store_default_started(s, NULL), 1);
+    assert_others_live(s);
+    for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(get(s, i), APR_NOTFOUND);
+    }
+}
+END_TEST
+
 /* Revoking a family among 50,000 entries reads no shard: the count of disk
  * records the sweeps read does not move (a revocation whose marker is
  * missing still sweeps them all, and reads every one). */
@@ -430,6 +456,7 @@ static Suite *revoke_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_disk_members_refused);
     tcase_add_test(tc, test_refused_after_restart);
+    tcase_add_test(tc, test_refused_after_clean_restart);
     tcase_add_test(tc, test_revoke_reads_no_shard);
     tcase_add_test(tc, test_reader_revoker_race);
     tcase_add_test(tc, test_marker_outlives_members);
